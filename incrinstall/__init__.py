@@ -1,0 +1,3 @@
+"""incrinstall: install only the dependency delta since a cached baseline."""
+
+__version__ = "0.1.0"

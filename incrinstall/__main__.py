@@ -1,0 +1,3 @@
+from incrinstall.cli import main
+
+raise SystemExit(main())

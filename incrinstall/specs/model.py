@@ -1,0 +1,73 @@
+"""Plain data types shared by the spec sources and `collect()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user selected on the command line; part of the fingerprint."""
+
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    requirement_files: tuple[str, ...] = ()
+    constraint_files: tuple[str, ...] = ()  # paths or URLs
+    providers: tuple[str, ...] = ()  # empty = every provider in the tree
+    provider_devel: bool = False  # include provider.yaml devel-dependencies
+
+    def as_dict(self) -> dict:
+        return {
+            "extras": sorted(self.extras),
+            "all_extras": self.all_extras,
+            "groups": sorted(self.groups),
+            "requirement_files": list(self.requirement_files),
+            "constraint_files": list(self.constraint_files),
+            "providers": sorted(self.providers),
+            "provider_devel": self.provider_devel,
+        }
+
+
+@dataclass(frozen=True)
+class RootRequirement:
+    """One requirement a sync must satisfy, with where it came from.
+
+    `requirement` is a PEP 508 string whose marker has already been evaluated
+    for the target interpreter (and dropped); `source` is "relpath:line".
+    """
+
+    requirement: str
+    source: str
+    kind: str  # "pyproject" | "hatch" | "provider" | "requirements"
+
+
+@dataclass(frozen=True)
+class LocalPackage:
+    """A distribution that the tree itself provides (the project, a workspace member, an in-tree provider)."""
+
+    name: str  # canonical name
+    version: str | None  # None when the tree does not say (dynamic version)
+    path: str  # folder relative to the project dir
+
+
+@dataclass
+class SpecSet:
+    """Everything downstream needs to know about the project's specs."""
+
+    project_dir: str
+    project_name: str | None
+    requirements: list[RootRequirement]
+    constraints: list[RootRequirement]
+    files: list[str]  # every file read, relative to project_dir (or a URL)
+    fingerprint: str
+    selection: Selection
+    local_packages: list[LocalPackage] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "fingerprint": self.fingerprint,
+            "requirements": [r.__dict__ for r in self.requirements],
+            "constraints": [r.__dict__ for r in self.constraints],
+            "files": list(self.files),
+        }
