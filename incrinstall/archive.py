@@ -1,0 +1,524 @@
+"""Fetch, verify and safely unpack a project's source archive (URL, file or directory) into a temporary folder."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import posixpath
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Callable, Iterator
+
+from incrinstall.errors import ArchiveError
+
+DEFAULT_MAX_SIZE = 2 * 1024**3
+SUPPORTED = ".tar.gz, .tgz, .tar, .tar.bz2, .tar.xz, .zip or a directory"
+_CHUNK = 1 << 16
+_TIMEOUT = 60.0  # seconds without progress on the socket before a download gives up
+_TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
+
+
+@dataclass(frozen=True)
+class UnpackedArchive:
+    """A project tree ready to read. Call `cleanup()` (or use `unpacked()`) when done."""
+
+    source: str  # what the user gave, normalized for display (absolute path or URL without credentials)
+    sha256: str | None  # of the archive file; None for a directory source
+    root: Path  # the project root (a single top-level folder stripped)
+    workdir: Path | None  # temporary folder owning everything unpacked; None for a directory used in place
+
+    def cleanup(self) -> None:
+        """Delete the temporary folder; a directory source is never touched."""
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def unpacked(source: str, **options) -> Iterator[UnpackedArchive]:
+    """`open_archive()` as a context manager that removes the temporary folder afterwards."""
+    archive = open_archive(source, **options)
+    try:
+        yield archive
+    finally:
+        archive.cleanup()
+
+
+def open_archive(
+    source: str,
+    *,
+    dest_parent: Path | None = None,
+    sha256: str | None = None,
+    allow_insecure_http: bool = False,
+    max_size: int = DEFAULT_MAX_SIZE,
+    progress: bool | None = None,
+) -> UnpackedArchive:
+    """Fetch `source` if it is a URL, verify `sha256`, and unpack it safely under a new folder in `dest_parent`.
+
+    A directory is used in place and never written to. Every refusal raises ArchiveError and leaves nothing behind.
+    """
+    expected = _normalize_sha256(sha256, source)
+    kind, location, display = _classify(source, allow_insecure_http)
+    if kind == "dir":
+        if expected:
+            raise ArchiveError("--sha256 cannot verify a directory; give an archive file or URL", where=display)
+        return UnpackedArchive(source=display, sha256=None, root=Path(location), workdir=None)
+
+    if dest_parent is not None:
+        Path(dest_parent).mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="incrinstall-archive-", dir=dest_parent))
+    try:
+        if kind == "url":
+            archive, actual = _download(location, display, workdir, max_size, allow_insecure_http, progress)
+        else:
+            archive, actual = Path(location), _sha256_of(Path(location), display)
+        if expected and actual != expected:
+            raise ArchiveError(
+                "sha256 mismatch: the archive was not unpacked",
+                where=display,
+                detail=f"expected {expected}\nactual   {actual}",
+            )
+        tree = workdir / "tree"
+        tree.mkdir()
+        members = _unpack(archive, display, tree, max_size)
+        if kind == "url":
+            archive.unlink()  # the tree is what callers need; don't keep a second copy on disk
+        return UnpackedArchive(source=display, sha256=actual, root=_project_root(members, tree), workdir=workdir)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+# -- what the user gave us ---------------------------------------------------------------------------------------
+
+
+def _normalize_sha256(value: str | None, source: str) -> str | None:
+    if value is None:
+        return None
+    digest = value.strip().lower()
+    digest = digest.removeprefix("sha256:").removeprefix("sha256=")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ArchiveError(f"--sha256 must be 64 hexadecimal digits, got {value!r}", where=source)
+    return digest
+
+
+def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
+    """Return (kind, location, display): kind is "url", "file" or "dir"."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if "://" in source:
+        parts = urlsplit(source)
+        scheme = parts.scheme.lower()
+        # never show credentials in messages or in the state file
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        display = urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+        if parts.username is not None or parts.password is not None:
+            raise ArchiveError("credentials in the archive URL are not supported", where=display)
+        if scheme == "https":
+            return "url", source, display
+        if scheme == "http":
+            if not allow_insecure_http:
+                raise ArchiveError(
+                    "refusing to download over plain http; use https, or pass --allow-insecure-http", where=display
+                )
+            return "url", source, display
+        if scheme == "file":
+            from urllib.request import url2pathname
+
+            if parts.netloc not in ("", "localhost"):
+                raise ArchiveError(f"file:// URL names a remote host {parts.netloc!r}", where=display)
+            return _classify_path(url2pathname(parts.path), source)
+        raise ArchiveError(f"unsupported URL scheme {scheme!r} (use https, http or file)", where=display)
+    return _classify_path(source, source)
+
+
+def _classify_path(path_text: str, source: str) -> tuple[str, str, str]:
+    path = Path(path_text).expanduser().resolve()
+    if path.is_dir():
+        return "dir", str(path), str(path)
+    if path.is_file():
+        return "file", str(path), str(path)
+    raise ArchiveError("no such archive file or directory", where=source)
+
+
+def _sha256_of(path: Path, display: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK * 16):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ArchiveError(f"cannot read the archive: {exc.strerror or exc}", where=display) from None
+    return digest.hexdigest()
+
+
+# -- download ------------------------------------------------------------------------------------------------------
+
+
+def _tls_context():
+    import ssl
+
+    # explicit, so SSL_CERT_FILE/SSL_CERT_DIR win on every platform (as they do for OpenSSL, curl, pip and uv)
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    try:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as exc:
+        raise ArchiveError(
+            f"cannot load TLS certificates (SSL_CERT_FILE={cafile or ''}, SSL_CERT_DIR={capath or ''}): {exc}"
+        ) from None
+
+
+def _download(
+    url: str, display: str, workdir: Path, max_size: int, allow_insecure_http: bool, progress: bool | None
+) -> tuple[Path, str]:
+    """Stream `url` into workdir through a temporary file, hashing as it goes; return (path, sha256)."""
+    import http.client
+    import urllib.error
+    import urllib.request
+    from urllib.parse import unquote, urlsplit
+
+    from incrinstall import __version__
+
+    class RedirectGuard(urllib.request.HTTPRedirectHandler):
+        # GitHub archive URLs redirect (to codeload); an https -> http hop would silently drop TLS
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            if urlsplit(newurl).scheme.lower() == "http" and not allow_insecure_http:
+                raise ArchiveError(
+                    f"refusing a redirect to plain http ({newurl}); pass --allow-insecure-http to allow it",
+                    where=display,
+                )
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    handlers = [RedirectGuard()]
+    if urlsplit(url).scheme.lower() == "https" or allow_insecure_http:
+        handlers.append(urllib.request.HTTPSHandler(context=_tls_context()))
+    opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"incrinstall/{__version__}", "Accept-Encoding": "identity"}
+    )
+    network_errors = (OSError, http.client.HTTPException, ValueError)
+    try:
+        response = opener.open(request, timeout=_TIMEOUT)
+    except urllib.error.HTTPError as exc:
+        raise ArchiveError(f"download failed: HTTP {exc.code} {exc.reason}", where=display) from None
+    except urllib.error.URLError as exc:
+        raise ArchiveError(f"cannot download: {exc.reason}", where=display) from None
+    except network_errors as exc:
+        raise ArchiveError(f"cannot download: {exc}", where=display) from None
+
+    with response:
+        if response.status != 200:
+            raise ArchiveError(f"download failed: HTTP {response.status} {response.reason}", where=display)
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        if total is not None and total > max_size:
+            raise ArchiveError(f"the archive is {total} bytes, above the limit of {max_size} bytes", where=display)
+        name = posixpath.basename(unquote(urlsplit(response.geturl() or url).path))
+        safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name).lstrip(".") or "archive"
+        fd, part = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=workdir)
+        digest = hashlib.sha256()
+        received = 0
+        bar = _Progress(safe_name, total, progress)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := response.read(_CHUNK):
+                    received += len(chunk)
+                    if received > max_size:
+                        raise ArchiveError(f"the archive is larger than the limit of {max_size} bytes", where=display)
+                    digest.update(chunk)
+                    out.write(chunk)
+                    bar.update(received)
+        except network_errors as exc:
+            raise ArchiveError(f"download interrupted after {received} bytes: {exc}", where=display) from None
+        finally:
+            bar.close()
+        if total is not None and received != total:
+            raise ArchiveError(f"download truncated: got {received} of {total} bytes", where=display)
+    final = workdir / f"archive-{safe_name}"
+    os.replace(part, final)  # only a complete download ever carries the archive's name
+    return final, digest.hexdigest()
+
+
+class _Progress:
+    """One updating line on stderr while downloading, only when stderr is a TTY (or asked for)."""
+
+    def __init__(self, label: str, total: int | None, enabled: bool | None):
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.enabled = enabled
+        self.label = label
+        self.total = total
+        self.last = 0.0
+        self.width = 0
+        self.shown = False
+        self.done = 0
+
+    def update(self, done: int, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        self.done = done
+        import time
+
+        now = time.monotonic()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        text = f"downloading {self.label}: {_human(done)}"
+        if self.total:
+            text += f" / {_human(self.total)} ({done * 100 // self.total}%)"
+        sys.stderr.write("\r" + text.ljust(self.width))
+        sys.stderr.flush()
+        self.width = max(self.width, len(text))
+        self.shown = True
+
+    def close(self) -> None:
+        if self.enabled and self.shown:
+            self.update(self.done, force=True)
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+# -- unpack --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One archive entry after validation, independent of tar or zip."""
+
+    name: str  # normalized relative path, "/"-separated, no "." or ".." parts
+    kind: str  # "file", "dir", "symlink" or "hardlink"
+    size: int = 0
+    executable: bool = False
+    link: str = ""  # symlink: target as written; hardlink: normalized name of the earlier member
+    ref: object = None  # the TarInfo / ZipInfo to read contents from
+
+
+def _sniff(path: Path) -> str | None:
+    """"tar" or "zip" from the file's first bytes, else from its name, else None."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")) or head[257:262] == b"ustar":
+        return "tar"
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith(_TAR_SUFFIXES):
+        return "tar"
+    return None
+
+
+def _unpack(archive: Path, display: str, tree: Path, max_size: int) -> list[_Member]:
+    import lzma
+    import tarfile
+    import zipfile
+    import zlib
+
+    fmt = _sniff(archive)
+    if fmt is None:
+        raise ArchiveError(f"unknown archive format (supported: {SUPPORTED})", where=display)
+    unreadable = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, RuntimeError,
+                  NotImplementedError, OSError)  # fmt: skip
+    try:
+        if fmt == "zip":
+            with zipfile.ZipFile(archive) as zf:
+                members = _zip_members(zf, display)
+                _check_declared_size(members, max_size, display)
+                _write_tree(members, zf.open, tree, max_size, display)
+        else:
+            with tarfile.open(archive, "r:*") as tf:
+                members = _tar_members(tf, display, tree)
+                _check_declared_size(members, max_size, display)
+                _write_tree(members, tf.extractfile, tree, max_size, display)
+    except ArchiveError:
+        raise
+    except unreadable as exc:
+        raise ArchiveError(f"cannot unpack the {fmt} archive: {exc}", where=display) from None
+    if not members:
+        raise ArchiveError("the archive is empty", where=display)
+    return members
+
+
+def _safe_name(name: str, display: str) -> str:
+    """The member's path relative to the tree; refuse absolute paths and `..` (in either separator style)."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise ArchiveError(f"refusing member {name!r}: absolute path", where=display)
+    if ".." in name.replace("\\", "/").split("/"):
+        raise ArchiveError(f"refusing member {name!r}: '..' in its path", where=display)
+    return "/".join(p for p in name.split("/") if p not in ("", "."))
+
+
+def _check_symlink(name: str, target: str, display: str) -> None:
+    if not target or target.startswith(("/", "\\")) or (len(target) > 1 and target[1] == ":"):
+        raise ArchiveError(f"refusing symlink {name!r} -> {target!r}: absolute or empty target", where=display)
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target.replace("\\", "/")))
+    if resolved == ".." or resolved.startswith("../"):
+        raise ArchiveError(f"refusing symlink {name!r} -> {target!r}: points outside the archive", where=display)
+
+
+def _tar_members(tf, display: str, tree: Path) -> list[_Member]:
+    import tarfile
+
+    members: list[_Member] = []
+    files: dict[str, int] = {}  # regular files seen so far -> size, for hard links
+    for info in tf.getmembers():
+        name = _safe_name(info.name, display)
+        if info.issym():
+            _check_symlink(info.name, info.linkname, display)
+            member = _Member(name, "symlink", link=info.linkname, ref=info)
+        elif info.islnk():
+            try:
+                target = _safe_name(info.linkname, display)
+            except ArchiveError:
+                raise ArchiveError(
+                    f"refusing hard link {info.name!r} -> {info.linkname!r}: points outside the archive", where=display
+                ) from None
+            if target not in files:
+                raise ArchiveError(
+                    f"refusing hard link {info.name!r} -> {info.linkname!r}: not an earlier file in the archive",
+                    where=display,
+                )
+            member = _Member(name, "hardlink", size=files[target], link=target, ref=info)
+        elif info.isdir():
+            member = _Member(name, "dir", ref=info)
+        elif info.isfile():
+            member = _Member(name, "file", size=info.size, executable=bool(info.mode & 0o100), ref=info)
+        else:
+            kind = {tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device", tarfile.FIFOTYPE: "fifo"}
+            what = kind.get(info.type, f"special file (type {info.type!r})")
+            raise ArchiveError(f"refusing member {info.name!r}: {what}", where=display)
+        if hasattr(tarfile, "data_filter"):
+            # defence in depth: the standard library's own rules (Python >= 3.11.4 / 3.12) must agree too
+            try:
+                tarfile.data_filter(info, str(tree))
+            except tarfile.FilterError as exc:
+                raise ArchiveError(f"refusing member {info.name!r}: {exc}", where=display) from None
+        if not name:
+            continue  # "./" itself: the tree already exists
+        if member.kind == "file":
+            files[name] = member.size
+        else:
+            files.pop(name, None)
+        members.append(member)
+    return members
+
+
+def _zip_members(zf, display: str) -> list[_Member]:
+    import stat
+
+    members: list[_Member] = []
+    for info in zf.infolist():
+        name = _safe_name(info.filename, display)
+        mode = info.external_attr >> 16  # unix mode, when the zip was made on unix
+        fmt = stat.S_IFMT(mode)
+        if fmt == stat.S_IFLNK:
+            if info.file_size > 4096:
+                raise ArchiveError(f"refusing symlink {info.filename!r}: implausibly long target", where=display)
+            target = os.fsdecode(zf.read(info))
+            _check_symlink(info.filename, target, display)
+            member = _Member(name, "symlink", link=target, ref=info)
+        elif info.is_dir() or fmt == stat.S_IFDIR:
+            member = _Member(name, "dir", ref=info)
+        elif fmt in (0, stat.S_IFREG):
+            member = _Member(name, "file", size=info.file_size, executable=bool(mode & 0o100), ref=info)
+        else:
+            raise ArchiveError(f"refusing member {info.filename!r}: special file (mode {oct(mode)})", where=display)
+        if name:
+            members.append(member)
+    return members
+
+
+def _check_declared_size(members: list[_Member], max_size: int, display: str) -> None:
+    total = 0
+    for member in members:
+        total += member.size
+        if total > max_size:
+            raise ArchiveError(
+                f"refusing member {member.name!r}: unpacked size would exceed the limit of {max_size} bytes",
+                where=display,
+            )
+
+
+def _write_tree(
+    members: list[_Member], open_member: Callable[[object], IO[bytes]], tree: Path, max_size: int, display: str
+) -> None:
+    """Create every member under `tree`, checking each real path as it goes; count bytes actually written."""
+    base = os.path.realpath(tree)
+
+    def inside(path: str | Path) -> bool:
+        real = os.path.realpath(path)
+        return real == base or real.startswith(base + os.sep)
+
+    def refuse(member: _Member, why: str) -> ArchiveError:
+        return ArchiveError(f"refusing member {member.name!r}: {why}", where=display)
+
+    written = 0
+    symlinks: list[tuple[_Member, Path]] = []
+    for member in members:
+        dest = tree / member.name
+        # a parent reached through an earlier symlink must still resolve inside the tree
+        if not inside(dest.parent):
+            raise refuse(member, "its folder resolves outside the archive (through a symlink)")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if member.kind == "dir":
+            if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+                dest.unlink()
+            dest.mkdir(exist_ok=True)
+            continue
+        if dest.is_dir() and not dest.is_symlink():
+            raise refuse(member, "clashes with a folder of the same name")
+        if dest.is_symlink() or dest.exists():
+            dest.unlink()  # later members win, as in tar; never write through an existing link
+        if member.kind == "symlink":
+            os.symlink(member.link, dest)
+            if not inside(dest):
+                raise refuse(member, f"symlink to {member.link!r} resolves outside the archive")
+            symlinks.append((member, dest))
+            continue
+        if member.kind == "hardlink":
+            source = tree / member.link
+            if not inside(source) or not source.is_file():
+                raise refuse(member, f"hard link to {member.link!r} does not resolve to a file in the archive")
+            reader: IO[bytes] = open(source, "rb")
+            executable = os.access(source, os.X_OK)
+        else:
+            reader = open_member(member.ref)
+            executable = member.executable
+        with reader, open(dest, "xb") as out:  # "x": never follow or reuse whatever is there
+            while chunk := reader.read(_CHUNK):
+                written += len(chunk)
+                if written > max_size:
+                    raise refuse(member, f"unpacked size exceeds the limit of {max_size} bytes")
+                out.write(chunk)
+        os.chmod(dest, 0o755 if executable else 0o644)
+    # a later symlink can change where an earlier one resolves; check them all in the finished tree
+    for member, dest in symlinks:
+        if not inside(dest):
+            raise refuse(member, f"symlink to {member.link!r} resolves outside the archive")
+
+
+def _project_root(members: list[_Member], tree: Path) -> Path:
+    """GitHub-style archives hold one top-level folder: that folder is the project root."""
+    tops = {m.name.split("/", 1)[0] for m in members}
+    if len(tops) == 1:
+        top = tree / tops.pop()
+        if top.is_dir() and not top.is_symlink():
+            return top
+    return tree

@@ -1,0 +1,329 @@
+"""Run a project's PEP 517/660 build-backend hooks in an isolated, reusable build environment."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from incrinstall.errors import HookError, InstallError, SpecError
+from incrinstall.index_config import IndexConfig
+from incrinstall.paths import cache_dir
+
+RUNNER = Path(__file__).with_name("_hook_runner.py")
+COMPLETE_MARKER = ".incrinstall-complete"
+OUTPUT_TAIL_LINES = 30
+# PEP 517: a project without [build-system] is built by setuptools' legacy backend.
+LEGACY_BUILD_SYSTEM = (["setuptools>=40.8.0"], "setuptools.build_meta:__legacy__", [])
+
+# How many hook subprocesses this process started; tests use it to prove a cache hit ran nothing.
+HOOK_RUNS = 0
+
+
+class HookNotProvided(HookError):
+    """The backend does not implement an optional hook (e.g. prepare_metadata_for_build_wheel)."""
+
+
+@dataclass
+class HookRun:
+    """What one backend hook returned, what it printed, and (when asked) the project files it read."""
+
+    hook: str
+    result: object
+    output: str
+    opened_files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BuildSystem:
+    requires: list[str]
+    backend: str
+    backend_path: list[str]
+
+
+# ---------------------------------------------------------------- build environments
+
+
+def _env_python(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+@functools.lru_cache(maxsize=None)
+def _interpreter_identity(python: str) -> str:
+    """Version and base install of `python`: two interpreters must never share a build env."""
+    code = "import sys, platform; print(sys.version); print(sys.base_prefix); print(platform.machine())"
+    try:
+        proc = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise HookError(f"cannot run the build interpreter {python}: {exc}") from None
+    if proc.returncode != 0:
+        raise HookError(f"cannot run the build interpreter {python}", detail=_tail(proc.stderr))
+    return proc.stdout.strip()
+
+
+def _index_identity(index: IndexConfig | None) -> list[str]:
+    if index is not None:
+        return index.uv_args()
+    # uv's defaults: whatever its own environment variables say.
+    names = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_FIND_LINKS", "UV_OFFLINE")
+    return [f"{n}={os.environ.get(n, '')}" for n in names]
+
+
+def build_env_key(requires: list[str], *, python: str, index: IndexConfig | None) -> str:
+    material = json.dumps(
+        {"requires": sorted(set(requires)), "python": _interpreter_identity(python), "index": _index_identity(index)},
+        sort_keys=True,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def build_env(requires: list[str], *, python: str, index: IndexConfig | None) -> Path:
+    """A venv with `requires` installed for `python`, created once and reused while the inputs are the same.
+
+    Built in a temporary folder next to its final place and renamed into place
+    only when complete, so a killed run or a concurrent one never leaves a
+    half-made environment that looks usable.
+    """
+    from incrinstall.uv import run_uv
+
+    root = cache_dir() / "build-envs"
+    env = root / build_env_key(requires, python=python, index=index)
+    if (env / COMPLETE_MARKER).is_file():
+        return env
+    root.mkdir(parents=True, exist_ok=True)
+    if env.exists():  # left by a crash before the marker was written
+        shutil.rmtree(env, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    try:
+        venv = tmp / "env"
+        # cwd=root: uv must not discover the user's project (and its requires-python) from the cwd.
+        run_uv(["venv", "--quiet", "--python", python, str(venv)], cwd=root, what="uv venv (build environment)")
+        if requires:
+            index_args = index.uv_args() if index is not None else []
+            run_uv(
+                ["pip", "install", "--quiet", "--python", str(_env_python(venv)), "--compile-bytecode",
+                 *index_args, *requires],
+                cwd=root,
+                what="uv pip install (build requirements)",
+            )
+        (venv / COMPLETE_MARKER).write_text(json.dumps({"requires": sorted(requires), "python": python}))
+        try:
+            os.rename(venv, env)
+        except OSError:
+            if not (env / COMPLETE_MARKER).is_file():  # not a lost race: a real failure
+                raise
+    except InstallError as exc:
+        raise HookError(
+            "cannot create the build environment for [build-system].requires "
+            f"({', '.join(requires) or 'nothing'})",
+            where="pyproject.toml",
+            detail=exc.detail,
+        ) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return env
+
+
+# ---------------------------------------------------------------- hooks
+
+
+def _tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
+    return "\n".join((text or "").rstrip().splitlines()[-lines:])
+
+
+def run_backend_hook(
+    project_dir: str | Path,
+    hook: str,
+    *,
+    env_python: str | Path,
+    backend: str,
+    backend_path: list[str] | None = None,
+    args: list | None = None,
+    config_settings: dict | None = None,
+    record_files: bool = False,
+    exclude: list[str | Path] = (),
+) -> HookRun:
+    """Call `backend.hook(*args, config_settings=...)` in a subprocess of the build env's interpreter.
+
+    With `record_files`, the files under project_dir that the backend opened for
+    reading are returned relative to project_dir (sources of cached bytecode
+    count as their .py; `exclude` folders and the build env never count).
+    """
+    global HOOK_RUNS
+    project_dir = Path(project_dir).resolve()
+    with tempfile.TemporaryDirectory(prefix="incrinstall-hook-") as work:
+        request = {
+            "project_dir": str(project_dir),
+            "backend": backend,
+            "backend_path": list(backend_path or []),
+            "hook": hook,
+            "args": list(args or []),
+            "config_settings": config_settings,
+            "record_files": record_files,
+            "exclude": [str(p) for p in (*exclude, work)],
+            "result_path": os.path.join(work, "result.json"),
+        }
+        request_path = os.path.join(work, "request.json")
+        with open(request_path, "w", encoding="utf-8") as f:
+            json.dump(request, f)
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        HOOK_RUNS += 1
+        # -I: neither our folder nor the user site leak in; -B: no .pyc written into the tree;
+        # -u: stdout and stderr interleave in order, so the output tail ends with the traceback.
+        proc = subprocess.run(
+            [str(env_python), "-I", "-B", "-u", str(RUNNER), request_path],
+            cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace",
+        )
+        output = proc.stdout or ""
+        try:
+            with open(request["result_path"], encoding="utf-8") as f:
+                answer = json.load(f)
+        except (OSError, ValueError):
+            answer = {"ok": False, "error": f"the hook process died (exit {proc.returncode})"}
+
+    if answer.get("missing"):
+        raise HookNotProvided(f"the build backend {backend} has no hook {hook}", where="pyproject.toml")
+    if not answer.get("ok"):
+        raise HookError(
+            f"the build backend failed in {hook}: {answer.get('error', 'unknown error')}",
+            where=answer.get("where") or "pyproject.toml",
+            detail=_tail(output),
+        )
+    opened = [p for p in answer.get("opened", []) if (project_dir / p).is_file()]
+    return HookRun(hook=hook, result=answer.get("result"), output=output, opened_files=opened)
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def read_build_system(project_dir: Path, *, legacy_ok: bool) -> BuildSystem:
+    """[build-system] of the project's pyproject.toml; setuptools' legacy default only when `legacy_ok`."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    pyproject = project_dir / "pyproject.toml"
+    data: dict = {}
+    if pyproject.is_file():
+        try:
+            data = tomlkit.parse(pyproject.read_text(encoding="utf-8")).unwrap()
+        except ParseError as exc:
+            raise SpecError(f"invalid TOML: {exc}", where=f"pyproject.toml:{getattr(exc, 'line', 1)}") from None
+    table = data.get("build-system")
+    if not table or "build-backend" not in table:
+        if legacy_ok:
+            requires, backend, backend_path = LEGACY_BUILD_SYSTEM
+            return BuildSystem(list(table.get("requires", requires)) if table else requires, backend, backend_path)
+        raise SpecError(
+            "dynamic dependencies need a [build-system] with requires and build-backend to compute them",
+            where="pyproject.toml",
+        )
+    requires = table.get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise SpecError("[build-system].requires must be a list of strings", where="pyproject.toml")
+    return BuildSystem(list(requires), str(table["build-backend"]), list(table.get("backend-path", [])))
+
+
+def _prepared_env(project_dir: Path, system: BuildSystem, requires_hook: str, *, python: str,
+                  index: IndexConfig | None) -> Path:
+    """Build env with [build-system].requires plus what the backend asks for in `requires_hook`."""
+    env = build_env(system.requires, python=python, index=index)
+    try:
+        more = run_backend_hook(project_dir, requires_hook, env_python=_env_python(env), backend=system.backend,
+                                backend_path=system.backend_path).result or []
+    except HookNotProvided:
+        more = []
+    extra = sorted(set(more) - set(system.requires))
+    if extra:
+        env = build_env([*system.requires, *extra], python=python, index=index)
+    return env
+
+
+def _metadata_from_wheel(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        if not names:
+            raise HookError(f"the built wheel {wheel.name} has no .dist-info/METADATA", where="pyproject.toml")
+        return zf.read(names[0]).decode("utf-8")
+
+
+def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfig | None) -> tuple[str, list[str]]:
+    """METADATA of the project's editable wheel, and the project files the backend read while building it.
+
+    Builds the wheel for real (PEP 660 build_editable) instead of asking
+    prepare_metadata_for_build_editable: hatchling runs custom build hooks (the
+    ones that set dependencies in initialize()) only when it builds a wheel.
+    """
+    project_dir = Path(project_dir).resolve()
+    system = read_build_system(project_dir, legacy_ok=False)
+    env = _prepared_env(project_dir, system, "get_requires_for_build_editable", python=python, index=index)
+    with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
+        run = run_backend_hook(project_dir, "build_editable", env_python=_env_python(env), backend=system.backend,
+                               backend_path=system.backend_path, args=[out], record_files=True)
+        if not isinstance(run.result, str):
+            raise HookError("build_editable did not return a wheel file name", where="pyproject.toml",
+                            detail=_tail(run.output))
+        metadata = _metadata_from_wheel(Path(out) / run.result)
+    return metadata, run.opened_files
+
+
+def _unpack_sdist(sdist: Path, into: Path) -> Path:
+    """Unpack safely (no absolute paths, no escapes, no links out) and return the project folder."""
+    import tarfile
+
+    name = sdist.name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(sdist) as zf:
+            for member in zf.namelist():
+                target = (into / member).resolve()
+                if not str(target).startswith(str(into.resolve())):
+                    raise SpecError(f"unsafe path in sdist: {member}", where=name)
+            zf.extractall(into)
+    elif name.endswith((".tar.gz", ".tgz", ".tar")):
+        with tarfile.open(sdist) as tf:
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(into, filter="data")
+            else:  # Python without extraction filters: check by hand
+                for member in tf.getmembers():
+                    target = (into / member.name).resolve()
+                    if not str(target).startswith(str(into.resolve())) or member.issym() or member.islnk():
+                        raise SpecError(f"unsafe member in sdist: {member.name}", where=name)
+                tf.extractall(into)
+    else:
+        raise SpecError("not a source distribution (.tar.gz or .zip expected)", where=name)
+    tops = [p for p in into.iterdir() if p.is_dir()]
+    if len(tops) == 1 and not (into / "pyproject.toml").exists() and not (into / "setup.py").exists():
+        return tops[0]
+    return into
+
+
+def sdist_metadata(sdist_path: str | Path, *, python: str, index: IndexConfig | None) -> str:
+    """METADATA for an sdist without static metadata: prepare_metadata_for_build_wheel, else build_wheel."""
+    sdist_path = Path(sdist_path)
+    with tempfile.TemporaryDirectory(prefix="incrinstall-sdist-") as work:
+        project = _unpack_sdist(sdist_path, Path(work) / "src")
+        system = read_build_system(project, legacy_ok=True)
+        env = _prepared_env(project, system, "get_requires_for_build_wheel", python=python, index=index)
+        out = Path(work) / "out"
+        out.mkdir()
+        common = dict(env_python=_env_python(env), backend=system.backend, backend_path=system.backend_path)
+        try:
+            run = run_backend_hook(project, "prepare_metadata_for_build_wheel", args=[str(out)], **common)
+            return (out / str(run.result) / "METADATA").read_text(encoding="utf-8")
+        except HookNotProvided:
+            pass
+        except HookError as exc:
+            raise HookError(exc.message, where=f"{sdist_path.name}: {exc.where}", detail=exc.detail) from None
+        try:
+            run = run_backend_hook(project, "build_wheel", args=[str(out)], **common)
+        except HookError as exc:
+            raise HookError(exc.message, where=f"{sdist_path.name}: {exc.where}", detail=exc.detail) from None
+        return _metadata_from_wheel(out / str(run.result))

@@ -1,0 +1,314 @@
+"""Command-line face of incrinstall: arguments in, rendering out; the work happens in pipeline.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from incrinstall import __version__
+from incrinstall.errors import IncrinstallError
+
+DESCRIPTION = """\
+Install only the dependency delta since a cached baseline.
+
+  incrinstall baseline ARCHIVE   install a project's dependencies from its main-branch archive
+  incrinstall sync [DIR]         bring the environment in line with DIR's current spec files
+  incrinstall plan [DIR]         show what sync would change, and why
+  incrinstall specs [DIR]        show the root requirements DIR's spec files ask for
+  incrinstall bench [DIR]        time sync against a full uv install and the hand-made approach
+"""
+
+
+class Console:
+    """Plain lines for logs (Docker RUN steps); a little colour only on a terminal without NO_COLOR."""
+
+    def __init__(self, *, quiet: bool = False, verbose: bool = False):
+        self.quiet = quiet
+        self.verbose = verbose
+        self.color = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def out(self, text: str = "") -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def info(self, text: str) -> None:
+        """Progress notes go to stderr, so stdout stays the result."""
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("what to install")
+    g.add_argument("--extra", action="append", default=[], metavar="NAME",
+                   help="include an optional-dependency group of the project (repeatable)")
+    g.add_argument("--all-extras", action="store_true", help="include every optional-dependency group")
+    g.add_argument("--group", action="append", default=[], metavar="NAME",
+                   help="include a PEP 735 [dependency-groups] group (repeatable)")
+    g.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE",
+                   help="also install what a requirements file lists (repeatable)")
+    g.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE_OR_URL",
+                   help="restrict versions with a constraints file; adds no packages (repeatable)")
+    g.add_argument("--provider", action="append", default=[], metavar="ID",
+                   help="only these in-tree providers (provider.yaml), e.g. amazon or apache.hive (repeatable)")
+    g.add_argument("--provider-devel", action="store_true",
+                   help="include the devel-dependencies of provider.yaml files")
+    g.add_argument("--python", metavar="PATH",
+                   help="target interpreter (default: the active virtualenv, else python3 on PATH); "
+                        "markers and requires-python are evaluated for it")
+
+
+def _add_index(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("package index")
+    g.add_argument("--index-url", metavar="URL",
+                   help="simple-API index (default: $UV_INDEX_URL, $PIP_INDEX_URL, else PyPI)")
+    g.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
+                   help="another index to merge in (default: $UV_EXTRA_INDEX_URL / $PIP_EXTRA_INDEX_URL)")
+    g.add_argument("--find-links", "-f", action="append", default=[], metavar="DIR_OR_URL",
+                   help="a folder or page of distribution files to consider too")
+    g.add_argument("--no-index", action="store_true", help="use only --find-links")
+    g.add_argument("--offline", action="store_true", help="never touch the network; use cached index pages")
+    g.add_argument("--prerelease", choices=["if-necessary-or-explicit", "allow", "disallow"],
+                   default="if-necessary-or-explicit",
+                   help="when to consider pre-releases (default: only if named by a specifier or "
+                        "if a package has nothing else)")
+
+
+def _add_apply(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("applying")
+    g.add_argument("--exact", action="store_true",
+                   help="also remove packages that incrinstall did not install (pip, setuptools and "
+                        "incrinstall itself are always kept)")
+    g.add_argument("--lock-timeout", type=float, metavar="SECONDS",
+                   help="give up when another incrinstall holds the environment's lock this long (default: wait)")
+    g.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing (uv)")
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="print what happens on the way")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incrinstall", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Exit codes: 0 success, 1 unsatisfiable specs (or `plan --check` found changes), 2 bad input or failure.",
+    )
+    parser.add_argument("--version", action="version", version=f"incrinstall {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("specs", help="print the root requirements the spec files ask for, with provenance",
+                       description="Print the root requirements that PROJECT_DIR's spec files ask for, where each "
+                                   "came from (file:line), every file read, and the spec fingerprint.")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    _add_selection(p)
+    _add_index(p)
+    _add_output(p)
+
+    p = sub.add_parser("plan", help="show what a sync would install, upgrade, downgrade and remove, and why",
+                       description="Resolve PROJECT_DIR's current specs against the target environment and print "
+                                   "one line per change with its reason. Changes nothing.")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    _add_selection(p)
+    _add_index(p)
+    p.add_argument("--exact", action="store_true", help="plan removal of packages incrinstall did not install too")
+    p.add_argument("--check", action="store_true", help="exit 1 when the plan is not empty (is this image up to date?)")
+    p.add_argument("--all", action="store_true", help="list unchanged packages too")
+    _add_output(p)
+
+    p = sub.add_parser("sync", help="install only what differs from PROJECT_DIR's current specs",
+                       description="Resolve PROJECT_DIR's current spec files, preferring what is installed, then "
+                                   "install only the packages that differ and remove those no longer needed.")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    _add_selection(p)
+    _add_index(p)
+    _add_apply(p)
+    p.add_argument("--editable", action="store_true",
+                   help="install the project itself, editable and without dependencies, at the end")
+    p.add_argument("--dry-run", action="store_true", help="only print the plan (same as `incrinstall plan`)")
+    _add_output(p)
+
+    p = sub.add_parser("baseline", help="install a project's dependencies from its source archive",
+                       description="Unpack ARCHIVE (https URL, file:// URL, .tar.gz/.tgz/.tar/.zip or a directory), "
+                                   "collect its spec files, and install its dependencies (never the project "
+                                   "itself) into the target. Records the result as the baseline for later syncs.")
+    p.add_argument("archive", metavar="ARCHIVE")
+    p.add_argument("--sha256", metavar="HEX", help="verify the downloaded archive before unpacking")
+    p.add_argument("--allow-insecure-http", action="store_true", help="accept a plain http:// archive URL")
+    p.add_argument("--max-size", type=int, metavar="BYTES",
+                   help="refuse archives that unpack to more than this (default 2 GiB)")
+    _add_selection(p)
+    _add_index(p)
+    _add_apply(p)
+    _add_output(p)
+    return parser
+
+
+def _selection(args):
+    from incrinstall.specs.model import Selection
+
+    return Selection(
+        extras=tuple(args.extra), all_extras=args.all_extras, groups=tuple(args.group),
+        requirement_files=tuple(args.requirement), constraint_files=tuple(args.constraint),
+        providers=tuple(args.provider), provider_devel=args.provider_devel,
+    )
+
+
+def _index(args):
+    from incrinstall.index_config import index_config
+
+    return index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
+                        no_index=args.no_index)
+
+
+def _options(args, project_dir: Path):
+    from incrinstall.pipeline import Options
+
+    return Options(
+        project_dir=project_dir, selection=_selection(args), python=args.python, index=_index(args),
+        exact=getattr(args, "exact", False), prerelease=args.prerelease,
+        editable=getattr(args, "editable", False), lock_timeout=getattr(args, "lock_timeout", None),
+        compile_bytecode=getattr(args, "compile_bytecode", False),
+    )
+
+
+def _project_dir(path: str) -> Path:
+    from incrinstall.errors import SpecError
+
+    p = Path(path).resolve()
+    if not p.is_dir():
+        raise SpecError(f"project directory {path} does not exist")
+    return p
+
+
+def cmd_specs(args, console: Console) -> int:
+    from incrinstall import environment, specs
+
+    interpreter = environment.find_interpreter(args.python)
+    specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
+                            python_full_version=interpreter.version, python=interpreter.executable,
+                            index=_index(args))
+    if args.json:
+        print(json.dumps(specset.to_json(), indent=2))
+    else:
+        console.out(specs.render_text(specset))
+    return 0
+
+
+def _describe_python(interpreter) -> str:
+    return f"{interpreter.executable} (Python {interpreter.version}, from {interpreter.found_by})"
+
+
+def cmd_plan(args, console: Console) -> int:
+    from incrinstall import environment, pipeline
+    from incrinstall.plan import render
+
+    options = _options(args, _project_dir(args.project_dir))
+    interpreter = environment.find_interpreter(options.python)
+    planned = pipeline.make_plan(options, interpreter, report=console.debug)
+    if args.json:
+        print(json.dumps(planned.plan.to_json(python=interpreter.executable, fingerprint=planned.specset.fingerprint,
+                                              index_requests=planned.index_requests), indent=2))
+    else:
+        console.out(f"target: {_describe_python(interpreter)}")
+        console.out(render(planned.plan, show_keep=args.all))
+        console.out(f"index requests: {planned.index_requests}")
+    return 1 if args.check and not planned.plan.is_empty else 0
+
+
+def _summary_json(outcome, python: str) -> dict:
+    if outcome.planned is None:
+        return {"python": python, "noop": True, "seconds": round(outcome.seconds, 4),
+                "installed": [], "removed": [], "changed": [], "unchanged": None, "index_requests": 0}
+    plan = outcome.planned.plan
+    return {
+        "python": python,
+        "noop": outcome.noop,
+        "fingerprint": outcome.planned.specset.fingerprint,
+        "installed": [f"{a.name}=={a.to_version}" for a in plan.of("install")],
+        "removed": [f"{a.name}=={a.from_version}" for a in plan.of("remove")],
+        "changed": [{"name": a.name, "from": a.from_version, "to": a.to_version} for a in plan.of("upgrade", "downgrade")],
+        "unchanged": len(plan.of("keep")),
+        "editable": outcome.editable_installed,
+        "index_requests": outcome.planned.index_requests,
+        "seconds": round(outcome.seconds, 4),
+    }
+
+
+def _print_summary(outcome, console: Console, verb: str) -> None:
+    if outcome.planned is None:
+        console.out(f"{verb}: nothing to do, specs and environment unchanged ({outcome.seconds:.3f} s)")
+        return
+    plan = outcome.planned.plan
+    for a in plan.of("install"):
+        console.out(console.paint(f"+ {a.name}=={a.to_version}", "32"))
+    for a in plan.of("upgrade", "downgrade"):
+        console.out(console.paint(f"~ {a.name} {a.from_version} -> {a.to_version}", "33"))
+    for a in plan.of("remove"):
+        console.out(console.paint(f"- {a.name}=={a.from_version}", "31"))
+    if outcome.editable_installed:
+        console.out(f"+ {outcome.planned.specset.project_name} (editable, {outcome.planned.specset.project_dir})")
+    changed = len(plan.changes)
+    console.out(f"{verb}: {changed} changed, {len(plan.of('keep'))} unchanged, "
+                f"{outcome.planned.index_requests} index requests, {outcome.seconds:.2f} s")
+
+
+def cmd_sync(args, console: Console) -> int:
+    from incrinstall import pipeline
+
+    if args.dry_run:
+        args.check = False
+        args.all = False
+        return cmd_plan(args, console)
+    options = _options(args, _project_dir(args.project_dir))
+    outcome = pipeline.sync(options, report=console.info)
+    if args.json:
+        python = outcome.planned.interpreter.executable if outcome.planned else (args.python or "")
+        print(json.dumps(_summary_json(outcome, python), indent=2))
+    else:
+        _print_summary(outcome, console, "sync")
+    return 0
+
+
+def cmd_baseline(args, console: Console) -> int:
+    from incrinstall import pipeline
+
+    options = _options(args, Path.cwd())
+    outcome = pipeline.baseline(args.archive, options, sha256=args.sha256,
+                                allow_insecure_http=args.allow_insecure_http, max_size=args.max_size,
+                                report=console.info)
+    if args.json:
+        print(json.dumps(_summary_json(outcome, outcome.planned.interpreter.executable), indent=2))
+    else:
+        _print_summary(outcome, console, "baseline")
+    return 0
+
+
+COMMANDS = {"specs": cmd_specs, "plan": cmd_plan, "sync": cmd_sync, "baseline": cmd_baseline}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    console = Console(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
+    try:
+        return COMMANDS[args.command](args, console)
+    except IncrinstallError as exc:
+        print(f"error: {exc.render()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

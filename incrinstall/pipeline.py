@@ -1,0 +1,230 @@
+"""The main job, top to bottom: specs -> target -> resolve -> plan -> apply -> record.
+
+`plan_project()` stops before anything changes; `sync()` applies the plan; `baseline()` runs
+the same pipeline on a tree unpacked from an archive and records it as the baseline.
+The CLI renders what these return; nothing here prints except through `report`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from incrinstall import environment, fastpath, state
+from incrinstall.index_config import IndexConfig
+from incrinstall.specs.model import Selection
+
+
+@dataclass
+class Options:
+    project_dir: Path
+    selection: Selection = field(default_factory=Selection)
+    python: str | None = None
+    index: IndexConfig = field(default_factory=IndexConfig)
+    exact: bool = False
+    prerelease: str = "if-necessary-or-explicit"
+    editable: bool = False
+    lock_timeout: float | None = None
+    compile_bytecode: bool = False
+
+    def stamp_options(self) -> dict:
+        """The options that change what a sync does; a change of any of them defeats the fast path."""
+        return {
+            "selection": self.selection.as_dict(),
+            "index": self.index.as_dict(),
+            "exact": self.exact,
+            "prerelease": self.prerelease,
+            "editable": self.editable,
+        }
+
+
+@dataclass
+class Planned:
+    """A plan and everything needed to apply and explain it."""
+
+    interpreter: object
+    specset: object
+    resolution: object
+    plan: object
+    installed: dict
+    previous: state.State | None
+    reinstall: set[str]
+    index_requests: int
+
+
+@dataclass
+class Outcome:
+    planned: Planned | None  # None when the fast path decided there was nothing to do
+    noop: bool
+    seconds: float
+    editable_installed: bool = False
+
+
+def _protected(interpreter) -> frozenset[str]:
+    """incrinstall's own distribution and its dependencies, when it runs inside the target."""
+    same_env = os.path.realpath(sys.prefix) == os.path.realpath(interpreter.prefix)
+    return frozenset({"incrinstall", "uv", "packaging", "tomlkit", "resolvelib", "pyyaml"}) if same_env else frozenset()
+
+
+def make_plan(options: Options, interpreter, *, recovering=None, report: Callable[[str], None] = lambda _: None) -> Planned:
+    from incrinstall import plan as plan_mod
+    from incrinstall import resolver, specs
+    from incrinstall.index import IndexClient
+
+    specset = specs.collect(
+        options.project_dir, options.selection, dict(interpreter.markers),
+        python_full_version=interpreter.version, python=interpreter.executable, index=options.index,
+    )
+    installed = environment.read_installed(interpreter.site_dirs)
+    previous = state.load(interpreter.prefix)
+    index = IndexClient(options.index, python_full_version=interpreter.version, tags=list(interpreter.tags),
+                        build_python=interpreter.executable)
+    resolution = resolver.resolve(
+        specset.requirements, specset.constraints,
+        interpreter=interpreter, installed=installed, index=index,
+        local_packages=specset.local_packages,
+        baseline_pins=previous.pins if previous else {},
+        prerelease=options.prerelease,
+    )
+    managed = set(previous.managed) if previous else None
+    touched = recovering.touched() if recovering else set()
+    if touched:
+        managed = (managed or set()) | touched
+    plan = plan_mod.diff(resolution, installed, managed=managed, exact=options.exact,
+                         protected=_protected(interpreter))
+    # A package the killed run was installing or removing may be half-written: reinstall it.
+    reinstall = {a.name for a in plan.of("keep") if a.name in touched and a.name in resolution.pins}
+    return Planned(interpreter, specset, resolution, plan, installed, previous, reinstall, index.requests)
+
+
+def _install_items(planned: Planned):
+    from incrinstall.installer import InstallItem
+
+    items = []
+    names = {a.name for a in planned.plan.of("install", "upgrade", "downgrade")} | planned.reinstall
+    for name in sorted(names):
+        pin = planned.resolution.pins[name]
+        items.append(InstallItem(name, pin.version, pin.hashes))
+    return items
+
+
+def _new_state(planned: Planned, options: Options, *, baseline: dict | None) -> state.State:
+    previous = planned.previous
+    managed = set(previous.managed) if previous else set()
+    plan = planned.plan
+    managed -= {a.name for a in plan.of("remove")}
+    managed |= {a.name for a in plan.of("install", "upgrade", "downgrade")}
+    managed |= planned.reinstall
+    packages = {}
+    for name, pin in planned.resolution.pins.items():
+        url = getattr(pin.file, "url", None)
+        hashes = dict(getattr(pin.file, "hashes", {}) or {})
+        if previous and name in previous.packages and pin.origin == "installed":
+            old = previous.packages[name]
+            if old.version == pin.version:
+                url, hashes = old.url, old.hashes
+        packages[name] = state.LockedPackage(name, pin.version, url, hashes)
+    return state.State(
+        packages=packages,
+        managed=managed & set(packages),
+        fingerprint=planned.specset.fingerprint,
+        selection=options.selection.as_dict(),
+        baseline=baseline if baseline is not None else (previous.baseline if previous else None),
+        project_dir=str(options.project_dir),
+    )
+
+
+def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dry_run: bool = False,
+         baseline: dict | None = None) -> Outcome:
+    """Bring the target in line with the project's current specs, touching only the delta."""
+    from incrinstall import installer
+
+    started = time.perf_counter()
+    interpreter = environment.find_interpreter(options.python)
+    prefix = interpreter.prefix
+    if not dry_run and baseline is None and installer.read_journal(prefix) is None:
+        stamp = state.load_stamp(prefix)
+        if fastpath.unchanged(stamp, project_dir=str(options.project_dir), options=options.stamp_options(),
+                              selection=options.selection, markers=dict(interpreter.markers),
+                              env_signature=environment.env_signature(interpreter.site_dirs)):
+            return Outcome(None, True, time.perf_counter() - started)
+
+    if dry_run:
+        planned = make_plan(options, interpreter, report=report)
+        return Outcome(planned, planned.plan.is_empty, time.perf_counter() - started)
+
+    with installer.environment_lock(prefix, timeout=options.lock_timeout, on_wait=report):
+        journal = installer.read_journal(prefix)
+        if journal is not None:
+            report(f"found the journal of an interrupted sync (pid {journal.pid}, {journal.phase} phase); converging")
+        planned = make_plan(options, interpreter, recovering=journal, report=report)
+        items = _install_items(planned)
+        removals = [a.name for a in planned.plan.of("remove")]
+        if items or removals:
+            installer.apply(
+                prefix, interpreter.executable, install=items, remove=removals,
+                uv_index_args=options.index.uv_args(), reinstall=planned.reinstall,
+                compile_bytecode=options.compile_bytecode,
+            )
+        editable_installed = False
+        if options.editable:
+            editable_installed = _install_editable(options, planned)
+        state.save(prefix, _new_state(planned, options, baseline=baseline))
+        state.save_stamp(prefix, fastpath.make_stamp(
+            project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
+            markers=dict(interpreter.markers), env_signature=environment.env_signature(interpreter.site_dirs),
+        ))
+        installer.clear_journal(prefix)
+    return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
+                   editable_installed)
+
+
+def _install_editable(options: Options, planned: Planned) -> bool:
+    """Install the project itself, editable and without dependencies, unless it already is."""
+    from packaging.utils import canonicalize_name
+
+    from incrinstall.uv import run_uv
+
+    name = planned.specset.project_name
+    dist = planned.installed.get(canonicalize_name(name)) if name else None
+    unchanged_specs = planned.previous is not None and planned.previous.fingerprint == planned.specset.fingerprint
+    if (dist is not None and dist.editable_path
+            and os.path.realpath(dist.editable_path) == os.path.realpath(options.project_dir) and unchanged_specs):
+        return False
+    run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps",
+            "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")
+    return True
+
+
+def baseline(source: str, options: Options, *, sha256: str | None = None, allow_insecure_http: bool = False,
+             max_size: int | None = None, report: Callable[[str], None] = lambda _: None) -> Outcome:
+    """Unpack a source archive and install its dependencies (not the project) as the baseline."""
+    from datetime import datetime, timezone
+
+    from incrinstall import archive
+
+    kwargs = {"sha256": sha256, "allow_insecure_http": allow_insecure_http}
+    if max_size is not None:
+        kwargs["max_size"] = max_size
+    with archive.unpacked(source, **kwargs) as unpacked:
+        report(f"unpacked {unpacked.source} -> {unpacked.root}")
+        tree_options = Options(**{**options.__dict__, "project_dir": unpacked.root, "editable": False})
+        record = {
+            "source": unpacked.source,
+            "sha256": unpacked.sha256 or "",
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        outcome = sync(tree_options, report=report, baseline=record)
+        interpreter = outcome.planned.interpreter
+        # The unpacked tree is deleted now: a later sync runs on the user's tree, so drop the stamp.
+        state.clear_stamp(interpreter.prefix)
+        saved = state.load(interpreter.prefix)
+        if saved is not None:
+            saved.baseline = {**record, "fingerprint": outcome.planned.specset.fingerprint}
+            saved.project_dir = None
+            state.save(interpreter.prefix, saved)
+    return outcome

@@ -1,0 +1,155 @@
+"""Dependencies computed by a build hook (hatch_build.py): build the editable wheel once, cache by what the hook read.
+
+Procedure, fast path first:
+1. `cache_key_material` (the caller hashes pyproject.toml, hatch_build.py and
+   the target markers into it) names an index entry that lists the files the
+   backend read when it last ran for that material;
+2. the current content of those files, with the material, makes the result key;
+3. a stored result under that key is returned without running anything;
+4. otherwise the backend builds the editable wheel for real (incrinstall.build),
+   its METADATA is parsed, and result and file list are stored for next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from incrinstall.paths import cache_dir
+
+CACHE_VERSION = "1"
+
+
+@dataclass
+class HookResult:
+    """What the backend wrote into the editable wheel's METADATA, and which project files decided it."""
+
+    requires_dist: list[str]  # Requires-Dist values, markers kept (`extra == "..."` included)
+    provides_extra: list[str]
+    files: list[str]  # relpaths the backend opened under the tree (pyproject.toml, hatch_build.py, ...)
+    metadata_file: str  # the file these requirements are credited to: the custom hook script, e.g. "hatch_build.py"
+    metadata_path: str = ""  # absolute path of the stored METADATA text (for inspection)
+
+
+def _hooks_dir() -> Path:
+    return cache_dir() / "hooks"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _material_id(cache_key_material: str, markers: dict) -> str:
+    return _sha(f"{CACHE_VERSION}\0{cache_key_material}\0{json.dumps(markers, sort_keys=True)}".encode())
+
+
+def _result_key(material_id: str, project_dir: Path, files: list[str]) -> str:
+    h = hashlib.sha256(material_id.encode())
+    for rel in sorted(files):
+        try:
+            digest = _sha((project_dir / rel).read_bytes())
+        except OSError:
+            digest = "missing"
+        h.update(f"\0{rel}\0{digest}".encode())
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _load_cached(material_id: str, project_dir: Path) -> HookResult | None:
+    hooks = _hooks_dir()
+    try:
+        files = json.loads((hooks / "index" / f"{material_id}.json").read_text(encoding="utf-8"))["files"]
+        key = _result_key(material_id, project_dir, files)
+        data = json.loads((hooks / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not os.path.isfile(data.get("metadata_path", "")):
+        return None
+    return HookResult(**data)
+
+
+def run_hook(
+    project_dir: Path,
+    markers: dict,
+    cache_key_material: str,
+    *,
+    python: str | None = None,
+    index=None,
+) -> HookResult:
+    """Requires-Dist / Provides-Extra of the project's editable wheel, from cache when nothing it read changed.
+
+    `python` is the interpreter the backend runs under (the target's, so hooks
+    that look at sys.version_info answer for it); default: our own.
+    `index` (an IndexConfig) is where the build requirements come from; None = uv's defaults.
+    """
+    project_dir = Path(project_dir).resolve()
+    material_id = _material_id(cache_key_material, markers)
+    cached = _load_cached(material_id, project_dir)
+    if cached is not None:
+        return cached
+
+    import sys
+
+    from incrinstall.build import editable_metadata
+
+    metadata, opened = editable_metadata(project_dir, python=python or sys.executable, index=index)
+    requires_dist, provides_extra = parse_metadata(metadata)
+    hook_file = _hook_file(project_dir)
+    files = sorted(set(opened) | {"pyproject.toml"} | ({hook_file} if (project_dir / hook_file).is_file() else set()))
+    if hook_file not in files:  # no custom hook script: credit pyproject.toml
+        hook_file = "pyproject.toml"
+
+    key = _result_key(material_id, project_dir, files)
+    hooks = _hooks_dir()
+    metadata_path = hooks / f"{key}.METADATA"
+    _write_atomic(metadata_path, metadata)
+    result = HookResult(
+        requires_dist=requires_dist,
+        provides_extra=provides_extra,
+        files=files,
+        metadata_file=hook_file,
+        metadata_path=str(metadata_path),
+    )
+    _write_atomic(hooks / f"{key}.json", json.dumps(asdict(result), indent=1))
+    # The index is written last: a reader that finds it also finds the result it points to.
+    _write_atomic(hooks / "index" / f"{material_id}.json", json.dumps({"files": files}))
+    return result
+
+
+def parse_metadata(text: str) -> tuple[list[str], list[str]]:
+    """Requires-Dist and Provides-Extra values of a core-metadata (METADATA / PKG-INFO) text."""
+    from email.parser import HeaderParser
+
+    msg = HeaderParser().parsestr(text)
+    requires = [" ".join(v.split()) for v in msg.get_all("Requires-Dist") or []]
+    extras = [v.strip() for v in msg.get_all("Provides-Extra") or []]
+    return requires, extras
+
+
+def _hook_file(project_dir: Path) -> str:
+    """The custom build hook script that pyproject.toml names (hatchling's default: hatch_build.py)."""
+    import tomlkit
+
+    try:
+        data = tomlkit.parse((project_dir / "pyproject.toml").read_text(encoding="utf-8")).unwrap()
+    except Exception:  # noqa: BLE001 - the build itself already accepted the file
+        return "hatch_build.py"
+    build = data.get("tool", {}).get("hatch", {}).get("build", {})
+    candidates = [
+        build.get("hooks", {}).get("custom", {}),
+        build.get("targets", {}).get("wheel", {}).get("hooks", {}).get("custom", {}),
+        build.get("targets", {}).get("editable", {}).get("hooks", {}).get("custom", {}),
+    ]
+    for table in candidates:
+        if isinstance(table, dict) and isinstance(table.get("path"), str):
+            return table["path"]
+    return "hatch_build.py"

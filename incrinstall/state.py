@@ -1,0 +1,140 @@
+"""The state kept inside the target environment: what incrinstall installed, and why.
+
+Two files live in `<prefix>/.incrinstall/`:
+- `pylock.toml`: a PEP 751 lock file of the managed packages, with incrinstall's own
+  data (baseline source, fingerprint, selection, managed set) under `[tool.incrinstall]`.
+  A standard format, so other tools can read what was installed.
+- `stamp.json`: the few values the no-op fast path compares (fingerprint, selection,
+  environment signature, the spec files and folders to re-check). JSON because the fast
+  path must not import a TOML library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATE_DIRNAME = ".incrinstall"
+
+
+@dataclass
+class LockedPackage:
+    name: str
+    version: str
+    url: str | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class State:
+    packages: dict[str, LockedPackage] = field(default_factory=dict)  # the resolution, by canonical name
+    managed: set[str] = field(default_factory=set)  # what incrinstall installed itself
+    fingerprint: str | None = None
+    selection: dict = field(default_factory=dict)
+    baseline: dict | None = None  # {"source", "sha256", "fingerprint", "created"}
+    project_dir: str | None = None
+
+    @property
+    def pins(self) -> dict[str, str]:
+        return {name: p.version for name, p in self.packages.items()}
+
+
+def state_dir(prefix: str) -> Path:
+    return Path(prefix) / STATE_DIRNAME
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save(prefix: str, state: State) -> None:
+    import tomlkit
+
+    doc = tomlkit.document()
+    doc["lock-version"] = "1.0"
+    doc["created-by"] = "incrinstall"
+    packages = tomlkit.aot()
+    for name in sorted(state.packages):
+        pkg = state.packages[name]
+        table = tomlkit.table()
+        table["name"] = name
+        table["version"] = pkg.version
+        if pkg.url:
+            wheel = tomlkit.inline_table()
+            wheel["url"] = pkg.url
+            if pkg.hashes:
+                wheel["hashes"] = dict(pkg.hashes)
+            table["wheels"] = [wheel]
+        packages.append(table)
+    doc["packages"] = packages
+    tool = tomlkit.table()
+    own = tomlkit.table()
+    own["fingerprint"] = state.fingerprint or ""
+    own["project-dir"] = state.project_dir or ""
+    own["selection"] = state.selection
+    own["managed"] = sorted(state.managed)
+    if state.baseline:
+        own["baseline"] = state.baseline
+    tool["incrinstall"] = own
+    doc["tool"] = tool
+    _write_atomic(state_dir(prefix) / "pylock.toml", tomlkit.dumps(doc))
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        import tomllib  # 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomlkit
+
+        return tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def load(prefix: str) -> State | None:
+    path = state_dir(prefix) / "pylock.toml"
+    if not path.exists():
+        return None
+    data = _load_toml(path)
+    own = data.get("tool", {}).get("incrinstall", {})
+    packages = {}
+    for entry in data.get("packages", []):
+        wheels = entry.get("wheels") or [{}]
+        packages[entry["name"]] = LockedPackage(
+            entry["name"], entry["version"], wheels[0].get("url"), dict(wheels[0].get("hashes", {}))
+        )
+    return State(
+        packages=packages,
+        managed=set(own.get("managed", [])),
+        fingerprint=own.get("fingerprint") or None,
+        selection=dict(own.get("selection", {})),
+        baseline=dict(own["baseline"]) if own.get("baseline") else None,
+        project_dir=own.get("project-dir") or None,
+    )
+
+
+def load_stamp(prefix: str) -> dict | None:
+    try:
+        with open(state_dir(prefix) / "stamp.json", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def save_stamp(prefix: str, stamp: dict) -> None:
+    _write_atomic(state_dir(prefix) / "stamp.json", json.dumps(stamp, indent=1, sort_keys=True))
+
+
+def clear_stamp(prefix: str) -> None:
+    try:
+        os.unlink(state_dir(prefix) / "stamp.json")
+    except FileNotFoundError:
+        pass

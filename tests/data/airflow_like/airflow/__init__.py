@@ -1,0 +1,3 @@
+"""A tiny stand-in for the airflow package."""
+
+__version__ = "2.10.0"

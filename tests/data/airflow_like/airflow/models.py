@@ -1,0 +1,5 @@
+"""A source file that no spec source reads: editing it must not change the dependencies."""
+
+
+def answer() -> int:
+    return 42
