@@ -16,7 +16,8 @@ def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
     out = {}
     for rel in dirs:
         try:
-            out[rel] = os.stat(Path(project_dir, rel)).st_mtime_ns
+            # Whole seconds: image layers keep only those, and the stamp must survive a layer commit.
+            out[rel] = int(os.stat(Path(project_dir, rel)).st_mtime)
         except OSError:
             out[rel] = -1
     return out
