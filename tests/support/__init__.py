@@ -1,0 +1,9 @@
+"""Shared test infrastructure: wheel/sdist builders, a loopback package index, real-wheel cache, venv helpers.
+
+- wheels.py        build_wheel / build_sdist / metadata_text: small valid dists, reproducible bytes
+- index_server.py  LoopbackIndex: a PEP 503/691/658 simple index on 127.0.0.1 with a request log
+- real_wheels.py   ensure_real_wheels(): hatchling + deps downloaded once (`python -m tests.support.real_wheels`)
+- venvs.py         make_venv / installed / pip_check / find_python / uv_pip_install
+Fixtures (tests/conftest.py): isolated_env (autouse), uv_cache, incrinstall_cache, index, index_factory,
+real_wheels_dir, real_wheels_index, venv_factory, run_cli.
+"""

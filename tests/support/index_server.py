@@ -1,0 +1,598 @@
+"""Serve a folder of distribution files as a real PEP 503/691 simple index on 127.0.0.1, with a request log.
+
+Layout of the served URLs (PORT is random):
+    /simple/                      project list (HTML or JSON)
+    /simple/<normalized-name>/    project page (HTML or JSON); non-normalized names get a 301
+    /files/                       flat HTML page of every file (usable as --find-links)
+    /files/<filename>             the distribution itself
+    /files/<filename>.metadata    PEP 658 core metadata of a wheel (unless serve_metadata=False)
+Pages are built per request from the folder, so files added (or removed) after start show at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, parse_qs
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from tests.support import wheels
+
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+HTML_V1 = "application/vnd.pypi.simple.v1+html"
+JSON_LATEST = "application/vnd.pypi.simple.latest+json"
+HTML_LATEST = "application/vnd.pypi.simple.latest+html"
+
+
+@dataclass
+class FileInfo:
+    """What the index knows about one served file (cached by size and mtime)."""
+
+    filename: str
+    project: str  # normalized
+    version: str
+    sha256: str
+    size: int
+    requires_python: str | None
+    metadata: bytes | None  # core metadata for PEP 658 (wheels only)
+
+    @property
+    def metadata_sha256(self) -> str | None:
+        return hashlib.sha256(self.metadata).hexdigest() if self.metadata is not None else None
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int = 0
+    bytes_sent: int = 0
+
+
+class _Server(ThreadingHTTPServer):
+    """A threaded server that can cut its open keep-alive connections, so a stopped index is really gone."""
+
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._conns: set = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        with self._conns_lock:
+            self._conns.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self._conns_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up (or a connection cut by stop()) is normal here, not worth a traceback.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            return
+        super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        import socket
+
+        with self._conns_lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _project_of(filename: str) -> tuple[str, str] | None:
+    """(normalized project name, version) parsed from a dist filename, or None for other files."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+            return canonicalize_name(name), str(version)
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return canonicalize_name(name), str(version)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return None
+
+
+def _read_core_metadata(path: Path) -> tuple[bytes | None, bool]:
+    """(metadata bytes, is_wheel) of a dist; metadata None if it cannot be read."""
+    try:
+        if path.name.endswith(".whl"):
+            return wheels.read_wheel_metadata(path), True
+        if path.name.endswith(".tar.gz"):
+            return wheels.read_sdist_metadata(path), False
+    except Exception:  # a deliberately broken file must still be listed
+        return None, path.name.endswith(".whl")
+    return None, False
+
+
+def _accepts_json(accept: str | None) -> bool:
+    """Content negotiation: True when the best-quality acceptable type is a PEP 691 JSON type."""
+    if not accept:
+        return False
+    best_json, best_html = -1.0, -1.0
+    for part in accept.split(","):
+        bits = [b.strip() for b in part.split(";")]
+        media = bits[0].lower()
+        q = 1.0
+        for b in bits[1:]:
+            if b.lower().startswith("q="):
+                try:
+                    q = float(b[2:])
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        if media in (JSON_V1, JSON_LATEST):
+            best_json = max(best_json, q)
+        elif media in (HTML_V1, HTML_LATEST, "text/html", "*/*"):
+            best_html = max(best_html, q)
+    return best_json >= 0 and best_json >= best_html
+
+
+class LoopbackIndex:
+    """A simple-API index over `root_dir`, served by a threaded HTTP server on 127.0.0.1.
+
+    Options:
+      json            serve PEP 691 JSON when asked (False: HTML only, whatever the Accept header)
+      serve_metadata  serve PEP 658 `.metadata` files and advertise them (False: clients must fall back)
+      etag            send ETag and answer a matching If-None-Match with 304
+      cache_control   value of the Cache-Control header on index pages ("max-age=0" by default)
+      relative_urls   link files with relative URLs (`../../files/x`) instead of absolute ones
+    """
+
+    def __init__(self, root_dir: str | Path, *, json: bool = True, serve_metadata: bool = True,
+                 etag: bool = True, cache_control: str | None = "max-age=0",
+                 relative_urls: bool = False, port: int = 0) -> None:
+        self.root = Path(root_dir)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.json = json
+        self.serve_metadata = serve_metadata
+        self.etag = etag
+        self.cache_control = cache_control
+        self.relative_urls = relative_urls
+        self.delay = 0.0  # seconds to sleep before answering each request
+        self._port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._log: list[LoggedRequest] = []
+        self._yanked: dict[str, str] = {}
+        self._failures: list[tuple[str, int, int]] = []  # (path prefix, status, remaining or -1)
+        self._info_cache: dict[str, tuple[tuple[int, int], FileInfo]] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "LoopbackIndex":
+        if self._server is not None:
+            return self
+        handler = _make_handler(self)
+        self._server = _Server(("127.0.0.1", self._port), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-index",
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> "LoopbackIndex":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("LoopbackIndex is not started")
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def url(self) -> str:
+        """The simple index root, e.g. http://127.0.0.1:PORT/simple/ (for --index-url)."""
+        return self.base_url + "simple/"
+
+    @property
+    def files_url(self) -> str:
+        """The flat file listing, e.g. http://127.0.0.1:PORT/files/ (for --find-links)."""
+        return self.base_url + "files/"
+
+    def project_url(self, name: str) -> str:
+        return f"{self.url}{canonicalize_name(name)}/"
+
+    def file_url(self, filename: str) -> str:
+        return self.files_url + quote(filename)
+
+    # -- content ---------------------------------------------------------------------------
+
+    def add_wheel(self, name: str, version: str, **kw) -> Path:
+        """Build a wheel into the served folder (see wheels.build_wheel for keywords)."""
+        return wheels.build_wheel(self.root, name, version, **kw)
+
+    def add_sdist(self, name: str, version: str, **kw) -> Path:
+        """Build an sdist into the served folder (see wheels.build_sdist for keywords)."""
+        return wheels.build_sdist(self.root, name, version, **kw)
+
+    def add_file(self, path: str | Path) -> Path:
+        """Copy an existing distribution file into the served folder."""
+        dest = self.root / Path(path).name
+        if Path(path).resolve() != dest.resolve():
+            shutil.copyfile(path, dest)
+        return dest
+
+    def remove(self, filename: str) -> None:
+        """Stop serving a file (delete it from the folder)."""
+        (self.root / filename).unlink()
+
+    def yank(self, filename: str, reason: str = "") -> None:
+        """Mark a file yanked (PEP 592); `reason` may be empty."""
+        name = Path(filename).name
+        if not (self.root / name).exists():
+            raise FileNotFoundError(f"{name} is not served by this index")
+        with self._lock:
+            self._yanked[name] = reason
+
+    def unyank(self, filename: str) -> None:
+        with self._lock:
+            self._yanked.pop(Path(filename).name, None)
+
+    def fail(self, path_prefix: str = "/", status: int = 503, times: int = -1) -> None:
+        """Answer requests whose path starts with `path_prefix` with `status` (`times` < 0: forever)."""
+        with self._lock:
+            self._failures.append((path_prefix, status, times))
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def files(self) -> list[FileInfo]:
+        """Every distribution file currently served, sorted by filename."""
+        out = []
+        for path in sorted(self.root.iterdir()):
+            if path.is_file():
+                info = self._file_info(path)
+                if info is not None:
+                    out.append(info)
+        return out
+
+    def projects(self) -> dict[str, list[FileInfo]]:
+        by_project: dict[str, list[FileInfo]] = {}
+        for info in self.files():
+            by_project.setdefault(info.project, []).append(info)
+        return by_project
+
+    def _file_info(self, path: Path) -> FileInfo | None:
+        parsed = _project_of(path.name)
+        if parsed is None:
+            return None
+        st = path.stat()
+        key = (st.st_size, st.st_mtime_ns)
+        with self._lock:
+            cached = self._info_cache.get(path.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        data = path.read_bytes()
+        metadata, is_wheel = _read_core_metadata(path)
+        requires_python = None
+        if metadata is not None:
+            requires_python = BytesHeaderParser().parsebytes(metadata).get("Requires-Python")
+        info = FileInfo(filename=path.name, project=parsed[0], version=parsed[1],
+                        sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                        requires_python=requires_python.strip() if requires_python else None,
+                        metadata=metadata if is_wheel else None)
+        with self._lock:
+            self._info_cache[path.name] = (key, info)
+        return info
+
+    # -- request log -----------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request so far, in order (path includes any query string)."""
+        with self._lock:
+            return [(r.method, r.path) for r in self._log]
+
+    @property
+    def request_log(self) -> list[LoggedRequest]:
+        """Every request with its headers, response status and body size."""
+        with self._lock:
+            return list(self._log)
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    def count(self, prefix: str | None = None, method: str | None = None) -> int:
+        """How many requests were made (whose path starts with `prefix`, e.g. "/files/")."""
+        with self._lock:
+            return sum(1 for r in self._log
+                       if (prefix is None or r.path.startswith(prefix))
+                       and (method is None or r.method == method))
+
+    @property
+    def bytes_sent(self) -> int:
+        """Total response body bytes sent."""
+        with self._lock:
+            return sum(r.bytes_sent for r in self._log)
+
+    def _record(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def _failure_for(self, path: str) -> int | None:
+        with self._lock:
+            for i, (prefix, status, times) in enumerate(self._failures):
+                if path.startswith(prefix):
+                    if times > 0:
+                        times -= 1
+                        if times == 0:
+                            del self._failures[i]
+                        else:
+                            self._failures[i] = (prefix, status, times)
+                    return status
+        return None
+
+    def _yank_state(self, filename: str) -> str | None:
+        with self._lock:
+            return self._yanked.get(filename)
+
+    # -- page rendering --------------------------------------------------------------------
+
+    def _link_for(self, filename: str) -> str:
+        if self.relative_urls:
+            return "../../files/" + quote(filename)
+        return self.file_url(filename)
+
+    def render_project_list(self, as_json: bool) -> bytes:
+        names = sorted(self.projects())
+        if as_json:
+            return json.dumps({"meta": {"api-version": "1.1"},
+                               "projects": [{"name": n} for n in names]}).encode()
+        links = "\n".join(f'    <a href="{html.escape(n)}/">{html.escape(n)}</a><br/>' for n in names)
+        return (f'<!DOCTYPE html>\n<html>\n  <head><meta name="pypi:repository-version" content="1.1">'
+                f"<title>Simple index</title></head>\n  <body>\n{links}\n  </body>\n</html>\n").encode()
+
+    def render_project(self, project: str, files: list[FileInfo], as_json: bool) -> bytes:
+        if as_json:
+            return json.dumps(self._project_json(project, files)).encode()
+        rows = []
+        for f in files:
+            attrs = [f'href="{html.escape(self._link_for(f.filename))}#sha256={f.sha256}"']
+            if f.requires_python:
+                attrs.append(f'data-requires-python="{html.escape(f.requires_python)}"')
+            yanked = self._yank_state(f.filename)
+            if yanked is not None:
+                attrs.append(f'data-yanked="{html.escape(yanked)}"')
+            if self.serve_metadata and f.metadata is not None:
+                # PEP 714: emit the new attribute and the old one, for older clients.
+                attrs.append(f'data-core-metadata="sha256={f.metadata_sha256}"')
+                attrs.append(f'data-dist-info-metadata="sha256={f.metadata_sha256}"')
+            rows.append(f'    <a {" ".join(attrs)}>{html.escape(f.filename)}</a><br/>')
+        body = "\n".join(rows)
+        return (f'<!DOCTYPE html>\n<html>\n  <head><meta name="pypi:repository-version" content="1.1">'
+                f"<title>Links for {html.escape(project)}</title></head>\n  <body>\n"
+                f"    <h1>Links for {html.escape(project)}</h1>\n{body}\n  </body>\n</html>\n").encode()
+
+    def _project_json(self, project: str, files: list[FileInfo]) -> dict:
+        out_files = []
+        for f in files:
+            yanked = self._yank_state(f.filename)
+            entry: dict = {
+                "filename": f.filename,
+                "url": self._link_for(f.filename),
+                "hashes": {"sha256": f.sha256},
+                "requires-python": f.requires_python,
+                "yanked": (yanked or True) if yanked is not None else False,
+                "size": f.size,
+            }
+            if self.serve_metadata and f.metadata is not None:
+                entry["core-metadata"] = {"sha256": f.metadata_sha256}
+                entry["dist-info-metadata"] = {"sha256": f.metadata_sha256}
+            else:
+                entry["core-metadata"] = False
+            out_files.append(entry)
+        versions = sorted({f.version for f in files}, key=_version_key)
+        return {"meta": {"api-version": "1.1"}, "name": project, "versions": versions, "files": out_files}
+
+    def render_flat(self) -> bytes:
+        """Plain link page of every file (a find-links target)."""
+        rows = [f'    <a href="{quote(f.filename)}#sha256={f.sha256}">{html.escape(f.filename)}</a><br/>'
+                for f in self.files()]
+        return ("<!DOCTYPE html>\n<html>\n  <body>\n" + "\n".join(rows) + "\n  </body>\n</html>\n").encode()
+
+
+def _version_key(v: str):
+    from packaging.version import InvalidVersion, Version
+    try:
+        return (0, Version(v))
+    except InvalidVersion:
+        return (1, v)
+
+
+def _make_handler(index: LoopbackIndex):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "incrinstall-test-index/1"
+        timeout = 60  # an idle keep-alive connection is dropped after this
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence stderr
+            pass
+
+        def do_GET(self) -> None:
+            self._handle(head=False)
+
+        def do_HEAD(self) -> None:
+            self._handle(head=True)
+
+        def _handle(self, head: bool) -> None:
+            entry = LoggedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+            try:
+                if index.delay:
+                    time.sleep(index.delay)
+                status, headers, body = self._route()
+            except Exception as exc:  # a server bug must show up as a 500, not a hang
+                status, headers, body = 500, {"Content-Type": "text/plain"}, repr(exc).encode()
+            if index.etag and status == 200 and body:
+                tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+                headers["ETag"] = tag
+                inm = self.headers.get("If-None-Match")
+                if inm and tag in [t.strip() for t in inm.split(",")] or inm == "*":
+                    status, body = 304, b""
+            entry.status = status
+            entry.bytes_sent = 0 if head else len(body)
+            # Log before answering: a client that has its response must find its request logged.
+            index._record(entry)
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head and body:
+                self.wfile.write(body)
+
+        def _route(self) -> tuple[int, dict[str, str], bytes]:
+            split = urlsplit(self.path)
+            path = unquote(split.path)
+            failure = index._failure_for(path)
+            if failure is not None:
+                return failure, {"Content-Type": "text/plain"}, f"injected failure {failure}\n".encode()
+            query = parse_qs(split.query)
+
+            if path.startswith("/files/"):
+                return self._serve_file(path[len("/files/"):])
+            if path in ("/simple", "/simple/"):
+                if path == "/simple":
+                    return self._redirect("/simple/")
+                as_json = self._wants_json(query)
+                return 200, self._page_headers(as_json), index.render_project_list(as_json)
+            if path.startswith("/simple/"):
+                rest = path[len("/simple/"):]
+                name = rest.rstrip("/")
+                if "/" in name or not name:
+                    return 404, {"Content-Type": "text/plain"}, b"not found\n"
+                normalized = canonicalize_name(name)
+                if name != normalized or not rest.endswith("/"):
+                    # PEP 503: the normalized URL is the canonical one.
+                    return self._redirect(f"/simple/{quote(normalized)}/")
+                files = index.projects().get(normalized)
+                if not files:
+                    return 404, {"Content-Type": "text/plain"}, f"no project {normalized}\n".encode()
+                as_json = self._wants_json(query)
+                return 200, self._page_headers(as_json), index.render_project(normalized, files, as_json)
+            return 404, {"Content-Type": "text/plain"}, b"not found\n"
+
+        def _wants_json(self, query: dict[str, list[str]]) -> bool:
+            if not index.json:
+                return False
+            fmt = query.get("format")
+            if fmt:
+                return fmt[0] in (JSON_V1, JSON_LATEST)
+            return _accepts_json(self.headers.get("Accept"))
+
+        def _page_headers(self, as_json: bool) -> dict[str, str]:
+            accept = (self.headers.get("Accept") or "").lower()
+            if as_json:
+                ctype = JSON_V1
+            elif HTML_V1 in accept or HTML_LATEST in accept:
+                ctype = HTML_V1
+            else:
+                ctype = "text/html; charset=utf-8"
+            headers = {"Content-Type": ctype, "Vary": "Accept"}
+            if index.cache_control:
+                headers["Cache-Control"] = index.cache_control
+            return headers
+
+        def _redirect(self, location: str) -> tuple[int, dict[str, str], bytes]:
+            return 301, {"Location": location, "Content-Type": "text/plain"}, b""
+
+        def _serve_file(self, filename: str) -> tuple[int, dict[str, str], bytes]:
+            if filename == "":
+                headers = {"Content-Type": "text/html; charset=utf-8"}
+                if index.cache_control:
+                    headers["Cache-Control"] = index.cache_control
+                return 200, headers, index.render_flat()
+            if "/" in filename or filename.startswith("."):
+                return 404, {"Content-Type": "text/plain"}, b"not found\n"
+            if filename.endswith(".metadata"):
+                dist = index.root / filename[: -len(".metadata")]
+                if not index.serve_metadata or not dist.is_file():
+                    return 404, {"Content-Type": "text/plain"}, b"not found\n"
+                info = index._file_info(dist)
+                if info is None or info.metadata is None:
+                    return 404, {"Content-Type": "text/plain"}, b"not found\n"
+                return 200, {"Content-Type": "text/plain; charset=utf-8"}, info.metadata
+            path = index.root / filename
+            if not path.is_file():
+                return 404, {"Content-Type": "text/plain"}, b"not found\n"
+            return 200, {"Content-Type": "application/octet-stream"}, path.read_bytes()
+
+    return Handler
+
+
+def serve_folder_index(root_dir: str | Path, *, port: int = 0, **options) -> LoopbackIndex:
+    """Start a LoopbackIndex over `root_dir` and return it (the caller stops it)."""
+    return LoopbackIndex(root_dir, port=port, **options).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve a folder of wheels/sdists as a simple index on 127.0.0.1.")
+    parser.add_argument("root", help="folder of distribution files")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-json", action="store_true", help="serve PEP 503 HTML only")
+    parser.add_argument("--no-metadata", action="store_true", help="do not serve PEP 658 metadata files")
+    args = parser.parse_args(argv)
+    idx = serve_folder_index(args.root, port=args.port, json=not args.no_json,
+                             serve_metadata=not args.no_metadata)
+    print(idx.url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        idx.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
