@@ -1,0 +1,427 @@
+"""Fetch URLs over HTTP(S) with connection reuse, retries and an on-disk cache that revalidates.
+
+Stdlib only. What it promises:
+
+- Every request that leaves the process is counted (`requests`, `bytes_downloaded`), so
+  callers can assert "this made zero requests". A request is counted once it was sent
+  on a connection, whether or not an answer came back; the one exception is a request
+  written to a kept-alive connection the server had already closed (it never reached
+  the server and is resent at once). `file://` URLs are read directly and not counted.
+- Connections are kept alive and reused per host and per thread (http.client is not
+  thread-safe, a thread-local pool is the simplest correct thing).
+- TLS uses `ssl.create_default_context()` (the system trust store, which OpenSSL locates
+  through `SSL_CERT_FILE` / `SSL_CERT_DIR` too), and additionally loads the CA files named
+  by `SSL_CERT_FILE`, `SSL_CERT_DIR` and `REQUESTS_CA_BUNDLE` explicitly, so a corporate
+  proxy that re-signs TLS works when any of them points at its CA.
+- Proxies come from `https_proxy` / `http_proxy` / `no_proxy` (as urllib reads them);
+  loopback hosts never go through a proxy.
+- Redirects (301/302/303/307/308) are followed; connection errors and 5xx answers are
+  retried a couple of times with a short backoff.
+- Cache: `get()` stores body + ETag/Last-Modified; a later `get()` revalidates with
+  If-None-Match/If-Modified-Since and a 304 reuses the stored body. `immutable=True`
+  entries (and `download()`ed files) are served from the cache without any request.
+  `offline=True` never sends a request: cached entries or IndexUnavailable.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import ssl
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from incrinstall import __version__
+from incrinstall.errors import IndexUnavailable
+
+REDIRECTS = (301, 302, 303, 307, 308)
+RETRY_STATUSES = (500, 502, 503, 504)
+MAX_REDIRECTS = 10
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+CA_ENV_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
+# A request that hit a connection the server had closed while it sat in our pool.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # final URL, after redirects (relative links resolve against it)
+    status: int  # 200, or 404 for "not there" (404 and 410 both)
+    body: bytes
+    content_type: str
+    from_cache: bool  # True when the body came from disk (304 or immutable or offline)
+
+
+def redact(url: str) -> str:
+    """The URL without a password, for messages and cache keys."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}" if ":" in userinfo else f"{user}@{hostport}"))
+
+
+def file_url_path(url: str) -> Path:
+    """The local path of a file:// URL."""
+    parts = urlsplit(url)
+    path = url2pathname(unquote(parts.path))
+    if parts.netloc and parts.netloc != "localhost":  # file://server/share on Windows
+        path = f"//{parts.netloc}{path}"
+    return Path(path)
+
+
+def ssl_context() -> ssl.SSLContext:
+    """System trust store plus any CA bundle named by SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE."""
+    ctx = ssl.create_default_context()
+    for var in CA_ENV_VARS:
+        value = os.environ.get(var)
+        if not value:
+            continue
+        try:
+            if os.path.isdir(value):
+                ctx.load_verify_locations(capath=value)
+            elif os.path.isfile(value):
+                ctx.load_verify_locations(cafile=value)
+        except (ssl.SSLError, OSError) as exc:
+            raise IndexUnavailable(f"cannot load the CA certificates named by {var}={value}: {exc}") from exc
+    return ctx
+
+
+def _key(url: str) -> str:
+    return hashlib.sha256(redact(url).encode("utf-8")).hexdigest()
+
+
+def atomic_write(path: Path, chunks: list[bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class HttpClient:
+    """GET with a disk cache. Thread-safe; each thread keeps its own keep-alive connections."""
+
+    def __init__(self, cache_root: Path, *, offline: bool = False, timeout: float = 30.0, retries: int = 2,
+                 backoff: float = 0.25):
+        self.cache_root = Path(cache_root)
+        self.offline = offline
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._all_connections: list[http.client.HTTPConnection] = []
+        self._ssl: ssl.SSLContext | None = None
+        self._requests = 0
+        self._bytes = 0
+        self.user_agent = f"incrinstall/{__version__}"
+
+    # -- counters -----------------------------------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        return self._requests
+
+    @property
+    def bytes_downloaded(self) -> int:
+        return self._bytes
+
+    def _count(self, requests: int = 0, nbytes: int = 0) -> None:
+        with self._lock:
+            self._requests += requests
+            self._bytes += nbytes
+
+    # -- public API ---------------------------------------------------------------------
+
+    def get(self, url: str, *, accept: str | None = None, immutable: bool = False) -> Response:
+        """The body at `url`; 404/410 come back as status 404, other failures raise IndexUnavailable."""
+        if url.startswith("file:"):
+            return self._get_file(url)
+        path = self._entry_path(url)
+        entry = self._read_entry(path)
+        if entry is not None and (immutable or self.offline):
+            return entry
+        if self.offline:
+            raise IndexUnavailable(f"{redact(url)} is not in the cache and --offline was given", where=redact(url))
+        headers = {"Accept-Encoding": "gzip"}
+        if accept:
+            headers["Accept"] = accept
+        if not immutable:
+            # Ask CDNs in front of an index to check with the origin, as pip does.
+            headers["Cache-Control"] = "max-age=0"
+        meta = self._read_meta(path) if entry is not None else {}
+        if meta.get("etag"):
+            headers["If-None-Match"] = meta["etag"]
+        if meta.get("last_modified"):
+            headers["If-Modified-Since"] = meta["last_modified"]
+        status, hdrs, final, body = self._request(url, headers)
+        if status == 304 and entry is not None:
+            return entry
+        if status == 200:
+            assert body is not None
+            ctype = hdrs.get("content-type", "")
+            meta = {"url": redact(final), "status": 200, "content_type": ctype,
+                    "etag": hdrs.get("etag"), "last_modified": hdrs.get("last-modified")}
+            self._write_entry(path, meta, body)
+            return Response(final, 200, body, ctype, False)
+        if status in (404, 410):
+            self._write_entry(path, {"url": redact(final), "status": 404, "content_type": ""}, b"")
+            return Response(final, 404, b"", "", False)
+        raise IndexUnavailable(f"{redact(final)} answered HTTP {status}", where=redact(url))
+
+    def download(self, url: str, *, filename: str, hashes: dict[str, str] | None = None) -> Path:
+        """A local copy of the file at `url` (cached for good: dist files never change), hash-checked."""
+        if url.startswith("file:"):
+            path = file_url_path(url)
+            if not path.is_file():
+                raise IndexUnavailable(f"{path} does not exist", where=filename)
+            return path
+        dest = self.cache_root / "files-v1" / _key(url) / filename
+        if dest.is_file():
+            return dest
+        if self.offline:
+            raise IndexUnavailable(f"{redact(url)} is not in the cache and --offline was given", where=filename)
+        checks = {algo: value.lower() for algo, value in (hashes or {}).items() if algo in hashlib.algorithms_guaranteed}
+        dest.parent.mkdir(parents=True, exist_ok=True)
+
+        def sink(resp: http.client.HTTPResponse) -> int:
+            digests = {algo: hashlib.new(algo) for algo in checks}
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+            nbytes = 0
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    while chunk := resp.read(1 << 16):
+                        nbytes += len(chunk)
+                        fh.write(chunk)
+                        for d in digests.values():
+                            d.update(chunk)
+                for algo, d in digests.items():
+                    if d.hexdigest() != checks[algo]:
+                        raise IndexUnavailable(
+                            f"{filename} from {redact(url)} does not match its {algo} hash "
+                            f"(expected {checks[algo]}, got {d.hexdigest()})", where=filename)
+                os.replace(tmp, dest)
+            except BaseException:
+                _unlink(tmp)
+                self._count(nbytes=nbytes)  # what did arrive still crossed the wire
+                raise
+            return nbytes
+
+        status, _hdrs, final, _body = self._request(url, {}, sink=sink)
+        if status != 200:
+            raise IndexUnavailable(f"{redact(final)} answered HTTP {status}", where=filename)
+        return dest
+
+    def forget(self, url: str) -> None:
+        """Drop the cached copy of `url` (e.g. a body that failed its hash check)."""
+        _unlink(self._entry_path(url))
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all_connections = self._all_connections, []
+        for conn in conns:
+            conn.close()
+
+    # -- cache entries: one file each, a JSON header line then the body (atomic to replace) --
+
+    def _entry_path(self, url: str) -> Path:
+        key = _key(url)
+        return self.cache_root / "web-v1" / key[:2] / key
+
+    def _read_entry(self, path: Path) -> Response | None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        head, sep, body = raw.partition(b"\n")
+        try:
+            meta = json.loads(head)
+        except ValueError:
+            return None
+        if not sep:
+            return None
+        return Response(meta["url"], meta["status"], body, meta.get("content_type", ""), True)
+
+    def _read_meta(self, path: Path) -> dict:
+        try:
+            with open(path, "rb") as fh:
+                return json.loads(fh.readline())
+        except (OSError, ValueError):
+            return {}
+
+    def _write_entry(self, path: Path, meta: dict, body: bytes) -> None:
+        try:
+            atomic_write(path, [json.dumps(meta).encode("utf-8"), b"\n", body])
+        except OSError:
+            pass  # a read-only or full cache must not break a resolution
+
+    def _get_file(self, url: str) -> Response:
+        path = file_url_path(url)
+        if path.is_dir():
+            path = path / "index.html"
+        try:
+            body = path.read_bytes()
+        except FileNotFoundError:
+            return Response(url, 404, b"", "", False)
+        except OSError as exc:
+            raise IndexUnavailable(f"cannot read {path}: {exc}", where=url) from exc
+        ctype = "application/vnd.pypi.simple.v1+json" if path.suffix == ".json" else "text/html"
+        return Response(path.as_uri(), 200, body, ctype, False)
+
+    # -- the wire -----------------------------------------------------------------------
+
+    def _request(self, url: str, headers: dict[str, str], *, sink=None) -> tuple[int, dict, str, bytes | None]:
+        """Follow redirects; return (status, lower-cased headers, final url, body or None when sunk)."""
+        headers = dict(headers)
+        for _ in range(MAX_REDIRECTS + 1):
+            status, hdrs, body = self._exchange(url, headers, sink)
+            if status in REDIRECTS and hdrs.get("location"):
+                new = urljoin(url, hdrs["location"])
+                if urlsplit(new).netloc.rpartition("@")[2] != urlsplit(url).netloc.rpartition("@")[2]:
+                    headers.pop("Authorization", None)  # never hand credentials to another host
+                url = new
+                continue
+            return status, hdrs, url, body
+        raise IndexUnavailable(f"too many redirects fetching {redact(url)}", where=redact(url))
+
+    def _exchange(self, url: str, headers: dict[str, str], sink) -> tuple[int, dict, bytes | None]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise IndexUnavailable(f"unsupported URL {redact(url)}", where=redact(url))
+        headers = {"User-Agent": self.user_agent, **headers}
+        if parts.username is not None and "Authorization" not in headers:
+            token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode("utf-8")
+            headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+        target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        attempt = 0
+        while True:
+            conn, via_proxy = self._connection(parts)
+            if via_proxy:  # plain HTTP through a proxy: absolute URI, explicit Host
+                target_now = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path or "/", parts.query, ""))
+                headers.setdefault("Host", parts.netloc.rpartition("@")[2])
+            else:
+                target_now = target
+            reused = conn.sock is not None
+            sent = answered = False
+            try:
+                conn.request("GET", target_now, headers=headers)
+                sent = True
+                resp = conn.getresponse()
+                answered = True
+                status = resp.status
+                hdrs = {k.lower(): v for k, v in resp.getheaders()}
+                if status == 200 and sink is not None:
+                    body, nbytes = None, sink(resp)
+                else:
+                    body = resp.read()
+                    nbytes = len(body)
+            except ssl.SSLCertVerificationError as exc:
+                self._drop(conn)
+                raise IndexUnavailable(
+                    f"TLS certificate verification failed for {parts.hostname}: {exc.verify_message or exc}; "
+                    "if a proxy re-signs TLS, point SSL_CERT_FILE at a CA bundle that includes its certificate",
+                    where=redact(url)) from exc
+            except IndexUnavailable:
+                self._drop(conn)
+                self._count(requests=1)
+                raise
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop(conn)
+                if reused and not answered and isinstance(exc, _STALE):
+                    continue  # the server closed the idle connection; the request never reached it
+                if sent:
+                    self._count(requests=1)
+                attempt += 1
+                if attempt > self.retries:
+                    reason = str(exc) or type(exc).__name__
+                    raise IndexUnavailable(f"cannot reach {redact(url)}: {reason}", where=redact(url)) from exc
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            self._count(requests=1, nbytes=nbytes)
+            if status in RETRY_STATUSES and attempt < self.retries:
+                attempt += 1
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            if body and hdrs.get("content-encoding", "").lower() == "gzip":
+                try:
+                    body = gzip.decompress(body)
+                except (OSError, EOFError) as exc:
+                    raise IndexUnavailable(f"{redact(url)} sent a broken gzip body: {exc}", where=redact(url)) from exc
+            return status, hdrs, body
+
+    def _connection(self, parts) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's kept-alive connection to the URL's host (or its proxy); True when plain-HTTP proxied."""
+        scheme, host = parts.scheme, parts.hostname
+        port = parts.port or (443 if scheme == "https" else 80)
+        pool = self._local.__dict__.setdefault("pool", {})
+        key = (scheme, host, port)
+        found = pool.get(key)
+        if found is not None:
+            return found
+        proxy = _proxy_for(scheme, host)
+        if proxy is not None:
+            p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            pport = p.port or (443 if p.scheme == "https" else 80)
+            proxy_headers = {}
+            if p.username is not None:
+                token = f"{unquote(p.username)}:{unquote(p.password or '')}".encode("utf-8")
+                proxy_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(p.hostname, pport, timeout=self.timeout, context=self._tls())
+                conn.set_tunnel(host, port, headers=proxy_headers)
+                made = (conn, False)
+            else:
+                conn = http.client.HTTPConnection(p.hostname, pport, timeout=self.timeout)
+                made = (conn, True)
+        elif scheme == "https":
+            made = (http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._tls()), False)
+        else:
+            made = (http.client.HTTPConnection(host, port, timeout=self.timeout), False)
+        pool[key] = made
+        with self._lock:
+            self._all_connections.append(made[0])
+        return made
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()  # http.client reconnects on next use; the pool entry can stay
+
+    def _tls(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._ssl is None:
+                self._ssl = ssl_context()
+            return self._ssl
+
+
+def _proxy_for(scheme: str, host: str) -> str | None:
+    if host in LOOPBACK or host.startswith("127."):
+        return None
+    from urllib.request import getproxies, proxy_bypass_environment
+
+    proxies = getproxies()
+    proxy = proxies.get(scheme)
+    if not proxy or proxy_bypass_environment(host, proxies):
+        return None
+    return proxy

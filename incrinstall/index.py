@@ -1,0 +1,573 @@
+"""Ask package indexes and find-links which versions of a project can be installed into the target, and their metadata.
+
+Sources: every `config.index_urls` root (PEP 691 JSON preferred, PEP 503 HTML otherwise)
+and every `config.find_links` entry (a local folder of dist files, or an HTML page of
+links, local or remote). Like pip, the files of *all* sources are merged per version
+(uv's default is to stop at the first index that knows the project; merging is the
+simpler rule and the one pip users expect). When the same filename appears in several
+sources, the first one wins: find-links first (a local copy is cheapest), then the
+primary index, then the extra indexes.
+
+This module chooses nothing: it filters out what cannot be installed into the target
+(requires-python, wheel tags, unparsable names) and reports what is left, yanked files
+included (PEP 592 leaves that choice to the resolver).
+
+requires-python: like uv (which installs what we pick), only its lower bounds count by
+default: `<`, `<=` and `!=` clauses are ignored, since upper caps are nearly always
+defensive guesses. `strict_requires_python=True` evaluates the whole specifier, as pip
+does. Either way the target's release number is used (a 3.13.0rc1 target is "3.13.0").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from incrinstall import paths
+from incrinstall.errors import IndexUnavailable
+from incrinstall.httpcache import HttpClient, Response, atomic_write, file_url_path, redact
+from incrinstall.index_config import IndexConfig
+
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+METADATA_CACHE = "metadata-v1"
+# Fields an sdist's PKG-INFO must not mark Dynamic for us to trust it (PEP 643).
+_NEEDED_STATIC = {"requires-dist", "requires-python", "provides-extra"}
+
+
+@dataclass(frozen=True)
+class DistFile:
+    filename: str
+    url: str  # without the #hash fragment
+    hashes: dict[str, str] = field(compare=False)  # e.g. {"sha256": "..."}
+    requires_python: str | None
+    yanked: str | None  # None = not yanked; "" or the reason = yanked
+    metadata_url: str | None  # PEP 658/714 metadata file, when the index advertises one
+    metadata_hashes: dict[str, str] = field(compare=False)
+    kind: str  # "wheel" | "sdist"
+    tag_rank: int  # index of the best matching tag in the target's list (lower = better); sdists after all wheels
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    name: str  # canonical
+    version: Version
+    files: tuple[DistFile, ...]  # installable on the target, best first (wheels by tag_rank, then sdists)
+    yanked: bool  # every file is yanked
+
+    @property
+    def best(self) -> DistFile:
+        """The file to install: the best-ranked one that is not yanked, else the best-ranked one."""
+        for f in self.files:
+            if f.yanked is None:
+                return f
+        return self.files[0]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    name: str  # canonical
+    version: str
+    requires_dist: tuple[str, ...]
+    requires_python: str | None
+    provides_extra: tuple[str, ...]  # canonical (PEP 685)
+
+
+@dataclass(frozen=True)
+class _Link:
+    """One file as a source lists it, before filtering for the target."""
+
+    filename: str
+    url: str
+    hashes: dict[str, str]
+    requires_python: str | None = None
+    yanked: str | None = None
+    metadata_url: str | None = None
+    metadata_hashes: dict[str, str] = field(default_factory=dict)
+
+
+class IndexClient:
+    """Versions and metadata of projects, from the configured indexes and find-links, for one target."""
+
+    def __init__(self, config: IndexConfig, *, python_full_version: str, tags: list[str],
+                 cache_dir: Path | None = None, max_workers: int = 8, build_python: str | None = None,
+                 strict_requires_python: bool = False):
+        self.config = config
+        self.python_full_version = _python_version(python_full_version)
+        self._python_release = Version(".".join(map(str, self.python_full_version.release[:3])))
+        self.strict_requires_python = strict_requires_python
+        self.tags = list(tags)
+        self._rank: dict[str, int] = {}
+        for i, tag in enumerate(self.tags):
+            self._rank.setdefault(tag, i)
+        self.max_workers = max_workers
+        self.build_python = build_python
+        self.cache_root = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "http"
+        self.http = HttpClient(self.cache_root, offline=config.offline)
+        self._lock = threading.Lock()
+        self._projects: dict[str, Future] = {}
+        self._metadata: dict[tuple[str, str], Future] = {}
+        self._find_links: dict[str, Future] = {}  # one entry: every find-links file, read once
+
+    # -- counters (every request that left the process; file:// reads are not requests) --
+
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
+    @property
+    def bytes_downloaded(self) -> int:
+        return self.http.bytes_downloaded
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- versions -----------------------------------------------------------------------
+
+    def versions(self, name: str) -> list[IndexVersion]:
+        """Installable versions of `name`, newest first. A project no source knows gives []."""
+        return list(_once(self._lock, self._projects, canonicalize_name(name), self._load_project))
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Fetch many project pages concurrently; errors surface later from versions()."""
+        todo = list(dict.fromkeys(canonicalize_name(n) for n in names))
+        with self._lock:
+            todo = [n for n in todo if n not in self._projects]
+        if not todo:
+            return
+        if len(todo) == 1 or self.max_workers <= 1:
+            for n in todo:
+                self._quietly(self.versions, n)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(todo)), thread_name_prefix="index") as pool:
+            list(pool.map(lambda n: self._quietly(self.versions, n), todo))
+
+    @staticmethod
+    def _quietly(fn, arg) -> None:
+        try:
+            fn(arg)
+        except Exception:  # remembered in the memo; the caller sees it when it asks
+            pass
+
+    def _load_project(self, name: str) -> tuple[IndexVersion, ...]:
+        links: list[_Link] = list(self._find_links_for(name))
+        for root in self.config.index_urls:
+            links += self._index_links(root, name)
+        return tuple(self._select(name, links))
+
+    def _index_links(self, root: str, name: str) -> list[_Link]:
+        page_url = root.rstrip("/") + "/" + name + "/"
+        resp = self.http.get(page_url, accept=ACCEPT)
+        if resp.status == 404:
+            return []
+        return parse_page(resp, where=name)
+
+    def _find_links_for(self, name: str) -> list[_Link]:
+        every = _once(self._lock, self._find_links, "all",
+                      lambda _: tuple(link for src in self.config.find_links for link in self._find_links_source(src)))
+        return [link for link in every if _project_of(link.filename) == name]
+
+    def _find_links_source(self, src: str) -> list[_Link]:
+        scheme = urlsplit(src).scheme
+        if len(scheme) == 1:  # a Windows drive letter, as in C:\wheels
+            scheme = ""
+        if scheme in ("http", "https"):
+            resp = self.http.get(src, accept="text/html")
+            if resp.status == 404:
+                raise IndexUnavailable(f"find-links page {redact(src)} does not exist (HTTP 404)", where=redact(src))
+            return parse_page(resp, where=redact(src))
+        path = file_url_path(src) if scheme == "file" else Path(src)
+        if path.is_dir():
+            return [_Link(p.name, p.resolve().as_uri(), {}) for p in sorted(path.iterdir()) if p.is_file()]
+        if path.is_file():
+            body = path.read_bytes()
+            return parse_page(Response(path.resolve().as_uri(), 200, body, "text/html", False), where=str(path))
+        raise IndexUnavailable(f"find-links location {src} does not exist", where=src)
+
+    def _select(self, name: str, links: list[_Link]) -> list[IndexVersion]:
+        """Keep the files the target can install, group them by version, best file first."""
+        seen: set[str] = set()
+        by_version: dict[Version, list[tuple[tuple, DistFile]]] = {}
+        sdist_rank = len(self.tags)
+        for link in links:
+            if link.filename in seen:
+                continue
+            seen.add(link.filename)
+            parsed = self._parse_filename(link.filename)
+            if parsed is None:
+                continue
+            project, version, kind, rank, order = parsed
+            if project != name or rank is None:
+                continue
+            if not self._python_ok(link.requires_python):
+                continue
+            dist = DistFile(
+                filename=link.filename, url=link.url, hashes=dict(link.hashes),
+                requires_python=link.requires_python, yanked=link.yanked,
+                metadata_url=link.metadata_url, metadata_hashes=dict(link.metadata_hashes),
+                kind=kind, tag_rank=rank if kind == "wheel" else sdist_rank)
+            by_version.setdefault(version, []).append(((dist.tag_rank, *order), dist))
+        out = []
+        for version in sorted(by_version, reverse=True):
+            files = tuple(d for _, d in sorted(by_version[version], key=lambda item: item[0]))
+            out.append(IndexVersion(name, version, files, all(f.yanked is not None for f in files)))
+        return out
+
+    def _parse_filename(self, filename: str):
+        """(project, version, kind, tag rank or None when no tag fits, tie-break key) or None when unusable."""
+        try:
+            if filename.endswith(".whl"):
+                project, version, build, tags = parse_wheel_filename(filename)
+                ranks = [self._rank[t] for t in map(str, tags) if t in self._rank]
+                # A higher build number wins among wheels of the same tag (sorted ascending).
+                order = (-(build[0]) if build else 0, filename)
+                return project, version, "wheel", (min(ranks) if ranks else None), order
+            if filename.endswith((".tar.gz", ".zip")):
+                project, version = parse_sdist_filename(filename)
+                return project, version, "sdist", -1, (0 if filename.endswith(".tar.gz") else 1, filename)
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            return None
+        return None  # .egg, .exe, .tar.bz2 and friends: not installable by uv
+
+    def _python_ok(self, requires_python: str | None) -> bool:
+        if not requires_python or not requires_python.strip():
+            return True
+        try:
+            spec = SpecifierSet(requires_python)
+        except InvalidSpecifier:
+            return True  # as pip: an unparsable requires-python does not hide the file
+        if self.strict_requires_python:
+            return spec.contains(self._python_release, prereleases=True)
+        return all(_lower_bound_ok(s, self._python_release) for s in spec)
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def metadata(self, iv: IndexVersion) -> Metadata:
+        """Core metadata of `iv.best`: PEP 658 file, else the wheel's METADATA, else the sdist's (built if dynamic)."""
+        dist = iv.best
+        key = (dist.url, json.dumps(sorted(dist.hashes.items())))
+        return _once(self._lock, self._metadata, key, lambda _k: self._load_metadata(iv, dist))
+
+    def prefetch_metadata(self, ivs: Iterable[IndexVersion]) -> None:
+        """Fetch the metadata of many versions concurrently; errors surface later from metadata()."""
+        ivs = list(ivs)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(ivs) or 1))) as pool:
+            list(pool.map(lambda iv: self._quietly(self.metadata, iv), ivs))
+
+    def _load_metadata(self, iv: IndexVersion, dist: DistFile) -> Metadata:
+        cache_file = self._metadata_cache_file(dist)
+        try:
+            cached = json.loads(cache_file.read_text("utf-8"))
+            return Metadata(cached["name"], cached["version"], tuple(cached["requires_dist"]),
+                            cached["requires_python"], tuple(cached["provides_extra"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        md = self._fetch_metadata(dist)
+        if canonicalize_name(md.name) != iv.name or _same_version(md.version, iv.version) is False:
+            raise IndexUnavailable(
+                f"{dist.filename}: its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
+                where=iv.name)
+        try:
+            atomic_write(cache_file, [json.dumps(asdict(md)).encode("utf-8")])
+        except OSError:
+            pass  # a read-only cache only costs a refetch next time
+        return md
+
+    def _metadata_cache_file(self, dist: DistFile) -> Path:
+        ident = dist.url + "\n" + json.dumps(sorted(dist.hashes.items()))
+        if dist.url.startswith("file:") and not dist.hashes:
+            # A local wheelhouse may rebuild a file under the same name.
+            try:
+                st = file_url_path(dist.url).stat()
+                ident += f"\n{st.st_size}:{st.st_mtime_ns}"
+            except OSError:
+                pass
+        key = hashlib.sha256(ident.encode("utf-8")).hexdigest()
+        return self.cache_root / METADATA_CACHE / key[:2] / f"{key}.json"
+
+    def _fetch_metadata(self, dist: DistFile) -> Metadata:
+        if dist.metadata_url:
+            resp = self.http.get(dist.metadata_url, immutable=bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:"))
+            if resp.status == 200:
+                try:
+                    _check_hashes(resp.body, dist.metadata_hashes, dist.metadata_url, dist.filename)
+                except IndexUnavailable:
+                    self.http.forget(dist.metadata_url)
+                    raise
+                fields = parse_core_metadata(resp.body)
+                if dist.kind == "wheel" or _is_static(fields):
+                    return _to_metadata(fields)
+        path = self.http.download(dist.url, filename=dist.filename, hashes=dist.hashes)
+        if dist.kind == "wheel":
+            return _to_metadata(parse_core_metadata(_wheel_metadata(path, dist.filename)))
+        pkg_info = _sdist_pkg_info(path, dist.filename)
+        if pkg_info is not None:
+            fields = parse_core_metadata(pkg_info)
+            if _is_static(fields):
+                return _to_metadata(fields)
+        return self._build_metadata(path)
+
+    def _build_metadata(self, sdist_path: Path) -> Metadata:
+        from incrinstall import build  # heavy (PEP 517 environment); only for dynamic sdists
+
+        text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
+        return _to_metadata(parse_core_metadata(text))
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+def parse_page(resp: Response, *, where: str) -> list[_Link]:
+    """The files a simple-API project page (or a find-links page) lists."""
+    ctype = resp.content_type.split(";")[0].strip().lower()
+    is_json = ctype.endswith("json") or (not ctype and resp.body.lstrip()[:1] == b"{")
+    try:
+        if is_json:
+            return _parse_json(resp.body, resp.url)
+        return _parse_html(resp.body.decode("utf-8", errors="replace"), resp.url)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise IndexUnavailable(f"{redact(resp.url)} is not a valid simple-API page: {exc}", where=where) from exc
+
+
+def _parse_json(body: bytes, page_url: str) -> list[_Link]:
+    data = json.loads(body)
+    api = str(data.get("meta", {}).get("api-version", "1.0"))
+    if not api.startswith("1."):
+        raise ValueError(f"unsupported simple API version {api}")
+    links = []
+    for f in data.get("files", []):
+        url, frag = urldefrag(urljoin(page_url, f["url"]))
+        hashes = _clean_hashes(f.get("hashes") or {}) or _fragment_hash(frag)
+        core = f.get("core-metadata", f.get("dist-info-metadata", False))
+        yanked = f.get("yanked", False)
+        links.append(_Link(
+            filename=f["filename"], url=url, hashes=hashes,
+            requires_python=f.get("requires-python") or None,
+            yanked=None if yanked is False or yanked is None else ("" if yanked is True else str(yanked)),
+            metadata_url=url + ".metadata" if core else None,
+            metadata_hashes=_clean_hashes(core) if isinstance(core, dict) else {},
+        ))
+    return links
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            a = dict(attrs)
+            if a.get("href"):
+                self.anchors.append(a)
+
+
+def _parse_html(text: str, page_url: str) -> list[_Link]:
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    base = urljoin(page_url, parser.base) if parser.base else page_url
+    links = []
+    for a in parser.anchors:
+        url, frag = urldefrag(urljoin(base, a["href"]))
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if not filename:
+            continue
+        core = a.get("data-core-metadata", a.get("data-dist-info-metadata"))
+        metadata_url = metadata_hashes = None
+        if core is not None and core.strip().lower() != "false":
+            metadata_url = url + ".metadata"
+            metadata_hashes = _fragment_hash(core) if "=" in core else {}
+        links.append(_Link(
+            filename=filename, url=url, hashes=_fragment_hash(frag),
+            requires_python=(a.get("data-requires-python") or "").strip() or None,
+            yanked=(a["data-yanked"] or "") if "data-yanked" in a else None,
+            metadata_url=metadata_url, metadata_hashes=metadata_hashes or {},
+        ))
+    return links
+
+
+def _fragment_hash(fragment: str) -> dict[str, str]:
+    algo, sep, value = fragment.strip().partition("=")
+    if not sep or not value:
+        return {}
+    return _clean_hashes({algo: value})
+
+
+def _clean_hashes(hashes: dict) -> dict[str, str]:
+    return {str(k).lower(): str(v).lower() for k, v in hashes.items() if str(k).lower() in hashlib.algorithms_guaranteed}
+
+
+def _project_of(filename: str) -> str | None:
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[0]
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+# -- metadata files -----------------------------------------------------------------------
+
+
+def parse_core_metadata(raw: bytes | str) -> dict[str, list[str]]:
+    """Header fields of a METADATA / PKG-INFO file, lower-cased name -> values in order."""
+    from email.parser import HeaderParser
+    from email.policy import compat32
+
+    text = raw.decode("utf-8", errors="surrogateescape") if isinstance(raw, bytes) else raw
+    msg = HeaderParser(policy=compat32).parsestr(text)
+    fields: dict[str, list[str]] = {}
+    for key, value in msg.items():
+        value = re.sub(r"\r?\n[ \t]+", " ", str(value)).strip()
+        fields.setdefault(key.lower(), []).append(value)
+    return fields
+
+
+def _to_metadata(fields: dict[str, list[str]]) -> Metadata:
+    name = (fields.get("name") or [""])[0]
+    version = (fields.get("version") or [""])[0]
+    if not name or not version:
+        raise IndexUnavailable("a metadata file has no Name or Version", where=name or None)
+    return Metadata(
+        name=canonicalize_name(name),
+        version=version,
+        requires_dist=tuple(v for v in fields.get("requires-dist", ()) if v),
+        requires_python=(fields.get("requires-python") or [None])[0] or None,
+        provides_extra=tuple(dict.fromkeys(canonicalize_name(e) for e in fields.get("provides-extra", ()) if e)),
+    )
+
+
+def _is_static(fields: dict[str, list[str]]) -> bool:
+    """PEP 643: Metadata-Version >= 2.2 and nothing we read is marked Dynamic."""
+    try:
+        if Version((fields.get("metadata-version") or ["0"])[0]) < Version("2.2"):
+            return False
+    except InvalidVersion:
+        return False
+    return not ({d.lower() for d in fields.get("dynamic", ())} & _NEEDED_STATIC)
+
+
+def _same_version(a: str, b: Version) -> bool | None:
+    try:
+        return Version(a) == b
+    except InvalidVersion:
+        return None
+
+
+def _check_hashes(body: bytes, hashes: dict[str, str], url: str, filename: str) -> None:
+    for algo, expected in hashes.items():
+        got = hashlib.new(algo, body).hexdigest()
+        if got != expected:
+            raise IndexUnavailable(f"metadata file {redact(url)} does not match its {algo} hash "
+                                   f"(expected {expected}, got {got})", where=filename)
+
+
+def _wheel_metadata(path: Path, filename: str) -> bytes:
+    import zipfile
+
+    project = canonicalize_name(filename.split("-", 1)[0])
+    try:
+        with zipfile.ZipFile(path) as zf:
+            candidates = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+            ours = [n for n in candidates if canonicalize_name(n.split("-", 1)[0]) == project]
+            if not (ours or candidates):
+                raise IndexUnavailable(f"{filename} has no .dist-info/METADATA", where=filename)
+            return zf.read((ours or candidates)[0])
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise IndexUnavailable(f"{filename} is not a readable wheel: {exc}", where=filename) from exc
+
+
+def _sdist_pkg_info(path: Path, filename: str) -> bytes | None:
+    """The top-level PKG-INFO of an sdist, or None when it has none."""
+    import tarfile
+    import zipfile
+
+    try:
+        if filename.endswith(".zip"):
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+/PKG-INFO", n)]
+                return zf.read(names[0]) if names else None
+        with tarfile.open(path, "r:gz") as tf:
+            for member in tf:
+                parts = member.name.strip("/").split("/")
+                if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
+                    fh = tf.extractfile(member)
+                    return fh.read() if fh else None
+    except (OSError, EOFError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        raise IndexUnavailable(f"{filename} is not a readable sdist: {exc}", where=filename) from exc
+    return None
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _lower_bound_ok(spec, python: Version) -> bool:
+    """Does `python` meet this clause's lower bound? Upper bounds and exclusions are ignored (as uv does)."""
+    op, text = spec.operator, spec.version
+    if op in ("<", "<=", "!="):
+        return True
+    if op == "===":
+        return spec.contains(python, prereleases=True)
+    try:
+        bound = Version(text[:-2] if text.endswith(".*") else text)
+    except InvalidVersion:
+        return True
+    if op == ">":
+        return spec.contains(python, prereleases=True)  # ">" has its own rules for local/post versions
+    return python >= bound  # >=, ~=, == (their upper ends ignored)
+
+
+def _python_version(text: str) -> Version:
+    """The interpreter's version; dev builds say "3.12.0+", which is not PEP 440."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        match = re.match(r"\d+(\.\d+)*((a|b|rc)\d+)?", text.strip())
+        if not match:
+            raise
+        return Version(match.group(0))
+
+
+def _once(lock: threading.Lock, memo: dict, key, compute):
+    """compute(key) once per key across threads; later callers get the result (or the error)."""
+    with lock:
+        fut = memo.get(key)
+        owner = fut is None
+        if owner:
+            fut = memo[key] = Future()
+    if owner:
+        try:
+            fut.set_result(compute(key))
+        except BaseException as exc:
+            fut.set_exception(exc)
+    return fut.result()
