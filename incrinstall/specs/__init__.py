@@ -1,0 +1,326 @@
+"""Collect a project tree's root requirements from every spec source, with provenance and the spec fingerprint.
+
+`collect()` asks each source module (pyproject.py, hatch.py, providers.py, reqfiles.py)
+for what it declares, then expands the declarations against the packages the tree
+itself provides (the project, uv workspace members, in-tree providers): a requirement
+on one of those is satisfied by the tree, so its own dependencies are collected instead.
+
+Extras of in-tree providers (`additional-extras` in provider.yaml) are included for a
+selected provider when `--all-extras` is given, when `--extra NAME` names them, or when
+a requirement asks for them (`apache-airflow-providers-x[NAME]`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from incrinstall.specs.model import LocalPackage, RootRequirement, Selection, SpecSet
+
+__all__ = ["Declared", "LocalPackage", "RootRequirement", "Selection", "SpecSet", "collect", "normalize",
+           "render_text"]
+
+_DYNAMIC_DEPS = frozenset({"dependencies", "optional-dependencies"})
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A requirement string as a spec file declares it, before markers are evaluated."""
+
+    requirement: str
+    source: str  # "relpath:line"
+    kind: str  # "pyproject" | "hatch" | "provider" | "requirements"
+    extra: str = ""  # the extra it is declared under: the value of `extra` when its marker is evaluated
+
+
+def normalize(name: str) -> str:
+    """PEP 503 / 685 / 735 name normalization (packages, extras, groups)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass
+class _Node:
+    """A package the tree provides, with what it declares."""
+
+    name: str
+    base: list[Declared]
+    extras: dict[str, list[Declared]]
+    label: str  # for errors: where its extras are declared
+
+
+def collect(project_dir, selection: Selection, markers: dict[str, str], *,
+            python_full_version: str | None = None, python: str | None = None, index=None,
+            hook_runner=None) -> SpecSet:
+    """The root requirements and constraints the tree's spec files ask for, evaluated for `markers`.
+
+    `python` (the target interpreter) and `index` (an IndexConfig) are handed to the build
+    backend hook when dependencies are dynamic; `hook_runner` replaces
+    incrinstall.specs.hatch.run_hook (tests). The fingerprint equals
+    `fingerprint(project_dir, specset.files, selection, markers)`, so the no-op path can
+    recompute it from the recorded files alone. `python_full_version` is accepted for
+    symmetry with the other steps; the markers already carry it.
+    """
+    from incrinstall.errors import SpecError
+    from incrinstall.specs import providers as provider_specs
+    from incrinstall.specs import pyproject, reqfiles
+    from incrinstall.specs.fingerprint import fingerprint
+
+    project_dir = Path(project_dir).resolve()
+    if not project_dir.is_dir():
+        raise SpecError("project folder not found", where=str(project_dir))
+    env = dict(markers)
+
+    workspace = pyproject.read_workspace(project_dir)
+    root = workspace.root
+    files: list[str] = list(workspace.files)
+    scanned: list[str] = []
+    provider_files = provider_specs.find_provider_files(project_dir, scanned)
+    providers = provider_specs.read_providers(project_dir, provider_files, env)
+    files += provider_files
+    reqs = reqfiles.read(project_dir, selection.requirement_files, selection.constraint_files)
+    files += reqs.files
+    if root is not None:
+        files += _glob_files(project_dir, root.spec_globs)
+        for pattern in [*root.members, *root.exclude, *root.spec_globs]:
+            scanned += _glob_scanned_dirs(project_dir, pattern)
+
+    chosen = _select_providers(providers, selection.providers)
+
+    # The slow part last, so that cheap errors surface first.
+    for project in ([root] if root else []) + workspace.members:
+        if project.dynamic & _DYNAMIC_DEPS:
+            files += _run_hook(project_dir, project, env, hook_runner, python=python, index=index)
+
+    nodes: dict[str, _Node] = {}
+    local: dict[str, LocalPackage] = {}
+    paths: dict[str, str] = {}  # absolute folder -> node name
+    for project in ([root] if root else []) + workspace.members:
+        if project.name is None:
+            continue
+        _add_node(nodes, project.name, project.base, project.extras, project.extras_where or project.pyproject)
+        local.setdefault(project.name, LocalPackage(project.name, project.version, project.path))
+        paths[str((project_dir / project.path).resolve())] = project.name
+    active = [p for p in providers if p.skipped is None]
+    for p in active:
+        base = p.dependencies + (p.devel if selection.provider_devel else [])
+        _add_node(nodes, p.name, base, p.extras, p.yaml)
+        local.setdefault(p.name, LocalPackage(p.name, p.version, p.path))
+        paths.setdefault(str((project_dir / p.path).resolve()), p.name)
+
+    expander = _Expander(nodes, env)
+    root_node = nodes.get(root.name) if root is not None and root.name else None
+
+    # Seeds, in the order their requirements are listed: the project, its extras and groups,
+    # the providers, then requirements files.
+    if root_node is not None:
+        expander.take(root_node.name, None, root_node.label)
+    elif root is not None:
+        for member in workspace.members:  # a virtual workspace root stands for all its members
+            expander.take(member.name, None, member.pyproject)
+    provider_extras = {e for p in chosen for e in p.extras}
+    root_extras = list(root_node.extras) if root_node else []
+    wanted = [normalize(e) for e in selection.extras]
+    for extra in wanted:
+        if extra not in root_extras and extra not in provider_extras:
+            valid = ", ".join(sorted(set(root_extras) | provider_extras)) or "(none)"
+            where = root_node.label if root_node else (root.pyproject if root else None)
+            raise SpecError(f"unknown extra {extra!r}; valid extras: {valid}", where=where)
+    if root_node is not None:
+        for extra in root_extras if selection.all_extras else [e for e in wanted if e in root_extras]:
+            expander.take(root_node.name, extra, root_node.label)
+    for group in selection.groups:
+        if root is None:
+            raise SpecError(f"unknown dependency group {group!r}: there is no pyproject.toml", where=str(project_dir))
+        expander.queue.extend(pyproject.group_requirements(root, group, where=root.groups_where or root.pyproject))
+    for p in chosen:
+        expander.take(p.name, None, p.yaml)
+        for extra in p.extras:
+            if selection.all_extras or extra in wanted:
+                expander.take(p.name, extra, p.yaml)
+    for item in reqs.requirements:
+        if isinstance(item, reqfiles.LocalRef):
+            name = paths.get(item.path)
+            if name is None:
+                continue  # a folder that is not one of the tree's packages: nothing to resolve from an index
+            extras = f"[{','.join(item.extras)}]" if item.extras else ""
+            item = Declared(name + extras, item.source, "requirements")
+        expander.queue.append(item)
+
+    requirements = expander.run()
+    constraints = _Expander({}, env)
+    constraints.queue.extend(reqs.constraints)
+    files = sorted(set(files))
+    return SpecSet(
+        project_dir=str(project_dir),
+        project_name=root.name if root is not None else None,
+        requirements=requirements,
+        constraints=constraints.run(),
+        files=files,
+        fingerprint=fingerprint(project_dir, files, selection, env, contents=reqs.url_contents),
+        selection=selection,
+        local_packages=list(local.values()),
+        scanned_dirs=sorted(set(scanned)),
+    )
+
+
+def _add_node(nodes: dict[str, _Node], name: str, base, extras, label: str) -> None:
+    # A workspace member that also has a provider.yaml is one package: merge what both declare.
+    node = nodes.get(name)
+    if node is None:
+        nodes[name] = _Node(name, list(base), {k: list(v) for k, v in extras.items()}, label)
+        return
+    node.base.extend(base)
+    for key, items in extras.items():
+        node.extras.setdefault(key, []).extend(items)
+
+
+def _select_providers(providers, wanted: tuple[str, ...]):
+    from incrinstall.errors import SpecError
+
+    active = [p for p in providers if p.skipped is None]
+    if not wanted:
+        return active
+    chosen = []
+    for ident in wanted:
+        match = [p for p in providers if ident in (p.id, p.folder_id, p.name) or normalize(ident) == p.name]
+        if not match:
+            valid = ", ".join(sorted(p.id for p in active)) or "(none)"
+            raise SpecError(f"unknown provider {ident!r}; valid providers: {valid}", where="--provider")
+        for p in match:
+            if p.skipped is not None:
+                raise SpecError(f"provider {ident!r} is not part of the tree for this target: {p.skipped}",
+                                where=p.yaml)
+            if p not in chosen:
+                chosen.append(p)
+    return chosen
+
+
+def _glob_files(project_dir: Path, patterns: list[str]) -> list[str]:
+    import glob
+    import os
+
+    out = []
+    for pattern in patterns:
+        for hit in glob.glob(pattern, root_dir=project_dir, recursive=True):
+            if os.path.isfile(project_dir / hit):
+                out.append(Path(hit).as_posix())
+    return out
+
+
+def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
+    """The folders whose listing a glob depends on: its literal base, and everything below if it goes deeper."""
+    import glob
+    import os
+
+    parts = Path(pattern).as_posix().split("/")
+    literal = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        literal.append(part)
+    base = "/".join(literal[:-1] if len(literal) == len(parts) else literal) or "."
+    out = [base]
+    if len(parts) - len(literal) > 1 or "**" in parts:
+        for folder, dirs, _ in os.walk(project_dir / base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            out += [Path(os.path.relpath(os.path.join(folder, d), project_dir)).as_posix() for d in dirs]
+    return out
+
+
+def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, **backend) -> list[str]:
+    """Let the build backend compute the dynamic fields; return the files it read (relative to project_dir)."""
+    from incrinstall.errors import SpecError
+    from incrinstall.specs import pyproject
+    from incrinstall.specs.fingerprint import fingerprint
+
+    if hook_runner is None:
+        try:
+            from incrinstall.specs.hatch import run_hook as hook_runner
+        except ImportError:
+            raise SpecError("dependencies are dynamic, but the build-backend hook runner is not available",
+                            where=project.pyproject) from None
+    folder = project_dir / project.path
+    own = ["pyproject.toml"] + (["hatch_build.py"] if (folder / "hatch_build.py").is_file() else [])
+    material = fingerprint(folder, own, {}, {})
+    result = hook_runner(folder, markers, material, **{k: v for k, v in backend.items() if v is not None})
+    hook_files = pyproject.apply_hook_result(project, result, project_dir)
+    label = ("" if project.path == "." else project.path + "/") + (result.metadata_file or "hatch_build.py")
+    if (project_dir / label).is_file():
+        hook_files.append(label)
+    return hook_files
+
+
+class _Expander:
+    """Evaluate markers and replace requirements on tree packages by what those packages declare."""
+
+    def __init__(self, nodes: dict[str, _Node], markers: dict[str, str]):
+        from collections import deque
+
+        self.nodes = nodes
+        self.markers = markers
+        self.queue: deque[Declared] = deque()
+        self.taken: set[tuple[str, str | None]] = set()
+
+    def take(self, name: str, extra: str | None, where: str, *, now: bool = False) -> None:
+        """Queue what a tree package declares (its base or one extra); `now` puts it next in line."""
+        from incrinstall.errors import SpecError
+
+        if (name, extra) in self.taken:
+            return  # also ends self-referencing cycles
+        self.taken.add((name, extra))
+        node = self.nodes[name]
+        if extra is not None and extra not in node.extras:
+            valid = ", ".join(sorted(node.extras)) or "(none)"
+            raise SpecError(f"{name} has no extra {extra!r}; valid extras: {valid}", where=where)
+        items = node.base if extra is None else node.extras[extra]
+        if now:
+            self.queue.extendleft(reversed(items))
+        else:
+            self.queue.extend(items)
+
+    def run(self) -> list[RootRequirement]:
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        from incrinstall.errors import SpecError
+
+        out: list[RootRequirement] = []
+        seen: set[str] = set()
+        env = dict(self.markers)
+        while self.queue:
+            item = self.queue.popleft()
+            try:
+                req = Requirement(item.requirement)
+            except InvalidRequirement as exc:
+                raise SpecError(f"invalid requirement {item.requirement!r}: {exc}", where=item.source) from None
+            if req.marker is not None:
+                env["extra"] = item.extra
+                if not req.marker.evaluate(env):
+                    continue
+            name = normalize(req.name)
+            if name in self.nodes:
+                # Expanded in place, so a package's requirements are listed where it is referenced.
+                for extra in sorted(req.extras, reverse=True):
+                    self.take(name, normalize(extra), item.source, now=True)
+                self.take(name, None, item.source, now=True)
+                continue
+            req.marker = None
+            text = str(req)
+            if text not in seen:
+                seen.add(text)
+                out.append(RootRequirement(text, item.source, item.kind))
+        return out
+
+
+def render_text(specset: SpecSet) -> str:
+    """The human output of `incrinstall specs`: requirements with sources, constraints, files, fingerprint."""
+    def rows(items: list[RootRequirement]) -> list[str]:
+        width = min(max((len(r.requirement) for r in items), default=0), 50)
+        return [f"{r.requirement.ljust(width)}  ({r.source})" for r in items]
+
+    lines = rows(specset.requirements) or ["(no requirements)"]
+    if specset.constraints:
+        lines += ["", "constraints:"] + ["  " + row for row in rows(specset.constraints)]
+    lines += ["", "files:"] + ["  " + f for f in specset.files]
+    lines += ["", f"fingerprint: {specset.fingerprint}"]
+    return "\n".join(lines) + "\n"

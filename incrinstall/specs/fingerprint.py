@@ -1,0 +1,58 @@
+"""Hash the spec files, the selection and the target's marker environment into one spec fingerprint.
+
+This module is on the no-op path: it imports only the standard library and reads
+files as bytes, without parsing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+# Bump when the way specs are collected changes, so old fingerprints stop matching.
+FORMAT = "incrinstall-specs-1"
+
+
+def is_url(entry: str) -> bool:
+    return entry.startswith(("http://", "https://", "file://"))
+
+
+def read_spec_bytes(project_dir: str | os.PathLike, entry: str) -> bytes | None:
+    """The bytes of one `files` entry (relative to project_dir, absolute, or a URL); None if missing."""
+    if is_url(entry):
+        from incrinstall.specs.reqfiles import fetch_url
+
+        return fetch_url(entry, where=entry)
+    try:
+        with open(Path(project_dir, entry), "rb") as fh:
+            return fh.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def fingerprint(project_dir: str | os.PathLike, files: Iterable[str], selection, markers: Mapping[str, str],
+                extra: Mapping | None = None, *, contents: Mapping[str, bytes] | None = None) -> str:
+    """sha256 over every file's name and bytes (sorted), the selection, the markers and `extra`.
+
+    `selection` is a Selection (or its as_dict()); `contents` may supply bytes already read
+    (URLs fetched during collection), so nothing is read twice. A missing file hashes as
+    missing rather than failing, so a deleted spec file changes the fingerprint.
+    """
+    h = hashlib.sha256()
+    h.update(FORMAT.encode() + b"\0")
+    for entry in sorted(set(files)):
+        given = contents is not None and entry in contents
+        data = contents[entry] if given else read_spec_bytes(project_dir, entry)
+        h.update(b"F" + entry.encode("utf-8", "surrogateescape") + b"\0")
+        if data is None:
+            h.update(b"-missing-\0")
+        else:
+            h.update(len(data).to_bytes(8, "big") + data)
+    sel = selection.as_dict() if hasattr(selection, "as_dict") else selection
+    for label, material in (("selection", sel), ("markers", dict(markers)), ("extra", dict(extra or {}))):
+        h.update(label.encode() + b"\0")
+        h.update(json.dumps(material, sort_keys=True, default=str).encode() + b"\0")
+    return h.hexdigest()
