@@ -1,16 +1,18 @@
 """Apply a Plan with uv: install first, remove second, journal every step so a killed run converges.
 
 The journal (`<prefix>/.incrinstall/journal.json`) is written before anything changes and
-deleted after the state file is updated. A later run that finds it treats every package
-the journal touched as managed and reinstalls those that the new plan keeps, so a package
-half-written or half-removed by a killed uv is repaired, and nothing it installed is lost
-track of.
+deleted after the state file is updated. A later run that finds it first deletes the metadata
+folders of touched packages that a killed uv left without RECORD or METADATA, then treats
+every package the journal touched as managed and reinstalls those that the new plan keeps,
+so a package half-written or half-removed by a killed uv is repaired, and nothing it
+installed is lost track of.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from contextlib import contextmanager
@@ -20,6 +22,9 @@ from pathlib import Path
 from incrinstall.errors import LockTimeout
 from incrinstall.state import _write_atomic, state_dir
 from incrinstall.uv import run_uv
+
+
+_REQUIREMENTS_PREFIX = "incrinstall-"  # the pinned requirements file handed to uv, in the state folder
 
 
 @dataclass
@@ -50,10 +55,45 @@ def _write_journal(prefix: str, journal: Journal) -> None:
 
 
 def clear_journal(prefix: str) -> None:
+    """Delete the journal, and the requirements files that killed runs left next to it."""
     try:
         os.unlink(journal_path(prefix))
     except FileNotFoundError:
         pass
+    for leftover in state_dir(prefix).glob(f"{_REQUIREMENTS_PREFIX}*.txt"):
+        leftover.unlink(missing_ok=True)
+
+
+def clear_torn(site_dirs, names: set[str]) -> list[str]:
+    """Delete the metadata folders of `names` that lack RECORD or METADATA: a killed uv's half-done work.
+
+    uv cannot uninstall a folder without RECORD and counts it as a second installed copy; one without
+    METADATA is invisible to our reader, so nothing would ever remove it. The files RECORD lists go too.
+    """
+    from incrinstall.environment import canonical_name
+
+    cleared = []
+    for site in site_dirs:
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            if canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0]) not in names:
+                continue
+            record = os.path.join(entry.path, "RECORD")
+            if os.path.isfile(record) and os.path.isfile(os.path.join(entry.path, "METADATA")):
+                continue
+            if os.path.isfile(record):
+                with open(record, encoding="utf-8", errors="replace") as f:
+                    listed = [line.split(",", 1)[0] for line in f if line.strip()]
+                for rel in listed:
+                    path = os.path.normpath(os.path.join(site, rel))
+                    if not os.path.isabs(rel) and os.path.isfile(path):
+                        os.unlink(path)
+            shutil.rmtree(entry.path, ignore_errors=True)
+            cleared.append(entry.name)
+    return cleared
 
 
 @contextmanager
@@ -101,7 +141,7 @@ def _requirements_file(items: list[InstallItem], directory: str) -> tuple[str, b
         if with_hashes:
             line += "".join(f" --hash={h}" for h in item.hashes)
         lines.append(line)
-    fd, path = tempfile.mkstemp(prefix="incrinstall-", suffix=".txt", dir=directory)
+    fd, path = tempfile.mkstemp(prefix=_REQUIREMENTS_PREFIX, suffix=".txt", dir=directory)
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path, with_hashes

@@ -112,7 +112,7 @@ def _install_items(planned: Planned):
     return items
 
 
-def _new_state(planned: Planned, options: Options, *, baseline: dict | None) -> state.State:
+def _new_state(planned: Planned, options: Options, *, baseline: dict | None, editable: str | None) -> state.State:
     previous = planned.previous
     managed = set(previous.managed) if previous else set()
     plan = planned.plan
@@ -135,6 +135,7 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict | None) -> 
         selection=options.selection.as_dict(),
         baseline=baseline if baseline is not None else (previous.baseline if previous else None),
         project_dir=str(options.project_dir),
+        editable=editable,
     )
 
 
@@ -161,6 +162,8 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         journal = installer.read_journal(prefix)
         if journal is not None:
             report(f"found the journal of an interrupted sync (pid {journal.pid}, {journal.phase} phase); converging")
+            for torn in installer.clear_torn(interpreter.site_dirs, journal.touched()):
+                report(f"removed {torn}, left half-written by the interrupted sync")
         planned = make_plan(options, interpreter, recovering=journal, report=report)
         items = _install_items(planned)
         removals = [a.name for a in planned.plan.of("remove")]
@@ -170,10 +173,9 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 uv_index_args=options.index.uv_args(), reinstall=planned.reinstall,
                 compile_bytecode=options.compile_bytecode,
             )
-        editable_installed = False
-        if options.editable:
-            editable_installed = _install_editable(options, planned)
-        state.save(prefix, _new_state(planned, options, baseline=baseline))
+        editable_installed = _install_editable(options, planned)
+        editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
+        state.save(prefix, _new_state(planned, options, baseline=baseline, editable=editable))
         state.save_stamp(prefix, fastpath.make_stamp(
             project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
             markers=dict(interpreter.markers), env_signature=environment.env_signature(interpreter.site_dirs),
@@ -183,17 +185,34 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                    editable_installed)
 
 
-def _install_editable(options: Options, planned: Planned) -> bool:
-    """Install the project itself, editable and without dependencies, unless it already is."""
+def _editable_here(options: Options, planned: Planned) -> bool:
+    """Is the project installed editable from this very tree?"""
     from packaging.utils import canonicalize_name
-
-    from incrinstall.uv import run_uv
 
     name = planned.specset.project_name
     dist = planned.installed.get(canonicalize_name(name)) if name else None
-    unchanged_specs = planned.previous is not None and planned.previous.fingerprint == planned.specset.fingerprint
-    if (dist is not None and dist.editable_path
-            and os.path.realpath(dist.editable_path) == os.path.realpath(options.project_dir) and unchanged_specs):
+    return bool(dist is not None and dist.editable_path
+                and os.path.realpath(dist.editable_path) == os.path.realpath(options.project_dir))
+
+
+def _editable_record(options: Options, planned: Planned) -> str | None:
+    """The fingerprint the editable install was made from, carried over while it stays installed."""
+    previous = planned.previous
+    return previous.editable if previous is not None and _editable_here(options, planned) else None
+
+
+def _install_editable(options: Options, planned: Planned) -> bool:
+    """Install the project itself, editable and without dependencies, unless it already is, from these specs.
+
+    With --editable; and also without it when the project is installed editable from this tree and
+    the specs changed since: its metadata (Requires-Dist) would otherwise name what the sync removed.
+    """
+    from incrinstall.uv import run_uv
+
+    here = _editable_here(options, planned)
+    if not (options.editable or here):
+        return False
+    if here and _editable_record(options, planned) == planned.specset.fingerprint:
         return False
     run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps",
             "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")

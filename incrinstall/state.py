@@ -3,7 +3,9 @@
 Two files live in `<prefix>/.incrinstall/`:
 - `pylock.toml`: a PEP 751 lock file of the managed packages, with incrinstall's own
   data (baseline source, fingerprint, selection, managed set) under `[tool.incrinstall]`.
-  A standard format, so other tools can read what was installed.
+  A standard format, so other tools can read what was installed. Packages of the resolution
+  that incrinstall knows no file for (installed by other means) are listed there too, as
+  `packages-without-file`: PEP 751 requires a file with hashes for every `[[packages]]` entry.
 - `stamp.json`: the few values the no-op fast path compares (fingerprint, selection,
   environment signature, the spec files and folders to re-check). JSON because the fast
   path must not import a TOML library.
@@ -35,6 +37,7 @@ class State:
     selection: dict = field(default_factory=dict)
     baseline: dict | None = None  # {"source", "sha256", "fingerprint", "created"}
     project_dir: str | None = None
+    editable: str | None = None  # fingerprint of the specs the project was last installed editable from
 
     @property
     def pins(self) -> dict[str, str]:
@@ -62,17 +65,25 @@ def save(prefix: str, state: State) -> None:
     doc["lock-version"] = "1.0"
     doc["created-by"] = "incrinstall"
     packages = tomlkit.aot()
+    without_file = []
     for name in sorted(state.packages):
         pkg = state.packages[name]
+        if not (pkg.url and pkg.hashes):
+            # PEP 751 wants a file with hashes for every package; one installed by other means has none we know.
+            entry = tomlkit.inline_table()
+            entry.update({"name": name, "version": pkg.version, **({"url": pkg.url} if pkg.url else {})})
+            without_file.append(entry)
+            continue
         table = tomlkit.table()
         table["name"] = name
         table["version"] = pkg.version
-        if pkg.url:
-            wheel = tomlkit.inline_table()
-            wheel["url"] = pkg.url
-            if pkg.hashes:
-                wheel["hashes"] = dict(pkg.hashes)
-            table["wheels"] = [wheel]
+        dist = tomlkit.inline_table()
+        dist["url"] = pkg.url
+        dist["hashes"] = dict(pkg.hashes)
+        if _is_wheel(pkg.url):
+            table["wheels"] = [dist]
+        else:
+            table["sdist"] = dist
         packages.append(table)
     doc["packages"] = packages
     tool = tomlkit.table()
@@ -81,11 +92,19 @@ def save(prefix: str, state: State) -> None:
     own["project-dir"] = state.project_dir or ""
     own["selection"] = state.selection
     own["managed"] = sorted(state.managed)
+    if without_file:
+        own["packages-without-file"] = without_file
+    if state.editable:
+        own["editable-fingerprint"] = state.editable
     if state.baseline:
         own["baseline"] = state.baseline
     tool["incrinstall"] = own
     doc["tool"] = tool
     _write_atomic(state_dir(prefix) / "pylock.toml", tomlkit.dumps(doc))
+
+
+def _is_wheel(url: str) -> bool:
+    return url.split("#", 1)[0].split("?", 1)[0].endswith(".whl")
 
 
 def _load_toml(path: Path) -> dict:
@@ -107,10 +126,11 @@ def load(prefix: str) -> State | None:
     own = data.get("tool", {}).get("incrinstall", {})
     packages = {}
     for entry in data.get("packages", []):
-        wheels = entry.get("wheels") or [{}]
-        packages[entry["name"]] = LockedPackage(
-            entry["name"], entry["version"], wheels[0].get("url"), dict(wheels[0].get("hashes", {}))
-        )
+        dist = (entry.get("wheels") or [entry.get("sdist") or {}])[0]
+        packages[entry["name"]] = LockedPackage(entry["name"], entry["version"], dist.get("url"),
+                                                dict(dist.get("hashes", {})))
+    for entry in own.get("packages-without-file", []):
+        packages[entry["name"]] = LockedPackage(entry["name"], entry["version"], entry.get("url"))
     return State(
         packages=packages,
         managed=set(own.get("managed", [])),
@@ -118,6 +138,7 @@ def load(prefix: str) -> State | None:
         selection=dict(own.get("selection", {})),
         baseline=dict(own["baseline"]) if own.get("baseline") else None,
         project_dir=own.get("project-dir") or None,
+        editable=own.get("editable-fingerprint") or None,
     )
 
 

@@ -1,0 +1,282 @@
+"""`incrinstall baseline ARCHIVE`: a project's dependencies (never the project) from a tarball, zip, folder or URL.
+
+Every test runs the real CLI against a loopback index with real uv into a fresh uv venv
+(which has no pip), then reads the environment and the state file as they really are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from tests.support.venvs import installed, pip_check
+
+pytestmark = pytest.mark.slow
+
+# The index: the project's deps (aaa -> bbb, an extra's ccc), its own name (which must never
+# be installed), and an unrelated package.
+PYPROJECT = """\
+[project]
+name = "myproj"
+version = "0.1"
+dependencies = ["aaa>=1"]
+
+[project.optional-dependencies]
+extra-c = ["ccc"]
+all = ["myproj[extra-c]"]
+"""
+EXPECTED_DEFAULT = {"aaa": "1.0", "bbb": "2.0"}
+EXPECTED_ALL = {"aaa": "1.0", "bbb": "2.0", "ccc": "3.0"}
+
+
+@pytest.fixture
+def world(index, tmp_path, run_cli, venv_factory):
+    """A loopback index, a project tree `src/myproj-main`, and a fresh venv."""
+    index.add_wheel("aaa", "1.0", requires_dist=["bbb>=2"])
+    index.add_wheel("bbb", "1.0")
+    index.add_wheel("bbb", "2.0")
+    index.add_wheel("ccc", "3.0")
+    index.add_wheel("myproj", "0.1", requires_dist=["aaa>=1"])  # a baseline must not take the project from here
+    index.add_wheel("unrelated", "1.0")
+    tree = tmp_path / "src" / "myproj-main"
+    (tree / "myproj").mkdir(parents=True)
+    (tree / "myproj" / "__init__.py").write_text("")
+    (tree / "pyproject.toml").write_text(PYPROJECT)
+    return World(index, tmp_path, tree, run_cli, venv_factory("target"))
+
+
+class World:
+    def __init__(self, index, tmp: Path, tree: Path, run_cli, python: Path):
+        self.index, self.tmp, self.tree, self.run_cli, self.python = index, tmp, tree, run_cli, python
+        self.prefix = python.parent.parent
+
+    def baseline(self, source, *args):
+        return self.run_cli("baseline", source, "--python", self.python, "--index-url", self.index.url, *args)
+
+    def lock(self) -> dict:
+        return tomlkit.parse((self.prefix / ".incrinstall" / "pylock.toml").read_text()).unwrap()
+
+    def tarball(self, name: str = "main.tar.gz") -> Path:
+        path = self.tmp / name
+        with tarfile.open(path, "w:gz") as tf:
+            tf.add(self.tree, arcname="myproj-main")
+        return path
+
+    def zipball(self, name: str = "main.zip") -> Path:
+        path = self.tmp / name
+        with zipfile.ZipFile(path, "w") as zf:
+            for file in sorted(self.tree.rglob("*")):
+                if file.is_file():
+                    zf.write(file, "myproj-main/" + file.relative_to(self.tree).as_posix())
+        return path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int, int]]:
+    """Every path under root with (mtime_ns, size, inode): equal snapshots mean nothing was touched."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            out[os.path.relpath(path, root)] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return out
+
+
+def assert_ok(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+
+
+def assert_only_deps_installed(world: World, expected: dict[str, str]):
+    assert installed(world.python) == expected
+    ok, out = pip_check(world.python)
+    assert ok, out
+
+
+def test_baseline_from_tarball_installs_only_the_dependencies_and_records_the_state(world):
+    archive = world.tarball()
+    proc = world.baseline(archive, "--extra", "all")
+    assert_ok(proc)
+    assert_only_deps_installed(world, EXPECTED_ALL)  # never myproj, although the index has it
+    assert "+ aaa==1.0" in proc.stdout and "+ ccc==3.0" in proc.stdout
+
+    lock = world.lock()
+    own = lock["tool"]["incrinstall"]
+    assert own["baseline"]["source"] == str(archive)
+    assert own["baseline"]["sha256"] == sha256_of(archive)
+    assert own["selection"]["extras"] == ["all"]
+    assert own["managed"] == sorted(EXPECTED_ALL)
+    assert {p["name"]: p["version"] for p in lock["packages"]} == EXPECTED_ALL
+    # The resolution records where each file came from and its hash, as PEP 751 asks.
+    aaa = next(p for p in lock["packages"] if p["name"] == "aaa")
+    assert aaa["wheels"][0]["url"] == world.index.file_url("aaa-1.0-py3-none-any.whl")
+    assert aaa["wheels"][0]["hashes"]["sha256"] == sha256_of(world.index.root / "aaa-1.0-py3-none-any.whl")
+    # The fingerprint is the one `specs` computes for the same tree, so a later sync can compare.
+    specs = world.run_cli("specs", world.tree, "--json", "--python", world.python, "--extra", "all",
+                          "--index-url", world.index.url)
+    assert_ok(specs)
+    assert own["baseline"]["fingerprint"] == own["fingerprint"] == json.loads(specs.stdout)["fingerprint"]
+
+
+def test_state_file_is_a_pep_751_lock_file(world):
+    pylock = pytest.importorskip("packaging.pylock")
+    assert_ok(world.baseline(world.tarball(), "--extra", "all"))
+    path = world.prefix / ".incrinstall" / "pylock.toml"
+    assert pylock.is_valid_pylock_path(path)
+    lock = pylock.Pylock.from_dict(world.lock())
+    assert {p.name: str(p.version) for p in lock.packages} == EXPECTED_ALL
+
+
+def test_baseline_from_zip_with_good_sha256(world):
+    archive = world.zipball()
+    assert_ok(world.baseline(archive, "--sha256", sha256_of(archive)))
+    assert_only_deps_installed(world, EXPECTED_DEFAULT)
+    assert world.lock()["tool"]["incrinstall"]["baseline"]["sha256"] == sha256_of(archive)
+
+
+def test_baseline_from_directory_reads_it_in_place_without_writing(world):
+    before = snapshot(world.tree.parent)
+    proc = world.baseline(world.tree, "--extra", "extra-c")
+    assert_ok(proc)
+    assert_only_deps_installed(world, {**EXPECTED_DEFAULT, "ccc": "3.0"})
+    assert snapshot(world.tree.parent) == before
+    own = world.lock()["tool"]["incrinstall"]
+    assert own["baseline"]["source"] == str(world.tree)
+    assert own["baseline"]["sha256"] == ""
+
+
+def test_baseline_from_file_url(world):
+    archive = world.tarball()
+    assert_ok(world.baseline(archive.as_uri()))
+    assert_only_deps_installed(world, EXPECTED_DEFAULT)
+
+
+def test_baseline_from_loopback_http_url_needs_allow_insecure_http(world):
+    archive = world.tarball()
+    served = world.index.root / "main.tar.gz"  # the index serves any file in its folder under /files/
+    served.write_bytes(archive.read_bytes())
+    url = world.index.files_url + "main.tar.gz"
+    env_before = snapshot(world.prefix)
+
+    refused = world.baseline(url)
+    assert refused.returncode == 2
+    assert "--allow-insecure-http" in refused.stderr
+    assert snapshot(world.prefix) == env_before
+
+    proc = world.baseline(url, "--allow-insecure-http", "--sha256", sha256_of(archive))
+    assert_ok(proc)
+    assert_only_deps_installed(world, EXPECTED_DEFAULT)
+    assert world.index.count("/files/main.tar.gz") == 1
+    baseline = world.lock()["tool"]["incrinstall"]["baseline"]
+    assert baseline["source"] == url
+    assert baseline["sha256"] == sha256_of(archive)
+
+
+@pytest.mark.parametrize("served", [True, False], ids=["http", "local-file"])
+def test_baseline_with_bad_sha256_installs_nothing_and_leaves_the_environment_untouched(world, served):
+    archive = world.tarball()
+    if served:
+        (world.index.root / "main.tar.gz").write_bytes(archive.read_bytes())
+        source, extra = world.index.files_url + "main.tar.gz", ["--allow-insecure-http"]
+    else:
+        source, extra = archive, []
+    before = snapshot(world.prefix)
+    world.index.reset_log()
+
+    proc = world.baseline(source, *extra, "--sha256", "0" * 64)
+    assert proc.returncode == 2
+    assert "sha256 mismatch" in proc.stderr
+    assert sha256_of(archive) in proc.stderr  # the actual digest, so the user can check it
+    assert snapshot(world.prefix) == before
+    assert installed(world.python) == {}
+    assert world.index.count("/simple/") == 0 and world.index.count("/files/") == (1 if served else 0)
+
+
+def _evil_tar(path: Path, kind: str) -> Path:
+    good = PYPROJECT.encode()
+    with tarfile.open(path, "w:gz") as tf:
+        info = tarfile.TarInfo("myproj-main/pyproject.toml")
+        info.size = len(good)
+        tf.addfile(info, io.BytesIO(good))
+        if kind == "dotdot":
+            bad = tarfile.TarInfo("myproj-main/../../escaped.txt")
+            bad.size = 3
+            tf.addfile(bad, io.BytesIO(b"bad"))
+        elif kind == "absolute":
+            bad = tarfile.TarInfo("/tmp/incrinstall-absolute-escape.txt")
+            bad.size = 3
+            tf.addfile(bad, io.BytesIO(b"bad"))
+        elif kind == "symlink-outside":
+            bad = tarfile.TarInfo("myproj-main/link")
+            bad.type = tarfile.SYMTYPE
+            bad.linkname = "../../../etc"
+            tf.addfile(bad)
+        elif kind == "device":
+            bad = tarfile.TarInfo("myproj-main/dev")
+            bad.type = tarfile.CHRTYPE
+            bad.devmajor, bad.devminor = 1, 3
+            tf.addfile(bad)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink-outside", "device"])
+def test_refused_archive_exits_2_and_leaves_the_environment_untouched(world, kind):
+    archive = _evil_tar(world.tmp / f"{kind}.tar.gz", kind)
+    before = snapshot(world.prefix)
+    proc = world.baseline(archive)
+    assert proc.returncode == 2, proc.stderr
+    assert "refusing" in proc.stderr and str(archive) in proc.stderr  # names the archive and the member
+    assert snapshot(world.prefix) == before
+    assert installed(world.python) == {}
+    assert world.index.count("/simple/") == 0, "nothing was resolved"
+    assert not (world.tmp / "escaped.txt").exists()
+
+
+def test_oversized_archive_is_refused_with_max_size(world):
+    archive = world.tarball()
+    before = snapshot(world.prefix)
+    proc = world.baseline(archive, "--max-size", "10")
+    assert proc.returncode == 2
+    assert snapshot(world.prefix) == before
+
+
+def test_baseline_json_summary_lists_what_it_installed(world):
+    proc = world.baseline(world.tarball(), "--json")
+    assert_ok(proc)
+    summary = json.loads(proc.stdout)
+    assert sorted(summary["installed"]) == ["aaa==1.0", "bbb==2.0"]
+    assert summary["removed"] == [] and summary["changed"] == []
+    assert summary["noop"] is False
+
+
+def test_state_file_round_trips_wheels_sdists_and_packages_without_a_known_file(tmp_path):
+    from incrinstall import state
+
+    saved = state.State(
+        packages={
+            "aaa": state.LockedPackage("aaa", "1.0", "http://127.0.0.1:1/files/aaa-1.0-py3-none-any.whl",
+                                       {"sha256": "a" * 64}),
+            "bbb": state.LockedPackage("bbb", "2.0", "http://127.0.0.1:1/files/bbb-2.0.tar.gz", {"sha256": "b" * 64}),
+            "ccc": state.LockedPackage("ccc", "3.0"),  # installed by other means, kept by the resolution
+        },
+        managed={"aaa", "bbb"}, fingerprint="f" * 64, selection={"extras": ["all"]},
+        baseline={"source": "/tmp/main.tar.gz", "sha256": "c" * 64}, project_dir="/src/proj", editable="f" * 64,
+    )
+    state.save(str(tmp_path), saved)
+    assert state.load(str(tmp_path)) == saved
+    doc = tomlkit.parse((tmp_path / ".incrinstall" / "pylock.toml").read_text()).unwrap()
+    by_name = {p["name"]: p for p in doc["packages"]}
+    assert "wheels" in by_name["aaa"] and "sdist" in by_name["bbb"] and "ccc" not in by_name
+    pylock = pytest.importorskip("packaging.pylock")
+    pylock.Pylock.from_dict(doc)
