@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incrinstall.errors import LockTimeout
-from incrinstall.state import _write_atomic, state_dir
+from incrinstall.state import JOURNAL_NAME, _write_atomic, state_dir
 from incrinstall.uv import run_uv
 
 
@@ -39,7 +39,7 @@ class Journal:
 
 
 def journal_path(prefix: str) -> Path:
-    return state_dir(prefix) / "journal.json"
+    return state_dir(prefix) / JOURNAL_NAME
 
 
 def read_journal(prefix: str) -> Journal | None:

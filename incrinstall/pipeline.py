@@ -142,12 +142,10 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict | None, edi
 def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dry_run: bool = False,
          baseline: dict | None = None) -> Outcome:
     """Bring the target in line with the project's current specs, touching only the delta."""
-    from incrinstall import installer
-
     started = time.perf_counter()
     interpreter = environment.find_interpreter(options.python)
     prefix = interpreter.prefix
-    if not dry_run and baseline is None and installer.read_journal(prefix) is None:
+    if not dry_run and baseline is None and not state.sync_interrupted(prefix):
         stamp = state.load_stamp(prefix)
         if fastpath.unchanged(stamp, project_dir=str(options.project_dir), options=options.stamp_options(),
                               selection=options.selection, markers=dict(interpreter.markers),
@@ -157,6 +155,8 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
     if dry_run:
         planned = make_plan(options, interpreter, report=report)
         return Outcome(planned, planned.plan.is_empty, time.perf_counter() - started)
+
+    from incrinstall import installer  # not needed on the fast path above
 
     with installer.environment_lock(prefix, timeout=options.lock_timeout, on_wait=report):
         journal = installer.read_journal(prefix)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STATE_DIRNAME = ".incrinstall"
+JOURNAL_NAME = "journal.json"  # written and read by installer.py; only its presence is checked here
 
 
 @dataclass
@@ -58,49 +59,49 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def save(prefix: str, state: State) -> None:
-    import tomlkit
+def _toml(value) -> str:
+    """A TOML value on one line (the shapes the state file uses: str, bool, int, list, dict)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON's string escapes are all valid TOML basic-string escapes
+    if isinstance(value, (list, tuple, set)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to the state file")
 
-    doc = tomlkit.document()
-    doc["lock-version"] = "1.0"
-    doc["created-by"] = "incrinstall"
-    packages = tomlkit.aot()
+
+def save(prefix: str, state: State) -> None:
+    # Written by hand, not with tomlkit: a sync writes this every time, and tomlkit takes tens
+    # of milliseconds for a few hundred packages. The result is checked as PEP 751 by the tests.
+    lines = ['lock-version = "1.0"', 'created-by = "incrinstall"']
     without_file = []
     for name in sorted(state.packages):
         pkg = state.packages[name]
         if not (pkg.url and pkg.hashes):
             # PEP 751 wants a file with hashes for every package; one installed by other means has none we know.
-            entry = tomlkit.inline_table()
-            entry.update({"name": name, "version": pkg.version, **({"url": pkg.url} if pkg.url else {})})
-            without_file.append(entry)
+            without_file.append({"name": name, "version": pkg.version, **({"url": pkg.url} if pkg.url else {})})
             continue
-        table = tomlkit.table()
-        table["name"] = name
-        table["version"] = pkg.version
-        dist = tomlkit.inline_table()
-        dist["url"] = pkg.url
-        dist["hashes"] = dict(pkg.hashes)
-        if _is_wheel(pkg.url):
-            table["wheels"] = [dist]
-        else:
-            table["sdist"] = dist
-        packages.append(table)
-    doc["packages"] = packages
-    tool = tomlkit.table()
-    own = tomlkit.table()
-    own["fingerprint"] = state.fingerprint or ""
-    own["project-dir"] = state.project_dir or ""
-    own["selection"] = state.selection
-    own["managed"] = sorted(state.managed)
+        dist = {"url": pkg.url, "hashes": dict(pkg.hashes)}
+        lines += ["", "[[packages]]", f"name = {_toml(name)}", f"version = {_toml(pkg.version)}"]
+        lines.append(f"wheels = [{_toml(dist)}]" if _is_wheel(pkg.url) else f"sdist = {_toml(dist)}")
+    own = {
+        "fingerprint": state.fingerprint or "",
+        "project-dir": state.project_dir or "",
+        "selection": state.selection,
+        "managed": sorted(state.managed),
+    }
     if without_file:
         own["packages-without-file"] = without_file
     if state.editable:
         own["editable-fingerprint"] = state.editable
     if state.baseline:
         own["baseline"] = state.baseline
-    tool["incrinstall"] = own
-    doc["tool"] = tool
-    _write_atomic(state_dir(prefix) / "pylock.toml", tomlkit.dumps(doc))
+    lines += ["", "[tool.incrinstall]"] + [f"{key} = {_toml(value)}" for key, value in own.items()]
+    _write_atomic(state_dir(prefix) / "pylock.toml", "\n".join(lines) + "\n")
 
 
 def _is_wheel(url: str) -> bool:
@@ -140,6 +141,11 @@ def load(prefix: str) -> State | None:
         project_dir=own.get("project-dir") or None,
         editable=own.get("editable-fingerprint") or None,
     )
+
+
+def sync_interrupted(prefix: str) -> bool:
+    """Is there the journal of a sync that did not finish? (A stat call, for the fast path.)"""
+    return os.path.exists(state_dir(prefix) / JOURNAL_NAME)
 
 
 def load_stamp(prefix: str) -> dict | None:
