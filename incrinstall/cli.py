@@ -91,6 +91,8 @@ def _add_apply(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lock-timeout", type=float, metavar="SECONDS",
                    help="give up when another incrinstall holds the environment's lock this long (default: wait)")
     g.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing (uv)")
+    g.add_argument("--break-system-packages", action="store_true",
+                   help="allow changing an interpreter its distribution marks EXTERNALLY-MANAGED (PEP 668)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -179,6 +181,7 @@ def _options(args, project_dir: Path):
         exact=getattr(args, "exact", False), prerelease=args.prerelease,
         editable=getattr(args, "editable", False), lock_timeout=getattr(args, "lock_timeout", None),
         compile_bytecode=getattr(args, "compile_bytecode", False),
+        break_system_packages=getattr(args, "break_system_packages", False),
     )
 
 

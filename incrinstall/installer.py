@@ -156,6 +156,7 @@ def apply(
     uv_index_args: list[str],
     reinstall: set[str] = frozenset(),
     compile_bytecode: bool = False,
+    break_system_packages: bool = False,
 ) -> None:
     """Install (one uv call, pinned, --no-deps), then remove (one uv call), under a journal."""
     journal = Journal("install", [f"{i.name}=={i.version}" for i in install], list(remove), os.getpid())
@@ -169,6 +170,8 @@ def apply(
                 args.append("--require-hashes")
             if compile_bytecode:
                 args.append("--compile-bytecode")
+            if break_system_packages:
+                args.append("--break-system-packages")
             for name in sorted(reinstall):
                 args += ["--reinstall-package", name]
             run_uv(args, what="installing with uv")
@@ -177,4 +180,5 @@ def apply(
     if remove:
         journal.phase = "remove"
         _write_journal(prefix, journal)
-        run_uv(["pip", "uninstall", "--python", python, *sorted(remove)], what="removing with uv")
+        override = ["--break-system-packages"] if break_system_packages else []
+        run_uv(["pip", "uninstall", "--python", python, *override, *sorted(remove)], what="removing with uv")

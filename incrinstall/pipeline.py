@@ -30,6 +30,7 @@ class Options:
     editable: bool = False
     lock_timeout: float | None = None
     compile_bytecode: bool = False
+    break_system_packages: bool = False  # let uv change an EXTERNALLY-MANAGED (PEP 668) interpreter
 
     def stamp_options(self) -> dict:
         """The options that change what a sync does; a change of any of them defeats the fast path."""
@@ -172,6 +173,7 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 prefix, interpreter.executable, install=items, remove=removals,
                 uv_index_args=options.index.uv_args(), reinstall=planned.reinstall,
                 compile_bytecode=options.compile_bytecode,
+                break_system_packages=options.break_system_packages,
             )
         editable_installed = _install_editable(options, planned)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
@@ -214,7 +216,8 @@ def _install_editable(options: Options, planned: Planned) -> bool:
         return False
     if here and _editable_record(options, planned) == planned.specset.fingerprint:
         return False
-    run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps",
+    override = ["--break-system-packages"] if options.break_system_packages else []
+    run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *override,
             "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")
     return True
 

@@ -650,3 +650,21 @@ def test_uv_venv_without_pip_is_a_target(world):
     world.sync(["aaa==2.0"])
     assert installed(world.python) == {"aaa": "2.0", "bbb": "1.5", "ccc": "1.0"}
     assert_consistent(world.python)
+
+
+def test_externally_managed_interpreter_needs_break_system_packages(tmp_path, index, run_cli):
+    fill_index(index)
+    python, version = copy_system_python(tmp_path / "system-python")
+    (tmp_path / "system-python" / "lib" / f"python{version}" / "EXTERNALLY-MANAGED").write_text(
+        "[externally-managed]\nError=this interpreter belongs to the distribution\n")
+    before = installed(python)
+    world = World(tmp_path, index, run_cli, python)
+    world.prefix = tmp_path / "system-python"
+
+    refused = world.run("baseline", write_project(tmp_path / "main", BASE_DEPS), ok=False)
+    assert refused.returncode == 2
+    assert "externally" in refused.stderr.lower()
+    assert installed(python) == before
+
+    world.baseline(BASE_DEPS, "--break-system-packages")
+    assert installed(python) == {**before, **BASE_ENV}
