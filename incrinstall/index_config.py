@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 

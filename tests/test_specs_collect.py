@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from incrinstall.specs import Selection, collect, render_text
 from incrinstall.specs.fingerprint import fingerprint
+from tests.support.trees import marker_env, write_tree
 
-MARKERS = {
-    "implementation_name": "cpython", "implementation_version": "3.11.4", "os_name": "posix",
-    "platform_machine": "x86_64", "platform_release": "6.1.0", "platform_system": "Linux",
-    "platform_version": "#1 SMP", "python_full_version": "3.11.4", "platform_python_implementation": "CPython",
-    "python_version": "3.11", "sys_platform": "linux",
-}
+MARKERS = marker_env("3.11", patch="4")
 AIRFLOW_LIKE = Path(__file__).parent / "data" / "airflow_like"
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
+write = write_tree
 
 
 MIXED = {

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
 
 import pytest
 
 from incrinstall.errors import SpecError
 from incrinstall.specs import Selection, collect
 from incrinstall.specs.providers import find_provider_files
+from tests.support.trees import marker_env, write_tree
 
 
 def markers(python: str = "3.12") -> dict[str, str]:
-    return {
-        "implementation_name": "cpython", "implementation_version": f"{python}.0", "os_name": "posix",
-        "platform_machine": "x86_64", "platform_release": "6.1.0", "platform_system": "Linux",
-        "platform_version": "#1 SMP", "python_full_version": f"{python}.0", "platform_python_implementation": "CPython",
-        "python_version": python, "sys_platform": "linux",
-    }
+    return marker_env(python, patch="0")
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
+write = write_tree
 
 
 def rows(specset) -> list[tuple[str, str]]:

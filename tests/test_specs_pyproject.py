@@ -11,26 +11,14 @@ import pytest
 from incrinstall.errors import SpecError
 from incrinstall.specs import Selection, collect
 from incrinstall.specs.pyproject import TomlLocator
+from tests.support.trees import marker_env, write_tree
 
 
 def markers(python: str = "3.12", **overrides: str) -> dict[str, str]:
-    """A complete marker environment for a Linux CPython `python`, independent of the running one."""
-    env = {
-        "implementation_name": "cpython", "implementation_version": f"{python}.1", "os_name": "posix",
-        "platform_machine": "x86_64", "platform_release": "6.1.0", "platform_system": "Linux",
-        "platform_version": "#1 SMP", "python_full_version": f"{python}.1", "platform_python_implementation": "CPython",
-        "python_version": python, "sys_platform": "linux",
-    }
-    env.update(overrides)
-    return env
+    return marker_env(python, patch="1", **overrides)
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
+write = write_tree
 
 
 def reqs(specset) -> list[tuple[str, str]]:
