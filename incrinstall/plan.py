@@ -14,7 +14,7 @@ from packaging.version import InvalidVersion, Version
 from incrinstall.resolver import ROOT, Resolution
 
 ACTIONS = ("install", "upgrade", "downgrade", "remove", "keep")
-# Tools the environment needs to stay usable; removed only if nothing else protects them... never.
+# Tools the environment needs to stay usable: never removed, not even with --exact.
 ALWAYS_KEEP = frozenset({"pip", "setuptools", "wheel", "uv", "incrinstall"})
 
 
@@ -79,7 +79,7 @@ def diff(
 ) -> Plan:
     """Every package the resolution or the environment knows, in exactly one action.
 
-    `managed` is the set incrincrinstall installed itself (None before any state exists:
+    `managed` is the set incrinstall installed itself (None before any state exists:
     nothing is managed). Only managed packages are removed, unless `exact`.
     """
     actions: list[Action] = []

@@ -3,12 +3,15 @@
 The resolvelib provider below is where every policy lives: the tree satisfies its own
 packages, the installed version is tried first, then the baseline pin, then the index
 newest first. The index is only asked about a package when no installed (or tree)
-candidate fits, so an unchanged spec resolves with zero network requests.
+candidate fits, so an unchanged spec resolves with zero network requests. Before any of
+that, a walk through the installed packages settles everything they already satisfy, so
+resolvelib only sees the delta (`_resolve_delta`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.markers import Marker
@@ -129,7 +132,12 @@ class _Provider(AbstractProvider):
         self.prerelease = prerelease
         self.direct_names = direct_names
         self.upgrade = upgrade
-        self._deps_cache: dict[int, list[Req]] = {}
+        # Keyed by value, not id(): resolvelib re-creates candidates on every iteration and
+        # a freed candidate's id is soon reused by another package's.
+        self._deps_cache: dict[tuple, list[Req]] = {}
+        # Installed packages whose requirements a delta resolution takes as already met
+        # (checked afterwards by walking the result): resolvelib does not expand them.
+        self.frozen: frozenset[str] = frozenset()
 
     # -- resolvelib protocol ---------------------------------------------------
 
@@ -165,23 +173,50 @@ class _Provider(AbstractProvider):
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
-        cached = self._deps_cache.get(id(candidate))
+        if candidate.origin == "installed" and not candidate.extras and candidate.name in self.frozen:
+            return []
+        return self.dependencies(candidate)
+
+    # -- helpers ---------------------------------------------------------------
+
+    def dependencies(self, candidate: Candidate) -> list[Req]:
+        """Everything `candidate` requires for the target (its extras' additions and the tie to its base included)."""
+        key = (candidate.name, candidate.version, candidate.origin, candidate.extras)
+        cached = self._deps_cache.get(key)
         if cached is not None:
             return cached
         deps: list[Req] = []
         if candidate.extras:
-            # An extra is tied to its base package at the very same version (as pip does).
+            # An extra is tied to its base package at the very same version (as pip does). The
+            # extra's version was already admitted (a yanked pin, a named pre-release), so the
+            # tie speaks for the user; a tree package of unknown version ties to the tree itself.
+            same = "" if candidate.version is None else f"=={candidate.version}"
             deps.append(
-                Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"), None,
+                Req(candidate.name, frozenset(), SpecifierSet(same), None,
                     f"{candidate.name}[{','.join(sorted(candidate.extras))}] {candidate.version}",
-                    f"{candidate.name}=={candidate.version}")
+                    f"{candidate.name}{same}", from_user=True)
             )
         if candidate.origin != "local":
             deps += self._requirements_of(candidate)
-        self._deps_cache[id(candidate)] = deps
+        self._deps_cache[key] = deps
         return deps
 
-    # -- helpers ---------------------------------------------------------------
+    def present(self, name: str) -> Candidate | None:
+        """What the tree or the environment already has for `name`, without asking the index."""
+        if name in self.local:
+            return Candidate(name, _version(self.local[name] or ""), "local")
+        dist = self.installed.get(name)
+        version = _version(dist.version) if dist is not None else None
+        return Candidate(name, version, "installed", installed=dist) if version is not None else None
+
+    def accepts(self, req: Req, candidate: Candidate) -> bool:
+        """Does `candidate` meet `req` and every constraint on its name, as find_matches would judge it?"""
+        if req.url and candidate.origin != "local":
+            return False  # find_matches refuses direct URLs outside the tree
+        if candidate.version is None:
+            return True
+        return all(r.specifier.contains(candidate.version, prereleases=True)
+                   for r in (req, *self.constraints.get(req.name, ())))
 
     def _requirements_of(self, candidate: Candidate) -> list[Req]:
         if candidate.origin == "installed":
@@ -311,6 +346,118 @@ def _root_reqs(roots, markers) -> list[Req]:
     return out
 
 
+@dataclass
+class _Walk:
+    """The closure of the roots through one chosen candidate per package, and what those choices leave unmet."""
+
+    chosen: dict[str, Candidate]  # canonical name -> the base candidate
+    edges: list[tuple[str | None, Req]]  # (requiring package, or None for a root; the requirement)
+    unmet: list[tuple[str | None, Req]]  # the edges the chosen candidates do not satisfy
+
+
+def _walk(roots: list[Req], provider: _Provider, pick: Callable[[str], Candidate | None]) -> _Walk:
+    """Follow every requirement from the roots through `pick(name)`, each package's extras included."""
+    chosen: dict[str, Candidate] = {}
+    extras_done: dict[str, set[str]] = {}
+    edges: list[tuple[str | None, Req]] = []
+    unmet: list[tuple[str | None, Req]] = []
+    queue: deque[tuple[str | None, Req]] = deque((None, r) for r in roots)
+    while queue:
+        parent, req = queue.popleft()
+        edges.append((parent, req))
+        cand = chosen.get(req.name)
+        if cand is None:
+            cand = pick(req.name)
+            if cand is None:
+                unmet.append((parent, req))
+                continue
+            chosen[req.name] = cand
+            extras_done[req.name] = set()
+            queue.extend((cand.name, dep) for dep in provider.dependencies(cand))
+        if not provider.accepts(req, cand):
+            unmet.append((parent, req))
+        for extra in sorted(req.extras - extras_done[req.name]):
+            extras_done[req.name].add(extra)
+            deps = provider.dependencies(cand.with_extras(frozenset({extra})))
+            # Not the tie to the base (walked already), but an extra asking for another extra of its own package.
+            queue.extend((cand.name, dep) for dep in deps if dep.name != cand.name or dep.extras)
+    return _Walk(chosen, edges, unmet)
+
+
+_DELTA_ATTEMPTS = 6
+
+
+def _resolve_delta(roots: list[Req], provider: _Provider) -> _Walk | None:
+    """Resolve only what the environment does not already satisfy; None when the full resolution must decide.
+
+    resolvelib re-checks every criterion in every round, which is quadratic in the number of
+    packages: thousands of installed packages take many seconds even when nothing changed.
+    So: walk the roots through what is installed (or in the tree). When every requirement is
+    met, that closure *is* the resolution, found without a single request. Otherwise resolvelib
+    decides only the "open" packages (those with an unmet requirement), taking every other
+    installed package as it is, without expanding it; a second walk through the result checks
+    that every requirement of the new closure holds. What it finds unmet is opened for the next
+    attempt, and so are the packages whose requirements caused a conflict. When that makes no
+    progress, the full resolution decides (and explains a real conflict).
+    """
+    walk = _walk(roots, provider, provider.present)
+    if not walk.unmet:
+        return walk
+    if provider.index is None:
+        return None
+    opened = {req.name for _parent, req in walk.unmet}
+    for _attempt in range(_DELTA_ATTEMPTS):
+        # What the packages that stay as they are ask of the open ones; resolvelib finds the
+        # open packages' own requirements itself. A package reached only through open ones may
+        # not stay, so its requirements are not imposed (the check afterwards sees them if it stays).
+        anchored = _anchored(walk, opened)
+        edges = [(parent, req) for parent, req in walk.edges
+                 if req.name in opened and (parent is None or parent in anchored)]
+        sub_roots = [req for _parent, req in edges]
+        provider.frozen = frozenset(provider.installed).difference(opened)
+        try:
+            result = Resolver(provider, BaseReporter()).resolve(sub_roots, max_rounds=_max_rounds(provider, sub_roots))
+        except ResolutionImpossible as exc:
+            conflict = {info.requirement.name for info in exc.causes}
+            grown = opened | {parent for parent, req in edges if parent is not None and req.name in conflict}
+        except ResolutionTooDeep:
+            return None
+        else:
+            picked = {c.name: c for c in result.mapping.values() if not c.extras}
+            walk = _walk(roots, provider, lambda name: picked.get(name) or provider.present(name))
+            if not walk.unmet:
+                return walk
+            anchored = _anchored(walk, opened)
+            grown = opened | {req.name for _parent, req in walk.unmet}
+            grown |= {parent for parent, _req in walk.unmet if parent is not None and parent not in anchored}
+        finally:
+            provider.frozen = frozenset()
+        if grown == opened:
+            return None
+        opened = grown
+    return None
+
+
+def _anchored(walk: _Walk, opened: set[str]) -> set[str]:
+    """The packages the roots reach without passing through an open one: they stay whatever the open ones become."""
+    children: dict[str | None, list[str]] = {}
+    for parent, req in walk.edges:
+        children.setdefault(parent, []).append(req.name)
+    anchored: set[str] = set()
+    todo = [name for name in children.get(None, ()) if name not in opened]
+    while todo:
+        name = todo.pop()
+        if name in anchored:
+            continue
+        anchored.add(name)
+        todo += [child for child in children.get(name, ()) if child not in opened and child not in anchored]
+    return anchored
+
+
+def _max_rounds(provider: _Provider, roots: list[Req]) -> int:
+    return max(200, 50 * (len(provider.installed) + len(roots) + 100))
+
+
 def resolve(
     requirements: Sequence,
     constraints: Sequence = (),
@@ -349,8 +496,11 @@ def resolve(
         upgrade=upgrade,
     )
     before = index.requests if index is not None else 0
+    walked = None if upgrade else _resolve_delta(roots, provider)
+    if walked is not None:
+        return _walked_resolution(walked, roots, (index.requests if index is not None else 0) - before)
     try:
-        result = Resolver(provider, BaseReporter()).resolve(roots, max_rounds=max(200, 50 * (len(installed) + len(roots) + 100)))
+        result = Resolver(provider, BaseReporter()).resolve(roots, max_rounds=_max_rounds(provider, roots))
     except ResolutionImpossible as exc:
         raise ResolutionError(
             "the requirements cannot be satisfied together",
@@ -359,6 +509,44 @@ def resolve(
     except ResolutionTooDeep as exc:
         raise ResolutionError(f"resolution gave up after {exc.round_count} rounds of backtracking") from None
     return _to_resolution(result, provider, roots, (index.requests if index is not None else 0) - before)
+
+
+def _walked_resolution(walk: _Walk, roots: list[Req], requests: int) -> Resolution:
+    requires: dict[str, set[str]] = {}
+    required_by: dict[str, set[str]] = {}
+    for parent, req in walk.edges:
+        if parent is None:
+            required_by.setdefault(req.name, set()).add(ROOT)
+        elif req.name != parent:
+            requires.setdefault(parent, set()).add(req.name)
+            required_by.setdefault(req.name, set()).add(parent)
+    pins: dict[str, Pin] = {}
+    local: dict[str, str | None] = {}
+    for name, cand in walk.chosen.items():
+        if cand.origin == "local":
+            local[name] = None if cand.version is None else str(cand.version)
+        else:
+            pins[name] = _pin(cand, tuple(sorted(requires.get(name, ()))))
+    root_sources: dict[str, list[str]] = {}
+    for root in roots:
+        root_sources.setdefault(root.name, []).append(root.asked_by)
+    return Resolution(
+        pins=dict(sorted(pins.items())),
+        local=local,
+        required_by={k: sorted(v) for k, v in required_by.items()},
+        root_sources=root_sources,
+        index_requests=requests,
+    )
+
+
+def _pin(cand: Candidate, requires_names: tuple[str, ...]) -> Pin:
+    file, hashes = None, ()
+    if cand.origin == "index":
+        file = cand.index_version.best
+        files = cand.index_version.files
+        if all(f.hashes.get("sha256") for f in files):
+            hashes = tuple(f"sha256:{f.hashes['sha256']}" for f in files)
+    return Pin(cand.name, str(cand.version), cand.origin, requires_names, file, hashes)
 
 
 def _to_resolution(result, provider: _Provider, roots: list[Req], requests: int) -> Resolution:
@@ -379,14 +567,7 @@ def _to_resolution(result, provider: _Provider, roots: list[Req], requests: int)
         if cand.origin == "local":
             local[cand.name] = None if cand.version is None else str(cand.version)
             continue
-        file, hashes = None, ()
-        if cand.origin == "index":
-            file = cand.index_version.best
-            files = cand.index_version.files
-            if all(f.hashes.get("sha256") for f in files):
-                hashes = tuple(f"sha256:{f.hashes['sha256']}" for f in files)
-        requires_names = tuple(sorted(requires.get(cand.name, ())))
-        pins[cand.name] = Pin(cand.name, str(cand.version), cand.origin, requires_names, file, hashes)
+        pins[cand.name] = _pin(cand, tuple(sorted(requires.get(cand.name, ()))))
     root_sources: dict[str, list[str]] = {}
     for root in roots:
         root_sources.setdefault(root.name, []).append(root.asked_by)
