@@ -199,7 +199,42 @@ class _Provider(AbstractProvider):
         if candidate.origin != "local":
             deps += self._requirements_of(candidate)
         self._deps_cache[key] = deps
+        self.prefetch(deps)
         return deps
+
+    def prefetch(self, reqs: Iterable[Req]) -> None:
+        """Fetch, concurrently, the pages (and the likely metadata) of what the environment cannot supply.
+
+        resolvelib asks for one package at a time; without this, a fresh resolution pays one
+        round trip per page and per metadata file in sequence. Only packages that no installed
+        or tree candidate satisfies are fetched, and those would be fetched anyway.
+        """
+        if self.index is None:
+            return
+        needed: dict[str, list[Req]] = {}
+        for req in reqs:
+            if req.url:
+                continue
+            have = self.present(req.name)
+            if have is None or not self.accepts(req, have):
+                needed.setdefault(req.name, []).append(req)
+        if not needed:
+            return
+        self.index.prefetch(needed)
+        likely = []
+        for name, wanted in needed.items():
+            try:
+                versions = self.index.versions(name)
+            except Exception:  # the real lookup reports it, with its context
+                continue
+            for iv in versions:  # newest first: the version a fresh resolution would try first
+                if iv.version.is_prerelease or iv.yanked:
+                    continue
+                if all(r.specifier.contains(iv.version, prereleases=True) for r in wanted):
+                    likely.append(iv)
+                    break
+        if likely:
+            self.index.prefetch_metadata(likely)
 
     def present(self, name: str) -> Candidate | None:
         """What the tree or the environment already has for `name`, without asking the index."""
@@ -416,6 +451,7 @@ def _resolve_delta(roots: list[Req], provider: _Provider) -> _Walk | None:
         sub_roots = [req for _parent, req in edges]
         provider.frozen = frozenset(provider.installed).difference(opened)
         try:
+            provider.prefetch(sub_roots)
             result = Resolver(provider, BaseReporter()).resolve(sub_roots, max_rounds=_max_rounds(provider, sub_roots))
         except ResolutionImpossible as exc:
             conflict = {info.requirement.name for info in exc.causes}
@@ -499,6 +535,7 @@ def resolve(
     walked = None if upgrade else _resolve_delta(roots, provider)
     if walked is not None:
         return _walked_resolution(walked, roots, (index.requests if index is not None else 0) - before)
+    provider.prefetch(roots)
     try:
         result = Resolver(provider, BaseReporter()).resolve(roots, max_rounds=_max_rounds(provider, roots))
     except ResolutionImpossible as exc:
