@@ -42,7 +42,8 @@ SCENARIO_DIR = Path(__file__).parent / "packse"
 
 # Options this harness models; every other one makes the scenario unsupported.
 SUPPORTED_RESOLVER_OPTIONS = {"python", "prereleases"}
-SUPPORTED_ENVIRONMENT_OPTIONS = {"python"}
+# additional_python: another interpreter on the machine that may build sdists for the target.
+SUPPORTED_ENVIRONMENT_OPTIONS = {"python", "additional_python"}
 # packse's own default when a version does not say (PackageMetadata.requires_python).
 PACKSE_DEFAULT_REQUIRES_PYTHON = ">=3.8"
 
@@ -345,13 +346,21 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
     from incrinstall.specs.model import RootRequirement
 
     interp = make_interpreter(scenario.target_python, tmp_path / "target")
+    build_python = None
+    if scenario.environment.get("additional_python"):
+        from tests.support.venvs import find_python
+
+        wanted = [str(v) for v in scenario.environment["additional_python"]]
+        build_python = next((find_python(v) for v in wanted if find_python(v)), None)
+        if build_python is None:
+            pytest.skip(f"unsupported: no interpreter for environment.additional_python {wanted} on this machine")
     roots = [
         RootRequirement(requirement=text, source="scenario:root", kind="requirements")
         for text in root_requirements(scenario, interp.markers)
     ]
     pins = error_text = where = None
     with IndexClient(IndexConfig(index_url=index.url), python_full_version=interp.version,
-                     tags=list(interp.tags), cache_dir=tmp_path / "http-cache") as client:
+                     tags=list(interp.tags), cache_dir=tmp_path / "http-cache", build_python=build_python) as client:
         try:
             resolution = resolve(
                 roots, [], interpreter=interp, installed={}, index=client, local_packages=(),
