@@ -153,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index(p)
     _add_apply(p)
     _add_output(p)
+
+    p = sub.add_parser("bench", help="time sync against a full uv install and the hand-made approach",
+                       description="Time `incrinstall sync` on PROJECT_DIR against a full uv install into a new "
+                                   "venv and the hand-made approach (`uv pip install -r pyproject.toml` on a "
+                                   "baseline), in scratch copies: your environment and files are never changed. "
+                                   "Scenarios: no-op, and with --change FILE, your edited spec file.")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    p.add_argument("--change", metavar="FILE",
+                   help="an edited copy of one of the project's spec files; the sync after it is timed")
+    p.add_argument("--change-target", metavar="RELPATH",
+                   help="which project file --change replaces, when its name is not unique in the tree")
+    p.add_argument("--runs", type=int, default=5, metavar="N", help="timed runs per tool and scenario (default 5)")
+    p.add_argument("--keep", action="store_true", help="keep the scratch folder and print where it is")
+    _add_selection(p)
+    _add_index(p)
+    _add_output(p)
     return parser
 
 
@@ -297,7 +313,21 @@ def cmd_baseline(args, console: Console) -> int:
     return 0
 
 
-COMMANDS = {"specs": cmd_specs, "plan": cmd_plan, "sync": cmd_sync, "baseline": cmd_baseline}
+def cmd_bench(args, console: Console) -> int:
+    from incrinstall import bench
+
+    report = bench.run_bench(
+        _project_dir(args.project_dir), change_file=args.change, change_target=args.change_target, runs=args.runs,
+        python=args.python, index=_index(args), selection=_selection(args), report=console.info, keep=args.keep,
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        console.out(bench.render_table(report))
+    return 0
+
+
+COMMANDS = {"specs": cmd_specs, "plan": cmd_plan, "sync": cmd_sync, "baseline": cmd_baseline, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
