@@ -71,7 +71,9 @@ def _protected(interpreter) -> frozenset[str]:
     return frozenset({"incrinstall", "uv", "packaging", "tomlkit", "resolvelib", "pyyaml"}) if same_env else frozenset()
 
 
-def make_plan(options: Options, interpreter, *, recovering=None, report: Callable[[str], None] = lambda _: None) -> Planned:
+def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: bool = False,
+              report: Callable[[str], None] = lambda _: None) -> Planned:
+    """Specs + target + index -> Plan. `from_scratch` (a baseline) lets uv do the fresh resolution."""
     from incrinstall import plan as plan_mod
     from incrinstall import resolver, specs
     from incrinstall.index import IndexClient
@@ -84,13 +86,25 @@ def make_plan(options: Options, interpreter, *, recovering=None, report: Callabl
     previous = state.load(interpreter.prefix)
     index = IndexClient(options.index, python_full_version=interpreter.version, tags=list(interpreter.tags),
                         build_python=interpreter.executable)
-    resolution = resolver.resolve(
-        specset.requirements, specset.constraints,
-        interpreter=interpreter, installed=installed, index=index,
-        local_packages=specset.local_packages,
-        baseline_pins=previous.pins if previous else {},
-        prerelease=options.prerelease,
-    )
+    local_names = {lp.name for lp in specset.local_packages}
+    own_packages = set(installed) - plan_mod.ALWAYS_KEEP - _protected(interpreter) - local_names
+    if from_scratch and not own_packages:
+        # An empty environment: nothing to prefer, so uv's much faster fresh resolution decides.
+        from incrinstall.uv_resolve import resolve_with_uv
+
+        resolution = resolve_with_uv(
+            specset.requirements, specset.constraints, interpreter=interpreter, installed=installed,
+            uv_index_args=options.index.uv_args(), local_packages=specset.local_packages,
+            prerelease=options.prerelease,
+        )
+    else:
+        resolution = resolver.resolve(
+            specset.requirements, specset.constraints,
+            interpreter=interpreter, installed=installed, index=index,
+            local_packages=specset.local_packages,
+            baseline_pins=previous.pins if previous else {},
+            prerelease=options.prerelease,
+        )
     managed = set(previous.managed) if previous else None
     touched = recovering.touched() if recovering else set()
     if touched:
@@ -165,7 +179,8 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
             report(f"found the journal of an interrupted sync (pid {journal.pid}, {journal.phase} phase); converging")
             for torn in installer.clear_torn(interpreter.site_dirs, journal.touched()):
                 report(f"removed {torn}, left half-written by the interrupted sync")
-        planned = make_plan(options, interpreter, recovering=journal, report=report)
+        planned = make_plan(options, interpreter, recovering=journal, from_scratch=baseline is not None,
+                            report=report)
         items = _install_items(planned)
         removals = [a.name for a in planned.plan.of("remove")]
         if items or removals:
