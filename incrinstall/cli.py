@@ -291,6 +291,10 @@ def cmd_sync(args, console: Console) -> int:
         return cmd_plan(args, console)
     options = _options(args, _project_dir(args.project_dir))
     outcome = pipeline.sync(options, report=console.info)
+    from incrinstall.fastpath import remember_invocation
+
+    # Next time, this exact command can be answered before it is even parsed (incrinstall/__main__.py).
+    remember_invocation(args.raw_argv, outcome.prefix)
     if args.json:
         python = outcome.planned.interpreter.executable if outcome.planned else (args.python or "")
         print(json.dumps(_summary_json(outcome, python), indent=2))
@@ -332,7 +336,9 @@ COMMANDS = {"specs": cmd_specs, "plan": cmd_plan, "sync": cmd_sync, "baseline": 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw_argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw_argv)
+    args.raw_argv = raw_argv
     if args.command is None:
         parser.print_help()
         return 2

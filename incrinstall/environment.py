@@ -493,35 +493,5 @@ def file_url_to_path(url: str) -> str | None:
 
 # --- the no-op fast path -----------------------------------------------------------------------
 
-_SIGNED_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
-
-
-def env_signature(site_dirs: Iterable[str]) -> str:
-    """A hash of every metadata folder's name and mtime: changes on install, removal and reinstall.
-
-    Whole seconds, not nanoseconds: Docker and containerd truncate mtimes to seconds when they commit
-    a layer, so a signature taken in one RUN step must still match in the next.  (A reinstall of the
-    same version within the same second as the original install goes unnoticed; nothing does that.)
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    for site in site_dirs:
-        digest.update(os.fsencode(site) + b"\0")
-        items = []
-        try:
-            with os.scandir(site) as it:
-                for entry in it:
-                    if entry.name.endswith(_SIGNED_SUFFIXES):
-                        try:
-                            seconds = entry.stat().st_mtime_ns // 1_000_000_000
-                        except OSError:
-                            continue
-                        items.append(f"{entry.name}\0{seconds}")
-        except OSError:
-            digest.update(b"<missing>\0")
-            continue
-        items.sort()
-        digest.update("\n".join(items).encode("utf-8", "surrogateescape"))
-        digest.update(b"\0\0")
-    return digest.hexdigest()
+# Lives with the fast path, which must not import this module; re-exported here for callers.
+from incrinstall.fastpath import env_signature as env_signature  # noqa: E402

@@ -1,15 +1,64 @@
 """Decide, with a handful of stat calls and file hashes, that a sync has nothing to do.
 
-Imports only the standard library and incrinstall's light modules: no TOML parser, no
-resolver, no network. Everything compared is in the stamp written by the last sync.
+Standard library only (os, json, hashlib): no argument parser, no dataclasses, no TOML, no
+resolver, no network. Two records make it possible:
+- the stamp, in the target environment (`<prefix>/.incrinstall/stamp.json`), written by the
+  last sync: the spec files and their fingerprint, the folders that decide which spec files
+  exist, the environment's signature, the interpreter and its marker environment;
+- the invocation record, in incrinstall's cache, keyed by the exact command line, working
+  folder and the environment variables that could change its meaning: it says which target
+  that command synced last time, so `try_noop()` needs no argument parsing and no
+  interpreter discovery.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from pathlib import Path
+import sys
+import time
 
-from incrinstall.specs.fingerprint import fingerprint, is_url
+from incrinstall.fingerprint import fingerprint, is_url
+
+STATE_DIRNAME = ".incrinstall"  # inside the target environment's prefix (see state.py)
+STAMP_NAME = "stamp.json"
+JOURNAL_NAME = "journal.json"  # written by installer.py while a sync changes the environment
+# Environment variables that can change what a given command line means.
+_MEANINGFUL_ENV = ("VIRTUAL_ENV", "PATH", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_INDEX_URL",
+                   "PIP_EXTRA_INDEX_URL", "INCRINSTALL_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
+# Options that ask for more than the one-line answer: the full path handles them.
+_NOT_FAST = {"--dry-run", "-h", "--help", "-v", "--verbose", "--version"}
+_SIGNED_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
+
+
+def env_signature(site_dirs) -> str:
+    """A hash of every metadata folder's name and mtime: changes on install, removal and reinstall.
+
+    Whole seconds, not nanoseconds: Docker and containerd truncate mtimes to seconds when they commit
+    a layer, so a signature taken in one RUN step must still match in the next.  (A reinstall of the
+    same version within the same second as the original install goes unnoticed; nothing does that.)
+    """
+    digest = hashlib.sha256()
+    for site in site_dirs:
+        digest.update(os.fsencode(site) + b"\0")
+        items = []
+        try:
+            with os.scandir(site) as it:
+                for entry in it:
+                    if entry.name.endswith(_SIGNED_SUFFIXES):
+                        try:
+                            seconds = entry.stat().st_mtime_ns // 1_000_000_000
+                        except OSError:
+                            continue
+                        items.append(f"{entry.name}\0{seconds}")
+        except OSError:
+            digest.update(b"<missing>\0")
+            continue
+        items.sort()
+        digest.update("\n".join(items).encode("utf-8", "surrogateescape"))
+        digest.update(b"\0\0")
+    return digest.hexdigest()
 
 
 def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
@@ -17,13 +66,22 @@ def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
     for rel in dirs:
         try:
             # Whole seconds: image layers keep only those, and the stamp must survive a layer commit.
-            out[rel] = int(os.stat(Path(project_dir, rel)).st_mtime)
+            out[rel] = int(os.stat(os.path.join(project_dir, rel)).st_mtime)
         except OSError:
             out[rel] = -1
     return out
 
 
-def make_stamp(*, project_dir: str, options: dict, specset, markers: dict, env_signature: str) -> dict:
+def _identity(path: str) -> list:
+    """What changes when an interpreter is replaced at the same path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    return [st.st_size, st.st_mtime_ns // 1_000_000_000]
+
+
+def make_stamp(*, project_dir: str, options: dict, specset, interpreter, env_signature: str) -> dict:
     return {
         "project_dir": str(project_dir),
         "options": options,
@@ -31,7 +89,10 @@ def make_stamp(*, project_dir: str, options: dict, specset, markers: dict, env_s
         "files": list(specset.files),
         "dirs": dir_mtimes(str(project_dir), specset.scanned_dirs),
         "env_signature": env_signature,
-        "markers": markers,
+        "markers": dict(interpreter.markers),
+        "python": interpreter.executable,
+        "python_identity": _identity(interpreter.executable),
+        "site_dirs": list(interpreter.site_dirs),
     }
 
 
@@ -48,3 +109,69 @@ def unchanged(stamp: dict | None, *, project_dir: str, options: dict, selection,
     if dir_mtimes(str(project_dir), list(stamp.get("dirs", {}))) != stamp.get("dirs", {}):
         return False  # a folder that decided which spec files exist has changed
     return fingerprint(project_dir, files, selection, markers) == stamp.get("fingerprint")
+
+
+# -- the no-op answer before any argument parsing ------------------------------------------------
+
+
+def _cache_root() -> str:
+    # Mirrors incrinstall.paths.cache_dir() without importing pathlib.
+    explicit = os.environ.get("INCRINSTALL_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "incrinstall")
+
+
+def _invocation_file(argv: list[str]) -> str:
+    material = json.dumps([[str(a) for a in argv], os.getcwd(), {k: os.environ.get(k) for k in _MEANINGFUL_ENV}])
+    return os.path.join(_cache_root(), "invocations", hashlib.sha256(material.encode()).hexdigest() + ".json")
+
+
+def _read_json(path: str) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def remember_invocation(argv: list[str], prefix: str) -> None:
+    """After a sync: this exact command targets `prefix`."""
+    path = _invocation_file(argv)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"prefix": prefix}, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only a missed shortcut next time
+
+
+def try_noop(argv: list[str]) -> bool:
+    """For `incrinstall sync ...`: answer "nothing to do" and return True, or return False to run the full path."""
+    if not argv or argv[0] != "sync" or _NOT_FAST.intersection(argv):
+        return False
+    started = time.perf_counter()
+    record = _read_json(_invocation_file(argv))
+    if not record:
+        return False
+    state = os.path.join(record["prefix"], STATE_DIRNAME)
+    if os.path.exists(os.path.join(state, JOURNAL_NAME)):
+        return False  # an interrupted sync must be converged first
+    stamp = _read_json(os.path.join(state, STAMP_NAME))
+    if not stamp or "python" not in stamp or _identity(stamp["python"]) != stamp.get("python_identity"):
+        return False
+    if not unchanged(stamp, project_dir=stamp["project_dir"], options=stamp["options"],
+                     selection=stamp["options"]["selection"], markers=stamp["markers"],
+                     env_signature=env_signature(stamp["site_dirs"])):
+        return False
+    seconds = time.perf_counter() - started
+    if "--json" in argv:
+        print(json.dumps({"python": stamp["python"], "noop": True, "seconds": round(seconds, 4), "installed": [],
+                          "removed": [], "changed": [], "unchanged": None, "index_requests": 0}, indent=2))
+    elif not {"-q", "--quiet"}.intersection(argv):
+        print(f"sync: nothing to do, specs and environment unchanged ({seconds:.3f} s)")
+    sys.stdout.flush()
+    return True

@@ -63,6 +63,7 @@ class Outcome:
     noop: bool
     seconds: float
     editable_installed: bool = False
+    prefix: str = ""  # the target environment's prefix
 
 
 def _protected(interpreter) -> frozenset[str]:
@@ -165,7 +166,7 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         if fastpath.unchanged(stamp, project_dir=str(options.project_dir), options=options.stamp_options(),
                               selection=options.selection, markers=dict(interpreter.markers),
                               env_signature=environment.env_signature(interpreter.site_dirs)):
-            return Outcome(None, True, time.perf_counter() - started)
+            return Outcome(None, True, time.perf_counter() - started, prefix=prefix)
 
     if dry_run:
         planned = make_plan(options, interpreter, report=report)
@@ -195,11 +196,11 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         state.save(prefix, _new_state(planned, options, baseline=baseline, editable=editable))
         state.save_stamp(prefix, fastpath.make_stamp(
             project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
-            markers=dict(interpreter.markers), env_signature=environment.env_signature(interpreter.site_dirs),
+            interpreter=interpreter, env_signature=environment.env_signature(interpreter.site_dirs),
         ))
         installer.clear_journal(prefix)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
-                   editable_installed)
+                   editable_installed, prefix)
 
 
 def _editable_here(options: Options, planned: Planned) -> bool:

@@ -18,8 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STATE_DIRNAME = ".incrinstall"
-JOURNAL_NAME = "journal.json"  # written and read by installer.py; only its presence is checked here
+from incrinstall.fastpath import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME  # noqa: E402 - shared names
 
 
 @dataclass
@@ -150,18 +149,18 @@ def sync_interrupted(prefix: str) -> bool:
 
 def load_stamp(prefix: str) -> dict | None:
     try:
-        with open(state_dir(prefix) / "stamp.json", encoding="utf-8") as f:
+        with open(state_dir(prefix) / STAMP_NAME, encoding="utf-8") as f:
             return json.load(f)
     except (OSError, ValueError):
         return None
 
 
 def save_stamp(prefix: str, stamp: dict) -> None:
-    _write_atomic(state_dir(prefix) / "stamp.json", json.dumps(stamp, indent=1, sort_keys=True))
+    _write_atomic(state_dir(prefix) / STAMP_NAME, json.dumps(stamp, indent=1, sort_keys=True))
 
 
 def clear_stamp(prefix: str) -> None:
     try:
-        os.unlink(state_dir(prefix) / "stamp.json")
+        os.unlink(state_dir(prefix) / STAMP_NAME)
     except FileNotFoundError:
         pass

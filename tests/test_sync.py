@@ -223,6 +223,21 @@ def test_noop_sync_makes_no_index_request_and_touches_no_file(world):
     imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "incrinstall.fastpath" in imported
     assert not imported & {"resolvelib", "tomlkit", "incrinstall.resolver", "incrinstall.index", "http.client"}
+    # The same command line as the last sync is answered before it is even parsed.
+    assert not imported & {"argparse", "incrinstall.cli", "incrinstall.pipeline", "dataclasses"}
+
+
+def test_noop_with_a_command_line_never_seen_still_takes_the_fast_path_after_parsing(world):
+    world.baseline(BASE_DEPS)
+    world.sync(BASE_DEPS)
+    world.index.reset_log()
+    # Same meaning, other spelling: the invocation record does not match, the stamp still does.
+    proc = world.run_cli("sync", "--index-url", world.index.url, "--python", world.python, world.work,
+                         env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert proc.returncode == 0 and "nothing to do" in proc.stdout
+    assert world.index.requests == []
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "incrinstall.cli" in imported and "resolvelib" not in imported
 
 
 def test_noop_is_defeated_by_a_package_removed_behind_its_back(world):

@@ -64,7 +64,7 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
     from incrinstall.errors import SpecError
     from incrinstall.specs import providers as provider_specs
     from incrinstall.specs import pyproject, reqfiles
-    from incrinstall.specs.fingerprint import fingerprint
+    from incrinstall.fingerprint import fingerprint
 
     project_dir = Path(project_dir).resolve()
     if not project_dir.is_dir():
@@ -232,7 +232,7 @@ def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, 
     """Let the build backend compute the dynamic fields; return the files it read (relative to project_dir)."""
     from incrinstall.errors import SpecError
     from incrinstall.specs import pyproject
-    from incrinstall.specs.fingerprint import fingerprint
+    from incrinstall.fingerprint import fingerprint
 
     if hook_runner is None:
         try:

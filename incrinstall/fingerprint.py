@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 # Bump when the way specs are collected changes, so old fingerprints stop matching.
 FORMAT = "incrinstall-specs-1"
@@ -27,7 +26,7 @@ def read_spec_bytes(project_dir: str | os.PathLike, entry: str) -> bytes | None:
 
         return fetch_url(entry, where=entry)
     try:
-        with open(Path(project_dir, entry), "rb") as fh:
+        with open(os.path.join(project_dir, entry), "rb") as fh:
             return fh.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
