@@ -55,7 +55,7 @@ def _env_python(env: Path) -> Path:
     return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _interpreter_identity(python: str) -> str:
     """Version and base install of `python`: two interpreters must never share a build env."""
     code = "import sys, platform; print(sys.version); print(sys.base_prefix); print(platform.machine())"

@@ -313,7 +313,7 @@ class HttpClient:
             raise IndexUnavailable(f"unsupported URL {redact(url)}", where=redact(url))
         headers = {"User-Agent": self.user_agent, **headers}
         if parts.username is not None and "Authorization" not in headers:
-            token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode("utf-8")
+            token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
         target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         attempt = 0
@@ -387,7 +387,7 @@ class HttpClient:
             pport = p.port or (443 if p.scheme == "https" else 80)
             proxy_headers = {}
             if p.username is not None:
-                token = f"{unquote(p.username)}:{unquote(p.password or '')}".encode("utf-8")
+                token = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
                 proxy_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
             if scheme == "https":
                 conn = http.client.HTTPSConnection(p.hostname, pport, timeout=self.timeout, context=self._tls())

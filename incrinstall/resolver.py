@@ -65,7 +65,7 @@ class Candidate:
     def key(self) -> str:
         return identifier(self.name, self.extras)
 
-    def with_extras(self, extras: frozenset[str]) -> "Candidate":
+    def with_extras(self, extras: frozenset[str]) -> Candidate:
         return Candidate(self.name, self.version, self.origin, extras, self.installed, self.index_version, self.yanked)
 
     def __repr__(self) -> str:
@@ -460,7 +460,7 @@ def _resolve_delta(roots: list[Req], provider: _Provider) -> _Walk | None:
             return None
         else:
             picked = {c.name: c for c in result.mapping.values() if not c.extras}
-            walk = _walk(roots, provider, lambda name: picked.get(name) or provider.present(name))
+            walk = _walk(roots, provider, lambda name, picked=picked: picked.get(name) or provider.present(name))
             if not walk.unmet:
                 return walk
             anchored = _anchored(walk, opened)
@@ -591,14 +591,14 @@ def _to_resolution(result, provider: _Provider, roots: list[Req], requests: int)
     local: dict[str, str | None] = {}
     requires: dict[str, set[str]] = {}
     required_by: dict[str, set[str]] = {}
-    for key, cand in result.mapping.items():
+    for cand in result.mapping.values():
         for dep in provider.get_dependencies(cand):
             if dep.name != cand.name:
                 requires.setdefault(cand.name, set()).add(dep.name)
                 required_by.setdefault(dep.name, set()).add(cand.name)
     for root in roots:
         required_by.setdefault(root.name, set()).add(ROOT)
-    for key, cand in result.mapping.items():
+    for cand in result.mapping.values():
         if cand.extras:
             continue
         if cand.origin == "local":

@@ -411,7 +411,7 @@ def test_delta_and_full_resolutions_agree_on_random_worlds(index, monkeypatch):
             client = IndexClient(IndexConfig(index_url=index.url), python_full_version=interpreter.version,
                                  tags=list(interpreter.tags))
             try:
-                res = resolver.resolve(roots(*roots_), interpreter=interpreter, installed=installed, index=client)
+                res = resolver.resolve(roots(*roots_), interpreter=interpreter, installed=installed, index=client)  # noqa: B023 - called within the iteration
             except ResolutionError:
                 return None
             return versions(res)

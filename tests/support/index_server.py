@@ -188,7 +188,7 @@ class LoopbackIndex:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> "LoopbackIndex":
+    def start(self) -> LoopbackIndex:
         if self._server is not None:
             return self
         handler = _make_handler(self)
@@ -209,7 +209,7 @@ class LoopbackIndex:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> "LoopbackIndex":
+    def __enter__(self) -> LoopbackIndex:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
