@@ -39,7 +39,7 @@ class Tool:
     id: str
     label: str
     snapshot: str  # the prepared environment every run starts from
-    steps: Callable[["Suite", str], list[Step]]  # (suite, venv python) -> commands, timed together
+    steps: Callable[[Suite, str], list[Step]]  # (suite, venv python) -> commands, timed together
     scenarios: tuple[str, ...] | None = None  # None: every scenario but "baseline"
     uses_incrinstall_cache: bool = False
     runs: int | None = None  # fewer runs for the slow reference tools

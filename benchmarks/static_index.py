@@ -42,7 +42,7 @@ class StaticIndex(LoopbackIndex):
             self._pages[key] = page
         return page
 
-    def warm(self) -> "StaticIndex":
+    def warm(self) -> StaticIndex:
         """List the folder and read every file's metadata now, not during the first timed run."""
         for project, files in self.projects().items():
             self.render_project(project, files, True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmarks import synthetic
 from benchmarks.harness import (Suite, Tool, applies, compile_truth, make_venv, prime_wheels, remove_tree,
                                 run, save_snapshot, save_uv_builds, subprocess_env)
+from benchmarks.tools import incr_sync
 from incrinstall.bench import copy_tree
 
 # Apache Airflow 2.10.5's core runtime requirements (its wheel's Requires-Dist without extras),
@@ -218,8 +219,8 @@ def prepare(suite: Suite, tools: list[Tool], report: Callable[[str], None]) -> N
             py = make_venv(suite, "incr")
             run([*incr, "baseline", archive, "--python", py, *idx, *suite.selection], suite, what="incrinstall baseline")
             save_snapshot(suite, "incr-nostamp")
-            run([*incr, "sync", str(suite.project), "--python", py, *idx, *suite.selection], suite,
-                what="incrinstall sync (no-op stamp)")
+            # The very command the runs time: incrinstall's no-op record is per invocation.
+            run(incr_sync(suite, py)[0].argv, suite, what="incrinstall sync (no-op stamp)")
             save_snapshot(suite, "incr")
         timed_setup("incrinstall baselines", incr_env)
     remove_tree(suite.snaps / "incrinstall-cache")

@@ -474,7 +474,7 @@ def write_tree(files: dict[str, str], root: str | Path, *, mtime: int | None = B
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     if mtime is not None:
-        for folder, dirs, names in os.walk(root, topdown=False):
+        for folder, _dirs, names in os.walk(root, topdown=False):
             for name in names:
                 os.utime(os.path.join(folder, name), (mtime, mtime))
             os.utime(folder, (mtime, mtime))
