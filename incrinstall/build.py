@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -55,17 +54,20 @@ def _env_python(env: Path) -> Path:
     return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-@functools.cache
 def _interpreter_identity(python: str) -> str:
-    """Version and base install of `python`: two interpreters must never share a build env."""
-    code = "import sys, platform; print(sys.version); print(sys.base_prefix); print(platform.machine())"
+    """Version and base install of `python`: two interpreters must never share a build env.
+
+    From the target probe, which incrinstall caches on disk: no extra interpreter start.
+    """
+    from incrinstall.environment import find_interpreter
+    from incrinstall.errors import InterpreterError
+
     try:
-        proc = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise HookError(f"cannot run the build interpreter {python}: {exc}") from None
-    if proc.returncode != 0:
-        raise HookError(f"cannot run the build interpreter {python}", detail=_tail(proc.stderr))
-    return proc.stdout.strip()
+        interp = find_interpreter(python)
+    except InterpreterError as exc:
+        raise HookError(f"cannot run the build interpreter {python}: {exc.message}") from None
+    return "\n".join([interp.version, interp.base_prefix, interp.markers.get("platform_machine", ""),
+                      interp.markers.get("implementation_name", "")])
 
 
 def _index_identity(index: IndexConfig | None) -> list[str]:
