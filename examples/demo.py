@@ -6,7 +6,9 @@
 4. `incrinstall plan` explains the delta; `incrinstall sync` applies it.
 5. For comparison, a full install of the new specs with uv into a fresh venv (same warm cache).
 
-Usage:  python examples/demo.py [--keep]   (work files go to a temp folder, removed unless --keep)
+Usage:  python examples/demo.py [--keep] [--bench]
+        (work files go to a temp folder, removed unless --keep; --bench then runs
+        `incrinstall bench` on the example with the branch's pyproject.toml as the change)
 """
 
 from __future__ import annotations
@@ -121,6 +123,11 @@ def main() -> int:
         started = time.perf_counter()
         run_uv(["pip", "install", "--python", str(fresh), "--index-url", index.url, *requirements])
         full_seconds = time.perf_counter() - started
+
+        if "--bench" in sys.argv:
+            incrinstall("bench", str(REPO / "examples" / "demo-project"), "--change",
+                        str(checkout / "pyproject.toml"), "--extra", "devel", "--runs", "3",
+                        "--index-url", index.url)
 
         same = installed(env) == installed(fresh)
         ok, _ = pip_check(env)

@@ -233,8 +233,8 @@ def assert_converged(world, python: Path, expected: dict[str, str], managed: lis
     assert installed(python) == expected
     assert journal_of(python) is None
     # Nothing the killed run wrote is left behind either (its requirements file, half-written state).
-    assert sorted(p.name for p in (python.parent.parent / ".incrinstall").iterdir()) == ["lock", "pylock.toml",
-                                                                                       "stamp.json"]
+    assert sorted(p.name for p in (python.parent.parent / ".incrinstall").iterdir()) == [
+        "lock", "pylock.json", "pylock.toml", "stamp.json"]
     assert incomplete_records(python) == []
     ok, out = pip_check(python)
     assert ok, out
