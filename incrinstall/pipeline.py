@@ -1,6 +1,6 @@
 """The main job, top to bottom: specs -> target -> resolve -> plan -> apply -> record.
 
-`plan_project()` stops before anything changes; `sync()` applies the plan; `baseline()` runs
+`make_plan()` stops before anything changes; `sync()` applies the plan; `baseline()` runs
 the same pipeline on a tree unpacked from an archive and records it as the baseline.
 The CLI renders what these return; nothing here prints except through `report`.
 """

@@ -120,7 +120,6 @@ class _Provider(AbstractProvider):
         baseline_pins: Mapping[str, str],
         constraints: Mapping[str, list[Req]],
         prerelease: str,
-        direct_names: set[str],
         upgrade: bool,
     ):
         self.markers = markers
@@ -130,7 +129,6 @@ class _Provider(AbstractProvider):
         self.baseline_pins = baseline_pins
         self.constraints = constraints
         self.prerelease = prerelease
-        self.direct_names = direct_names
         self.upgrade = upgrade
         # Keyed by value, not id(): resolvelib re-creates candidates on every iteration and
         # a freed candidate's id is soon reused by another package's.
@@ -528,7 +526,6 @@ def resolve(
         baseline_pins=baseline_pins or {},
         constraints=constraint_map,
         prerelease=prerelease,
-        direct_names={r.name for r in roots},
         upgrade=upgrade,
     )
     before = index.requests if index is not None else 0
