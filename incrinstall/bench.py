@@ -219,22 +219,6 @@ def timed(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | P
     return Timed(seconds, proc.stdout, proc.stderr)
 
 
-def index_cli_args(index: IndexConfig) -> list[str]:
-    """The index options spelled for the incrinstall CLI."""
-    args: list[str] = []
-    if index.no_index:
-        args.append("--no-index")
-    else:
-        args += ["--index-url", index.index_url]
-        for url in index.extra_index_urls:
-            args += ["--extra-index-url", url]
-    for link in index.find_links:
-        args += ["--find-links", link]
-    if index.offline:
-        args.append("--offline")
-    return args
-
-
 # -- the report -------------------------------------------------------------------------------
 
 
@@ -444,12 +428,13 @@ def run_bench(project_dir: str | Path, *, change_file: str | Path | None = None,
             return [uv, "pip", "install", "--python", py, *uv_install, *theirs_sel, *index.uv_args()]
 
         def incr_cmd(py: str) -> list[str]:
-            return [*incr, "sync", str(tree), "--python", py, *ours_sel, *index_cli_args(index), "--json", "-q"]
+            # incrinstall spells its index options as uv does.
+            return [*incr, "sync", str(tree), "--python", py, *ours_sel, *index.uv_args(), "--json", "-q"]
 
         copy_tree(template, tree)
         report("preparing the incrinstall baseline ...")
         py_incr = make_venv("incrinstall")
-        timed([*incr, "baseline", str(base_tree), "--python", py_incr, *ours_sel, *index_cli_args(index), "-q"],
+        timed([*incr, "baseline", str(base_tree), "--python", py_incr, *ours_sel, *index.uv_args(), "-q"],
               env=env, what="incrinstall baseline")
         timed(incr_cmd(py_incr), env=env, what="incrinstall sync")  # records the no-op stamp for the tree
         report("preparing the hand-made baseline (uv) ...")

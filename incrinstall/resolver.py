@@ -561,16 +561,7 @@ def _walked_resolution(walk: _Walk, roots: list[Req], requests: int) -> Resoluti
             local[name] = None if cand.version is None else str(cand.version)
         else:
             pins[name] = _pin(cand, tuple(sorted(requires.get(name, ()))))
-    root_sources: dict[str, list[str]] = {}
-    for root in roots:
-        root_sources.setdefault(root.name, []).append(root.asked_by)
-    return Resolution(
-        pins=dict(sorted(pins.items())),
-        local=local,
-        required_by={k: sorted(v) for k, v in required_by.items()},
-        root_sources=root_sources,
-        index_requests=requests,
-    )
+    return _assemble(pins, local, required_by, roots, requests)
 
 
 def _pin(cand: Candidate, requires_names: tuple[str, ...]) -> Pin:
@@ -602,16 +593,7 @@ def _to_resolution(result, provider: _Provider, roots: list[Req], requests: int)
             local[cand.name] = None if cand.version is None else str(cand.version)
             continue
         pins[cand.name] = _pin(cand, tuple(sorted(requires.get(cand.name, ()))))
-    root_sources: dict[str, list[str]] = {}
-    for root in roots:
-        root_sources.setdefault(root.name, []).append(root.asked_by)
-    return Resolution(
-        pins=dict(sorted(pins.items())),
-        local=local,
-        required_by={k: sorted(v) for k, v in required_by.items()},
-        root_sources=root_sources,
-        index_requests=requests,
-    )
+    return _assemble(pins, local, required_by, roots, requests)
 
 
 def explain_conflict(causes, provider: _Provider) -> str:
@@ -649,3 +631,15 @@ def _available_versions(name: str, provider: _Provider) -> str:
     return ", ".join(found) if found else "none for this interpreter"
 
 
+def _assemble(pins: dict[str, Pin], local: dict[str, str | None], required_by: dict[str, set[str]],
+              roots: list[Req], requests: int) -> Resolution:
+    root_sources: dict[str, list[str]] = {}
+    for root in roots:
+        root_sources.setdefault(root.name, []).append(root.asked_by)
+    return Resolution(
+        pins=dict(sorted(pins.items())),
+        local=local,
+        required_by={k: sorted(v) for k, v in required_by.items()},
+        root_sources=root_sources,
+        index_requests=requests,
+    )

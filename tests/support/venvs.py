@@ -16,19 +16,10 @@ from packaging.utils import canonicalize_name
 
 
 def uv_bin() -> str:
-    """The uv binary of the dev environment (the `uv` package), else the one on PATH."""
-    override = os.environ.get("INCRINSTALL_UV")
-    if override:
-        return override
-    try:
-        from uv import find_uv_bin
+    """The uv binary of the dev environment (the `uv` package), else the one on PATH (INCRINSTALL_UV wins)."""
+    from incrinstall.uv import uv_binary
 
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if found:
-            return found
-    raise RuntimeError("no uv binary: install the `uv` package into the test environment")
+    return uv_binary()
 
 
 def run_uv(args: list[str], *, env: dict[str, str] | None = None, cwd: str | Path | None = None,
