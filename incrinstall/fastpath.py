@@ -20,6 +20,7 @@ import sys
 import time
 
 from incrinstall.fingerprint import fingerprint, is_url
+from incrinstall.paths import cache_root
 
 STATE_DIRNAME = ".incrinstall"  # inside the target environment's prefix (see state.py)
 STAMP_NAME = "stamp.json"
@@ -114,18 +115,9 @@ def unchanged(stamp: dict | None, *, project_dir: str, options: dict, selection,
 # -- the no-op answer before any argument parsing ------------------------------------------------
 
 
-def _cache_root() -> str:
-    # Mirrors incrinstall.paths.cache_dir() without importing pathlib.
-    explicit = os.environ.get("INCRINSTALL_CACHE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "incrinstall")
-
-
 def _invocation_file(argv: list[str]) -> str:
     material = json.dumps([[str(a) for a in argv], os.getcwd(), {k: os.environ.get(k) for k in _MEANINGFUL_ENV}])
-    return os.path.join(_cache_root(), "invocations", hashlib.sha256(material.encode()).hexdigest() + ".json")
+    return os.path.join(cache_root(), "invocations", hashlib.sha256(material.encode()).hexdigest() + ".json")
 
 
 def _read_json(path: str) -> dict | None:

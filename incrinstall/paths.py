@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
-def cache_dir() -> Path:
-    """INCRINSTALL_CACHE_DIR, else $XDG_CACHE_HOME/incrinstall, else ~/.cache/incrinstall."""
+def cache_root() -> str:
+    """INCRINSTALL_CACHE_DIR, else $XDG_CACHE_HOME/incrinstall, else ~/.cache/incrinstall (os only: the fast path uses it)."""
     explicit = os.environ.get("INCRINSTALL_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return explicit
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "incrinstall"
+    return os.path.join(base, "incrinstall")
+
+
+def cache_dir():
+    """cache_root() as a Path."""
+    from pathlib import Path
+
+    return Path(cache_root())

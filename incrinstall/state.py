@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.fastpath import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME  # noqa: E402 - shared names
+from incrinstall.fastpath import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME
 
 
 @dataclass
@@ -126,7 +126,8 @@ def _is_wheel(url: str) -> bool:
     return url.split("#", 1)[0].split("?", 1)[0].endswith(".whl")
 
 
-def _load_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
+    """A TOML file as plain data: tomllib where the Python has it, else tomlkit."""
     try:
         import tomllib  # 3.11+
     except ImportError:  # pragma: no cover - Python 3.10
@@ -151,7 +152,7 @@ def load(prefix: str) -> State | None:
     except (OSError, ValueError):
         pass
     if data is None:
-        data = _load_toml(path)
+        data = read_toml(path)
     own = data.get("tool", {}).get("incrinstall", {})
     packages = {}
     for entry in data.get("packages", []):

@@ -24,18 +24,9 @@ from packaging.utils import canonicalize_name
 
 from incrinstall.errors import InstallError, ResolutionError
 from incrinstall.resolver import ROOT, Pin, Resolution
+from incrinstall.state import read_toml
 
 STAND_IN_VERSION = "0+incrinstall.tree"
-
-
-def _toml_load(f) -> dict:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomlkit
-
-        return tomlkit.parse(f.read().decode("utf-8")).unwrap()
-    return tomllib.load(f)
 
 
 def _stand_in_wheel(folder: Path, name: str) -> Path:
@@ -117,8 +108,7 @@ def resolve_with_uv(
             sources = "\n".join(f"  {r.requirement:<30} {r.source}" for r in requirements)
             raise ResolutionError("the requirements cannot be satisfied together (resolved by uv)",
                                   detail=f"{said}\nroot requirements:\n{sources}") from None
-        with open(output, "rb") as f:
-            locked = parse_pylock(_toml_load(f), set(local))
+        locked = parse_pylock(read_toml(output), set(local))
 
     root_sources: dict[str, list[str]] = {}
     for r in requirements:

@@ -281,20 +281,25 @@ def stand_in(world, phase: str) -> tuple[dict[str, str], Path]:
             "CRASH_MARK": str(mark)}, mark
 
 
+def kill_at_mark(world, python: Path, env: dict[str, str], mark: Path, what: str, *, phase: str) -> None:
+    """Start a sync with the stand-in uv, wait until it reaches `mark`, check the journal's phase, SIGKILL it all."""
+    proc = start_sync(world, python, env)
+    try:
+        wait_for(mark.exists, proc, what)
+        assert journal_of(python)["phase"] == phase
+        kill_group(proc)
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)
+
+
 def test_sync_killed_halfway_through_installing_converges_on_the_next_sync(crash_world):
     world = crash_world
     expected, managed = controlled(world)
     python = baseline_venv(world, "target")
     env, mark = stand_in(world, "install")
 
-    proc = start_sync(world, python, env)
-    try:
-        wait_for(mark.exists, proc, "half of the installs")
-        assert journal_of(python)["phase"] == "install"
-        kill_group(proc)
-    finally:
-        if proc.poll() is None:
-            kill_group(proc)
+    kill_at_mark(world, python, env, mark, "half of the installs", phase="install")
 
     now = installed(python)
     # Killed in the middle: some packages at the new version, some upgrades gone altogether, old ones still there.
@@ -319,14 +324,7 @@ def test_sync_killed_halfway_through_removing_converges_on_the_next_sync(crash_w
     python = baseline_venv(world, "target")
     env, mark = stand_in(world, "remove")
 
-    proc = start_sync(world, python, env)
-    try:
-        wait_for(mark.exists, proc, "the first removal")
-        assert journal_of(python)["phase"] == "remove"
-        kill_group(proc)
-    finally:
-        if proc.poll() is None:
-            kill_group(proc)
+    kill_at_mark(world, python, env, mark, "the first removal", phase="remove")
 
     now = installed(python)
     assert all(now.get(n) == expected[n] for n in UPGRADED + NEW)  # the install phase was complete
