@@ -225,7 +225,8 @@ def read_build_system(project_dir: Path, *, legacy_ok: bool) -> BuildSystem:
             requires, backend, backend_path = LEGACY_BUILD_SYSTEM
             return BuildSystem(list(table.get("requires", requires)) if table else requires, backend, backend_path)
         raise SpecError(
-            "dynamic dependencies need a [build-system] with requires and build-backend to compute them",
+            "dynamic metadata (version or dependencies) needs a [build-system] with requires and build-backend "
+            "to compute it",
             where="pyproject.toml",
         )
     requires = table.get("requires", [])
@@ -257,19 +258,33 @@ def _metadata_from_wheel(wheel: Path) -> str:
         return zf.read(names[0]).decode("utf-8")
 
 
-def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfig | None) -> tuple[str, list[str]]:
-    """METADATA of the project's editable wheel, and the project files the backend read while building it.
+def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfig | None,
+                      build: bool = True) -> tuple[str, list[str]]:
+    """METADATA of the project's editable wheel, and the project files the backend read while computing it.
 
-    Builds the wheel for real (PEP 660 build_editable) instead of asking
-    prepare_metadata_for_build_editable: hatchling runs custom build hooks (the
-    ones that set dependencies in initialize()) only when it builds a wheel.
+    With `build`, builds the wheel for real (PEP 660 build_editable) instead of asking
+    prepare_metadata_for_build_editable: hatchling runs custom build hooks (the ones that
+    set dependencies in initialize()) only when it builds a wheel. Without it (only the
+    version is dynamic), the backend's metadata hook is enough, and a backend without one
+    builds the wheel after all.
     """
     project_dir = Path(project_dir).resolve()
     system = read_build_system(project_dir, legacy_ok=False)
     env = _prepared_env(project_dir, system, "get_requires_for_build_editable", python=python, index=index)
+    common = dict(env_python=_env_python(env), backend=system.backend, backend_path=system.backend_path,
+                  record_files=True)
     with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
-        run = run_backend_hook(project_dir, "build_editable", env_python=_env_python(env), backend=system.backend,
-                               backend_path=system.backend_path, args=[out], record_files=True)
+        if not build:
+            for hook in ("prepare_metadata_for_build_editable", "prepare_metadata_for_build_wheel"):
+                try:
+                    run = run_backend_hook(project_dir, hook, args=[out], **common)
+                except HookNotProvided:
+                    continue
+                if not isinstance(run.result, str):
+                    raise HookError(f"{hook} did not return a .dist-info folder name", where="pyproject.toml",
+                                    detail=_tail(run.output))
+                return (Path(out) / run.result / "METADATA").read_text(encoding="utf-8"), run.opened_files
+        run = run_backend_hook(project_dir, "build_editable", args=[out], **common)
         if not isinstance(run.result, str):
             raise HookError("build_editable did not return a wheel file name", where="pyproject.toml",
                             detail=_tail(run.output))

@@ -89,8 +89,11 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
                         build_python=interpreter.executable)
     local_names = {lp.name for lp in specset.local_packages}
     own_packages = set(installed) - plan_mod.ALWAYS_KEEP - _protected(interpreter) - local_names
-    if from_scratch and not own_packages:
+    versioned = all(lp.version for lp in specset.local_packages)
+    if from_scratch and not own_packages and versioned:
         # An empty environment: nothing to prefer, so uv's much faster fresh resolution decides.
+        # (A tree package that states no version stays with our resolver, which refuses to check
+        # a specifier against it, with the file named, rather than let uv guess.)
         from incrinstall.uv_resolve import resolve_with_uv
 
         resolution = resolve_with_uv(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -23,6 +24,9 @@ from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from incrinstall.errors import ResolutionError
+
+if TYPE_CHECKING:
+    from incrinstall.specs.model import LocalPackage
 
 ROOT = "<root>"
 PRERELEASE_MODES = ("if-necessary-or-explicit", "allow", "disallow")
@@ -116,7 +120,7 @@ class _Provider(AbstractProvider):
         markers: dict[str, str],
         installed: Mapping[str, object],
         index,
-        local: Mapping[str, str | None],
+        local: Mapping[str, LocalPackage],
         baseline_pins: Mapping[str, str],
         constraints: Mapping[str, list[Req]],
         prerelease: str,
@@ -167,7 +171,7 @@ class _Provider(AbstractProvider):
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if candidate.version is None:  # a tree package whose version the tree does not state
-            return True
+            return self._unversioned_ok(candidate.name, [requirement])
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
@@ -194,7 +198,9 @@ class _Provider(AbstractProvider):
                     f"{candidate.name}[{','.join(sorted(candidate.extras))}] {candidate.version}",
                     f"{candidate.name}{same}", from_user=True)
             )
-        if candidate.origin != "local":
+        if candidate.origin == "local":
+            deps += self._tree_requirements_of(candidate)
+        else:
             deps += self._requirements_of(candidate)
         self._deps_cache[key] = deps
         self.prefetch(deps)
@@ -237,7 +243,7 @@ class _Provider(AbstractProvider):
     def present(self, name: str) -> Candidate | None:
         """What the tree or the environment already has for `name`, without asking the index."""
         if name in self.local:
-            return Candidate(name, _version(self.local[name] or ""), "local")
+            return Candidate(name, _version(self.local[name].version or ""), "local")
         dist = self.installed.get(name)
         version = _version(dist.version) if dist is not None else None
         return Candidate(name, version, "installed", installed=dist) if version is not None else None
@@ -246,10 +252,30 @@ class _Provider(AbstractProvider):
         """Does `candidate` meet `req` and every constraint on its name, as find_matches would judge it?"""
         if req.url and candidate.origin != "local":
             return False  # find_matches refuses direct URLs outside the tree
+        reqs = (req, *self.constraints.get(req.name, ()))
         if candidate.version is None:
-            return True
-        return all(r.specifier.contains(candidate.version, prereleases=True)
-                   for r in (req, *self.constraints.get(req.name, ())))
+            return self._unversioned_ok(candidate.name, reqs)
+        return all(r.specifier.contains(candidate.version, prereleases=True) for r in reqs)
+
+    def _unversioned_ok(self, name: str, reqs: Iterable[Req]) -> bool:
+        """A tree package that states no version meets a bare requirement; a version specifier cannot be checked."""
+        for req in reqs:
+            if req.specifier:
+                where = self.local[name].where if name in self.local else ""
+                raise ResolutionError(
+                    f"{req.text} (required by {req.asked_by}) cannot be checked: the tree's package {name} "
+                    "states no version", where=where or None)
+        return True
+
+    def _tree_requirements_of(self, candidate: Candidate) -> list[Req]:
+        """What the tree declares for one of its own packages (base, or the candidate's extras)."""
+        package = self.local[candidate.name]
+        asked_by = f"{candidate.name} {package.version or ''} (tree)".replace("  ", " ")
+        if candidate.extras:
+            texts = [t for extra in sorted(candidate.extras) for t in package.extras.get(extra, ())]
+        else:
+            texts = list(package.requires)
+        return [make_req(parse_requirement(text, asked_by), asked_by) for text in texts]
 
     def _requirements_of(self, candidate: Candidate) -> list[Req]:
         if candidate.origin == "installed":
@@ -285,8 +311,11 @@ class _Provider(AbstractProvider):
             )
 
         if name in self.local:
-            tree_version = _version(self.local[name] or "")
-            if tree_version is None or fits(tree_version):
+            tree_version = _version(self.local[name].version or "")
+            if tree_version is None:
+                if self._unversioned_ok(name, reqs):
+                    yield Candidate(name, None, "local", extras)
+            elif fits(tree_version):
                 yield Candidate(name, tree_version, "local", extras)
             return  # the tree is the only source of its own packages
 
@@ -517,7 +546,7 @@ def resolve(
     constraint_map: dict[str, list[Req]] = {}
     for req in _root_reqs(constraints, markers):
         constraint_map.setdefault(req.name, []).append(req)
-    local = {lp.name: lp.version for lp in local_packages}
+    local = {lp.name: lp for lp in local_packages}
     provider = _Provider(
         markers=markers,
         installed=installed,
@@ -618,7 +647,7 @@ def explain_conflict(causes, provider: _Provider) -> str:
 
 def _available_versions(name: str, provider: _Provider) -> str:
     if name in provider.local:
-        return f"{provider.local[name] or 'unknown version'} (from the project tree)"
+        return f"{provider.local[name].version or 'unknown version'} (from the project tree)"
     found = []
     dist = provider.installed.get(name)
     if dist is not None:

@@ -4,8 +4,10 @@ A baseline installs hundreds of packages into an empty environment: that is a fr
 resolution, which uv does many times faster than resolvelib in Python. The incremental
 resolution of `sync` stays ours (it must prefer what is installed and touch the index only
 for the delta), and so does a baseline into an environment that already has packages of its
-own. The packages the project tree provides are overridden with empty stand-ins, so uv
-never fetches them from the index; uv's PEP 751 output gives each pin's file and hashes.
+own. The packages the project tree provides are pinned, as URL constraints, to stand-in
+wheels with the tree's version and requirements and no files: uv never fetches them from the
+index, and still checks every requirement on them. uv's PEP 751 output gives each pin's file
+and hashes.
 """
 
 from __future__ import annotations
@@ -24,17 +26,24 @@ from packaging.utils import canonicalize_name
 
 from incrinstall.errors import InstallError, ResolutionError
 from incrinstall.resolver import ROOT, Pin, Resolution
+from incrinstall.specs.model import LocalPackage
 from incrinstall.state import read_toml
 
-STAND_IN_VERSION = "0+incrinstall.tree"
+def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
+    """A wheel with no files standing for a package the tree provides: its real version and requirements.
 
-
-def _stand_in_wheel(folder: Path, name: str) -> Path:
-    """An empty wheel for a package the tree provides: it satisfies any requirement on it, with no dependencies."""
-    dist = re.sub(r"[-_.]+", "_", name)
-    info = f"{dist}-{STAND_IN_VERSION}.dist-info"
+    uv resolves requirements on it (a provider's `apache-airflow>=2.11`, `project[extra]`)
+    exactly as it would on the real thing, and never fetches it from the index.
+    """
+    dist = re.sub(r"[-_.]+", "_", package.name)
+    info = f"{dist}-{package.version}.dist-info"
+    lines = ["Metadata-Version: 2.1", f"Name: {package.name}", f"Version: {package.version}"]
+    lines += [f"Requires-Dist: {text}" for text in package.requires]
+    for extra, texts in sorted(package.extras.items()):
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [f"Requires-Dist: {_with_extra(text, extra)}" for text in texts]
     files = {
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {STAND_IN_VERSION}\n",
+        f"{info}/METADATA": "\n".join(lines) + "\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: incrinstall\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []
@@ -43,11 +52,16 @@ def _stand_in_wheel(folder: Path, name: str) -> Path:
         record.append(f"{path},sha256={digest},{len(text.encode())}")
     record.append(f"{info}/RECORD,,")
     files[f"{info}/RECORD"] = "\n".join(record) + "\n"
-    wheel = folder / f"{dist}-{STAND_IN_VERSION}-py3-none-any.whl"
+    wheel = folder / f"{dist}-{package.version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
         for path, text in files.items():
             zf.writestr(path, text)
     return wheel
+
+
+def _with_extra(text: str, extra: str) -> str:
+    # The tree's requirement strings have their markers evaluated and dropped already.
+    return f'{text} ; extra == "{extra}"' if "@" in text else f'{text}; extra == "{extra}"'
 
 
 @dataclass(frozen=True)
@@ -92,13 +106,14 @@ def resolve_with_uv(
         args = ["pip", "compile", str(folder / "requirements.in"), "--python", interpreter.executable,
                 "--format", "pylock.toml", "--no-header", "--quiet", "--index-strategy", "unsafe-best-match",
                 "--prerelease", prerelease, "-o", str(output), *uv_index_args]
-        if constraints:
-            (folder / "constraints.txt").write_text("".join(f"{c.requirement}\n" for c in constraints))
+        # The tree's packages are constraints by URL, not overrides: a constraint adds no package,
+        # and every requirement on it is still checked against the tree's version.
+        pinned = [c.requirement for c in constraints]
+        pinned += [f"{lp.name} @ {_stand_in_wheel(folder, lp).as_uri()}"
+                   for lp in sorted(local_packages, key=lambda lp: lp.name)]
+        if pinned:
+            (folder / "constraints.txt").write_text("".join(f"{line}\n" for line in pinned))
             args += ["-c", str(folder / "constraints.txt")]
-        if local:
-            overrides = [f"{name} @ {_stand_in_wheel(folder, name).as_uri()}" for name in sorted(local)]
-            (folder / "overrides.txt").write_text("\n".join(overrides) + "\n")
-            args += ["--override", str(folder / "overrides.txt")]
         try:
             run_uv(args, what="resolving with uv")
         except InstallError as exc:

@@ -422,16 +422,28 @@ def test_index_package_requiring_the_project_is_satisfied_by_the_tree(index, ven
     assert ">=5" in message and "provider 2.0" in message and "0.3 (from the project tree)" in message
 
 
-def test_provider_asking_for_an_extra_of_a_project_with_a_dynamic_version_resolves(index, venv_factory, run_cli,
-                                                                                   tmp_path):
-    index.add_wheel("provider", "1.0", requires_dist=["proj[x]"])
+def test_provider_asking_for_an_extra_of_the_project_brings_in_the_extras_own_dependencies(
+        index, venv_factory, run_cli, tmp_path):
+    index.add_wheel("provider", "1.0", requires_dist=["proj[x]>=0.1"])
     index.add_wheel("proj", "9.0")
+    index.add_wheel("f", "1.0")
     py = venv_factory()
-    proj = write_project(tmp_path / "proj", ["provider"], version=None, extras={"x": ["f"]})
+    proj = write_project(tmp_path / "proj", ["provider"], extras={"x": ["f"]})
 
     data = plan(run_cli, proj, py, index)
-    assert changes(data) == {"provider": ("install", None, "1.0")}
+    assert changes(data) == {"provider": ("install", None, "1.0"), "f": ("install", None, "1.0")}
     assert "/simple/proj/" not in paths(index)
+
+
+def test_a_dynamic_version_without_a_build_backend_is_an_error_naming_pyproject(index, venv_factory, run_cli,
+                                                                                tmp_path):
+    index.add_wheel("provider", "1.0", requires_dist=["proj>=0.1"])
+    py = venv_factory()
+    proj = write_project(tmp_path / "proj", ["provider"], version=None)
+
+    proc = run_cli("plan", proj, "--python", py, "--index-url", index.url)
+    assert proc.returncode == 2, proc.stderr
+    assert "pyproject.toml" in proc.stderr and "[build-system]" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_constraints_restrict_versions_without_adding_packages(world, venv_factory, run_cli, tmp_path):

@@ -142,6 +142,7 @@ class AirflowHook:
             provides_extra=["amazon", "aws", "common-sql", "devel", "devel-tests"],
             files=["airflow/__init__.py", "generated/provider_dependencies.json", "hatch_build.py", "pyproject.toml"],
             metadata_file="hatch_build.py",
+            version="2.10.0",
         )
 
 

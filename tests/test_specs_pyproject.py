@@ -368,6 +368,7 @@ class FakeHookResult:
     provides_extra: list[str]
     files: list[str] = field(default_factory=list)
     metadata_file: str = "hatch_build.py"
+    version: str = "1.2.3"
 
 
 DYNAMIC = {
@@ -443,13 +444,47 @@ def test_dynamic_optional_dependencies_only_keeps_static_dependencies(tmp_path):
 
 
 def test_static_project_never_runs_the_hook(tmp_path):
-    write(tmp_path, {"pyproject.toml": '[project]\nname = "s"\ndynamic = ["version"]\ndependencies = ["a"]\n',
+    write(tmp_path, {"pyproject.toml": '[project]\nname = "s"\nversion = "1.0"\ndependencies = ["a"]\n',
                      "hatch_build.py": "raise SystemExit(1)\n"})
 
     def explode(*args, **kwargs):
         raise AssertionError("the hook must not run")
 
-    assert names(collect(tmp_path, Selection(), markers(), hook_runner=explode)) == ["a"]
+    specset = collect(tmp_path, Selection(), markers(), hook_runner=explode)
+    assert names(specset) == ["a"]
+    assert [(p.name, p.version) for p in specset.local_packages] == [("s", "1.0")]
+
+
+def test_a_dynamic_version_alone_is_asked_of_the_backend_metadata_hook_and_becomes_the_tree_version(tmp_path):
+    write(tmp_path, {"pyproject.toml": '[project]\nname = "s"\ndynamic = ["version"]\ndependencies = ["a"]\n'})
+    calls = []
+    specset = collect(tmp_path, Selection(), markers(),
+                      hook_runner=fake_runner(FakeHookResult(["ignored"], [], version="2.10.4"), calls))
+    assert names(specset) == ["a"]  # static dependencies stay what pyproject.toml says
+    assert calls[0][2] == {"metadata_only": True}
+    assert [(p.name, p.version) for p in specset.local_packages] == [("s", "2.10.4")]
+
+
+def test_a_backend_that_computes_no_version_for_a_dynamic_version_is_an_error_naming_pyproject(tmp_path):
+    write(tmp_path, {"pyproject.toml": '[project]\nname = "s"\ndynamic = ["version"]\n'})
+    with pytest.raises(SpecError) as err:
+        collect(tmp_path, Selection(), markers(), hook_runner=fake_runner(FakeHookResult([], [], version="")))
+    assert err.value.where == "pyproject.toml" and "no Version" in err.value.message
+
+
+def test_tree_packages_carry_their_requirements_for_the_target_with_extras_apart(tmp_path):
+    write(tmp_path, {"pyproject.toml": """\
+        [project]
+        name = "s"
+        version = "3.0"
+        dependencies = ["a>=1", "win-only; sys_platform == 'win32'"]
+        [project.optional-dependencies]
+        x = ["b<2", "s[y]"]
+        y = ["c"]
+        """})
+    (local,) = collect(tmp_path, Selection(), markers()).local_packages
+    assert (local.name, local.version, local.requires) == ("s", "3.0", ("a>=1",))
+    assert local.extras == {"x": ("b<2", "s[y]"), "y": ("c",)}
 
 
 def test_python_and_index_are_passed_to_the_hook_runner(tmp_path):

@@ -89,26 +89,27 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
 
     # The slow part last, so that cheap errors surface first.
     for project in ([root] if root else []) + workspace.members:
-        if project.dynamic & _DYNAMIC_DEPS:
+        if project.name is not None and project.dynamic & (_DYNAMIC_DEPS | {"version"}):
             files += _run_hook(project_dir, project, env, hook_runner, python=python, index=index)
 
     nodes: dict[str, _Node] = {}
-    local: dict[str, LocalPackage] = {}
+    versions: dict[str, tuple[str | None, str, str]] = {}  # name -> (version, folder, file that states it)
     paths: dict[str, str] = {}  # absolute folder -> node name
     for project in ([root] if root else []) + workspace.members:
         if project.name is None:
             continue
         _add_node(nodes, project.name, project.base, project.extras, project.extras_where or project.pyproject)
-        local.setdefault(project.name, LocalPackage(project.name, project.version, project.path))
+        versions.setdefault(project.name, (project.version, project.path, project.pyproject))
         paths[str((project_dir / project.path).resolve())] = project.name
     active = [p for p in providers if p.skipped is None]
     for p in active:
         base = p.dependencies + (p.devel if selection.provider_devel else [])
         _add_node(nodes, p.name, base, p.extras, p.yaml)
-        local.setdefault(p.name, LocalPackage(p.name, p.version, p.path))
+        versions.setdefault(p.name, (p.version, p.path, p.yaml))
         paths.setdefault(str((project_dir / p.path).resolve()), p.name)
 
     expander = _Expander(nodes, env)
+    local = {name: _local_package(name, versions[name], nodes[name], expander) for name in versions}
     root_node = nodes.get(root.name) if root is not None and root.name else None
 
     # Seeds, in the order their requirements are listed: the project, its extras and groups,
@@ -243,12 +244,35 @@ def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, 
     folder = project_dir / project.path
     own = ["pyproject.toml"] + (["hatch_build.py"] if (folder / "hatch_build.py").is_file() else [])
     material = fingerprint(folder, own, {}, {})
+    if not project.dynamic & _DYNAMIC_DEPS:
+        backend["metadata_only"] = True  # only the version is dynamic: no wheel needs building
     result = hook_runner(folder, markers, material, **{k: v for k, v in backend.items() if v is not None})
+    if "version" in project.dynamic:
+        project.version = getattr(result, "version", "") or None
+        if project.version is None:
+            raise SpecError("the build backend computed no Version for the dynamic version",
+                            where=project.pyproject)
     hook_files = pyproject.apply_hook_result(project, result, project_dir)
     label = ("" if project.path == "." else project.path + "/") + (result.metadata_file or "hatch_build.py")
     if (project_dir / label).is_file():
         hook_files.append(label)
     return hook_files
+
+
+def _local_package(name: str, known: tuple[str | None, str, str], node: _Node, expander: _Expander) -> LocalPackage:
+    """A tree package with its version and what it requires for the target (markers evaluated).
+
+    A dynamic version was computed by the backend already; a version the tree does not state
+    at all (no `version`, a provider.yaml without `versions`) stays None, and the resolver
+    refuses to check a version specifier against it rather than accept it unchecked.
+    """
+    version, path, where = known
+    return LocalPackage(
+        name, version, path,
+        requires=expander.evaluate(node.base),
+        extras={extra: expander.evaluate(items) for extra, items in node.extras.items()},
+        where=where,
+    )
 
 
 class _Expander:
@@ -261,6 +285,7 @@ class _Expander:
         self.markers = markers
         self.queue: deque[Declared] = deque()
         self.taken: set[tuple[str, str | None]] = set()
+        self._parsed: dict = {}  # requirement text -> packaging Requirement
 
     def take(self, name: str, extra: str | None, where: str, *, now: bool = False) -> None:
         """Queue what a tree package declares (its base or one extra); `now` puts it next in line."""
@@ -279,24 +304,41 @@ class _Expander:
         else:
             self.queue.extend(items)
 
-    def run(self) -> list[RootRequirement]:
+    def parse(self, item: Declared):
+        """The parsed requirement (memoized: the same text is met again in the tree packages' own lists)."""
         from packaging.requirements import InvalidRequirement, Requirement
 
         from incrinstall.errors import SpecError
 
-        out: list[RootRequirement] = []
-        seen: set[str] = set()
-        env = dict(self.markers)
-        while self.queue:
-            item = self.queue.popleft()
+        req = self._parsed.get(item.requirement)
+        if req is None:
             try:
                 req = Requirement(item.requirement)
             except InvalidRequirement as exc:
                 raise SpecError(f"invalid requirement {item.requirement!r}: {exc}", where=item.source) from None
-            if req.marker is not None:
-                env["extra"] = item.extra
-                if not req.marker.evaluate(env):
-                    continue
+            self._parsed[item.requirement] = req
+        return req
+
+    def applies(self, item: Declared, req) -> bool:
+        return req.marker is None or req.marker.evaluate({**self.markers, "extra": item.extra})
+
+    def evaluate(self, items: list[Declared]) -> tuple[str, ...]:
+        """The requirement strings that apply to the target, markers dropped, in order, once each."""
+        out: dict[str, None] = {}
+        for item in items:
+            req = self.parse(item)
+            if self.applies(item, req):
+                out[_without_marker(req)] = None
+        return tuple(out)
+
+    def run(self) -> list[RootRequirement]:
+        out: list[RootRequirement] = []
+        seen: set[str] = set()
+        while self.queue:
+            item = self.queue.popleft()
+            req = self.parse(item)
+            if not self.applies(item, req):
+                continue
             name = normalize(req.name)
             if name in self.nodes:
                 # Expanded in place, so a package's requirements are listed where it is referenced.
@@ -304,12 +346,21 @@ class _Expander:
                     self.take(name, normalize(extra), item.source, now=True)
                 self.take(name, None, item.source, now=True)
                 continue
-            req.marker = None
-            text = str(req)
+            text = _without_marker(req)
             if text not in seen:
                 seen.add(text)
                 out.append(RootRequirement(text, item.source, item.kind))
         return out
+
+
+def _without_marker(req) -> str:
+    if req.marker is None:
+        return str(req)
+    marker, req.marker = req.marker, None
+    try:
+        return str(req)
+    finally:
+        req.marker = marker
 
 
 def render_text(specset: SpecSet) -> str:

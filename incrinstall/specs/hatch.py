@@ -20,7 +20,7 @@ from pathlib import Path
 
 from incrinstall.paths import cache_dir
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: results carry the version
 
 
 @dataclass
@@ -32,6 +32,7 @@ class HookResult:
     files: list[str]  # relpaths the backend opened under the tree (pyproject.toml, hatch_build.py, ...)
     metadata_file: str  # the file these requirements are credited to: the custom hook script, e.g. "hatch_build.py"
     metadata_path: str = ""  # absolute path of the stored METADATA text (for inspection)
+    version: str = ""  # the Version the backend computed (a dynamic version, e.g. read from __init__.py)
 
 
 def _hooks_dir() -> Path:
@@ -42,8 +43,8 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _material_id(cache_key_material: str, markers: dict) -> str:
-    return _sha(f"{CACHE_VERSION}\0{cache_key_material}\0{json.dumps(markers, sort_keys=True)}".encode())
+def _material_id(cache_key_material: str, markers: dict, mode: str = "editable") -> str:
+    return _sha(f"{CACHE_VERSION}\0{mode}\0{cache_key_material}\0{json.dumps(markers, sort_keys=True)}".encode())
 
 
 def _result_key(material_id: str, project_dir: Path, files: list[str]) -> str:
@@ -84,15 +85,18 @@ def run_hook(
     *,
     python: str | None = None,
     index=None,
+    metadata_only: bool = False,
 ) -> HookResult:
-    """Requires-Dist / Provides-Extra of the project's editable wheel, from cache when nothing it read changed.
+    """Version / Requires-Dist / Provides-Extra of the project's editable wheel, from cache when nothing it read changed.
 
     `python` is the interpreter the backend runs under (the target's, so hooks
     that look at sys.version_info answer for it); default: our own.
     `index` (an IndexConfig) is where the build requirements come from; None = uv's defaults.
+    `metadata_only`: only the version is dynamic, so the backend's metadata hook is enough
+    (PEP 660 prepare_metadata_for_build_editable) and no wheel is built.
     """
     project_dir = Path(project_dir).resolve()
-    material_id = _material_id(cache_key_material, markers)
+    material_id = _material_id(cache_key_material, markers, "metadata" if metadata_only else "editable")
     cached = _load_cached(material_id, project_dir)
     if cached is not None:
         return cached
@@ -101,7 +105,8 @@ def run_hook(
 
     from incrinstall.build import editable_metadata
 
-    metadata, opened = editable_metadata(project_dir, python=python or sys.executable, index=index)
+    metadata, opened = editable_metadata(project_dir, python=python or sys.executable, index=index,
+                                         build=not metadata_only)
     requires_dist, provides_extra = parse_metadata(metadata)
     hook_file = _hook_file(project_dir)
     files = sorted(set(opened) | {"pyproject.toml"} | ({hook_file} if (project_dir / hook_file).is_file() else set()))
@@ -118,6 +123,7 @@ def run_hook(
         files=files,
         metadata_file=hook_file,
         metadata_path=str(metadata_path),
+        version=parse_version(metadata),
     )
     _write_atomic(hooks / f"{key}.json", json.dumps(asdict(result), indent=1))
     # The index is written last: a reader that finds it also finds the result it points to.
@@ -133,6 +139,13 @@ def parse_metadata(text: str) -> tuple[list[str], list[str]]:
     requires = [" ".join(v.split()) for v in msg.get_all("Requires-Dist") or []]
     extras = [v.strip() for v in msg.get_all("Provides-Extra") or []]
     return requires, extras
+
+
+def parse_version(text: str) -> str:
+    """The Version field of a core-metadata text ("" when absent)."""
+    from email.parser import HeaderParser
+
+    return (HeaderParser().parsestr(text).get("Version") or "").strip()
 
 
 def _hook_file(project_dir: Path) -> str:

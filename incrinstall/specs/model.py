@@ -44,11 +44,19 @@ class RootRequirement:
 
 @dataclass(frozen=True)
 class LocalPackage:
-    """A distribution that the tree itself provides (the project, a workspace member, an in-tree provider)."""
+    """A distribution that the tree itself provides (the project, a workspace member, an in-tree provider).
+
+    Its requirements are what the tree declares for it, markers already evaluated for the
+    target (and dropped): a package from the index that requires this one (`name[extra]`
+    included) brings them in, exactly as it would bring in the dependencies of an index package.
+    """
 
     name: str  # canonical name
-    version: str | None  # None when the tree does not say (dynamic version)
+    version: str | None  # static, or computed by the build backend when dynamic; None when the tree states none
     path: str  # folder relative to the project dir
+    requires: tuple[str, ...] = ()  # base requirements, PEP 508 without markers
+    extras: dict[str, tuple[str, ...]] = field(default_factory=dict)  # normalized extra -> its own additions
+    where: str = ""  # the file that states the version (pyproject.toml, provider.yaml, or the backend's source)
 
 
 @dataclass
