@@ -54,6 +54,11 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     g.add_argument("--all-extras", action="store_true", help="include every optional-dependency group")
     g.add_argument("--group", action="append", default=[], metavar="NAME",
                    help="include a PEP 735 [dependency-groups] group (repeatable)")
+    g.add_argument("--all-packages", action="store_true",
+                   help="every uv workspace member, not only the root project and what it reaches "
+                        "(as uv sync --all-packages); --group then also takes each member's group")
+    g.add_argument("--package", action="append", default=[], metavar="NAME",
+                   help="only this workspace member and what it reaches (repeatable; as uv sync --package)")
     g.add_argument("-r", "--requirement", action="append", default=[], metavar="FILE",
                    help="also install what a requirements file lists (repeatable)")
     g.add_argument("-c", "--constraint", action="append", default=[], metavar="FILE_OR_URL",
@@ -179,6 +184,7 @@ def _selection(args):
         extras=tuple(args.extra), all_extras=args.all_extras, groups=tuple(args.group),
         requirement_files=tuple(args.requirement), constraint_files=tuple(args.constraint),
         providers=tuple(args.provider), provider_devel=args.provider_devel,
+        all_packages=args.all_packages, packages=tuple(args.package),
     )
 
 
@@ -217,6 +223,8 @@ def cmd_specs(args, console: Console) -> int:
     specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
                             index=_index(args))
+    for note in specset.notes:
+        console.debug(note)
     if args.json:
         print(json.dumps(specset.to_json(), indent=2))
     else:
@@ -235,6 +243,8 @@ def cmd_plan(args, console: Console) -> int:
     options = _options(args, _project_dir(args.project_dir))
     interpreter = environment.find_interpreter(options.python)
     planned = pipeline.make_plan(options, interpreter, report=console.debug)
+    for note in planned.specset.notes:
+        console.debug(note)
     if args.json:
         print(json.dumps(planned.plan.to_json(python=interpreter.executable, fingerprint=planned.specset.fingerprint,
                                               index_requests=planned.index_requests), indent=2))
@@ -291,6 +301,8 @@ def cmd_sync(args, console: Console) -> int:
         return cmd_plan(args, console)
     options = _options(args, _project_dir(args.project_dir))
     outcome = pipeline.sync(options, report=console.info)
+    for note in outcome.planned.specset.notes if outcome.planned else ():
+        console.debug(note)
     from incrinstall.fastpath import remember_invocation
 
     # Next time, this exact command can be answered before it is even parsed (incrinstall/__main__.py).

@@ -19,6 +19,11 @@ from incrinstall.index_config import IndexConfig
 from incrinstall.specs.model import Selection
 
 
+# Beyond this many packages to look up on the index, uv resolves: resolvelib in Python is far slower at
+# hundreds of packages, while a small delta (a bump, an added dependency) stays ours.
+LARGE_OPEN_PART = 30
+
+
 @dataclass
 class Options:
     project_dir: Path
@@ -90,25 +95,34 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
     local_names = {lp.name for lp in specset.local_packages}
     own_packages = set(installed) - plan_mod.ALWAYS_KEEP - _protected(interpreter) - local_names
     versioned = all(lp.version for lp in specset.local_packages)
-    if from_scratch and not own_packages and versioned:
-        # An empty environment: nothing to prefer, so uv's much faster fresh resolution decides.
-        # (A tree package that states no version stays with our resolver, which refuses to check
-        # a specifier against it, with the file named, rather than let uv guess.)
+    resolution = None
+    if not versioned or not (from_scratch and not own_packages):
+        try:
+            resolution = resolver.resolve(
+                specset.requirements, specset.constraints,
+                interpreter=interpreter, installed=installed, index=index,
+                local_packages=specset.local_packages,
+                baseline_pins=previous.pins if previous else {},
+                prerelease=options.prerelease,
+                max_open=LARGE_OPEN_PART if versioned else None,
+            )
+        except resolver.LargeResolution as exc:
+            report(f"{exc.count}+ packages to look up: handing the resolution to uv, preferring what is installed")
+    if resolution is None:
+        # An empty environment, or a large open part (a CI set from an old environment): uv's much
+        # faster resolution decides, preferring what is installed, then the baseline's pins. (A tree
+        # package that states no version stays with our resolver, which refuses to check a specifier
+        # against it, with the file named, rather than let uv guess.)
         from incrinstall.uv_resolve import resolve_with_uv
 
+        preferences = {**(previous.pins if previous else {}),
+                       **{name: dist.version for name, dist in installed.items()}}
         resolution = resolve_with_uv(
             specset.requirements, specset.constraints, interpreter=interpreter, installed=installed,
             uv_index_args=options.index.uv_args(), local_packages=specset.local_packages,
-            prerelease=options.prerelease,
+            prerelease=options.prerelease, preferences=preferences,
         )
-    else:
-        resolution = resolver.resolve(
-            specset.requirements, specset.constraints,
-            interpreter=interpreter, installed=installed, index=index,
-            local_packages=specset.local_packages,
-            baseline_pins=previous.pins if previous else {},
-            prerelease=options.prerelease,
-        )
+        resolution.index_requests = index.requests
     managed = set(previous.managed) if previous else None
     touched = recovering.touched() if recovering else set()
     if touched:

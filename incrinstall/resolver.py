@@ -29,6 +29,14 @@ if TYPE_CHECKING:
     from incrinstall.specs.model import LocalPackage
 
 ROOT = "<root>"
+
+
+class LargeResolution(Exception):
+    """More packages to decide than `resolve(max_open=...)` allows: the caller hands the resolution to uv."""
+
+    def __init__(self, count: int):
+        super().__init__(f"{count} packages to look up on the index")
+        self.count = count
 PRERELEASE_MODES = ("if-necessary-or-explicit", "allow", "disallow")
 
 
@@ -140,6 +148,14 @@ class _Provider(AbstractProvider):
         # Installed packages whose requirements a delta resolution takes as already met
         # (checked afterwards by walking the result): resolvelib does not expand them.
         self.frozen: frozenset[str] = frozenset()
+        self.max_open: int | None = None  # raise LargeResolution beyond this many packages looked up
+        self.looked_up: set[str] = set()
+
+    def look_up(self, names: Iterable[str]) -> None:
+        """Count the packages the index is asked about, before it is asked."""
+        self.looked_up.update(names)
+        if self.max_open is not None and len(self.looked_up) > self.max_open:
+            raise LargeResolution(len(self.looked_up))
 
     # -- resolvelib protocol ---------------------------------------------------
 
@@ -224,6 +240,7 @@ class _Provider(AbstractProvider):
                 needed.setdefault(req.name, []).append(req)
         if not needed:
             return
+        self.look_up(needed)
         self.index.prefetch(needed)
         likely = []
         for name, wanted in needed.items():
@@ -335,6 +352,7 @@ class _Provider(AbstractProvider):
 
         if self.index is None:
             return
+        self.look_up([name])
         versions = self.index.versions(name)
         allow_pre = self._allows_prereleases(versions, reqs)
         # PEP 592 (as uv and packse read it): only the user's own exact pin opts in to a yanked file.
@@ -532,8 +550,12 @@ def resolve(
     baseline_pins: Mapping[str, str] | None = None,
     prerelease: str = "if-necessary-or-explicit",
     upgrade: bool = False,
+    max_open: int | None = None,
 ) -> Resolution:
     """Pin every package the root requirements need; raise ResolutionError if impossible.
+
+    With `max_open`, raise LargeResolution as soon as more than that many packages must be
+    looked up on the index (before they are), so the caller can hand a large resolution to uv.
 
     `requirements`/`constraints` are RootRequirement objects (spec provenance kept for
     messages); `installed` maps canonical names to environment.InstalledDist; `index` is an
@@ -557,6 +579,7 @@ def resolve(
         prerelease=prerelease,
         upgrade=upgrade,
     )
+    provider.max_open = max_open
     before = index.requests if index is not None else 0
     walked = None if upgrade else _resolve_delta(roots, provider)
     if walked is not None:

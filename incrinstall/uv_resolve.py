@@ -59,6 +59,11 @@ def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
     return wheel
 
 
+def _plain(text: str) -> bool:
+    """Safe inside a TOML basic string without escapes (names and versions always are)."""
+    return re.fullmatch(r"[A-Za-z0-9._+!-]+", text) is not None
+
+
 def _with_extra(text: str, extra: str) -> str:
     # The tree's requirement strings have their markers evaluated and dropped already.
     return f'{text} ; extra == "{extra}"' if "@" in text else f'{text}; extra == "{extra}"'
@@ -94,8 +99,13 @@ def resolve_with_uv(
     uv_index_args: list[str],
     local_packages: Sequence = (),
     prerelease: str = "if-necessary-or-explicit",
+    preferences: Mapping[str, str] | None = None,
 ) -> Resolution:
-    """Pin the root requirements with uv; raise ResolutionError (with uv's explanation) if impossible."""
+    """Pin the root requirements with uv; raise ResolutionError (with uv's explanation) if impossible.
+
+    `preferences` (name -> version: what is installed, the baseline's pins) are handed to uv as
+    the existing output file, whose pins uv keeps wherever the requirements allow.
+    """
     from incrinstall.uv import run_uv
 
     local = {lp.name: lp.version for lp in local_packages}
@@ -103,6 +113,10 @@ def resolve_with_uv(
         folder = Path(tmp)
         (folder / "requirements.in").write_text("".join(f"{r.requirement}\n" for r in requirements))
         output = folder / "pylock.toml"
+        if preferences:
+            entries = [f'\n[[packages]]\nname = "{name}"\nversion = "{version}"\n'
+                       for name, version in sorted(preferences.items()) if _plain(name) and _plain(version)]
+            output.write_text('lock-version = "1.0"\ncreated-by = "incrinstall"\n' + "".join(entries))
         args = ["pip", "compile", str(folder / "requirements.in"), "--python", interpreter.executable,
                 "--format", "pylock.toml", "--no-header", "--quiet", "--index-strategy", "unsafe-best-match",
                 "--prerelease", prerelease, "-o", str(output), *uv_index_args]

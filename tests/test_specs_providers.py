@@ -255,5 +255,22 @@ def test_a_workspace_member_with_a_provider_yaml_is_one_package(tmp_path):
         "providers/a/provider.yaml": "package-name: prov-a\nversions: [2.0.0]\ndependencies: [from-yaml]\n",
     })
     specset = collect(tmp_path, Selection(), markers())
-    assert names(specset) == {"from-toml", "from-yaml"}
+    # A member provider's dependencies are its pyproject.toml's (Airflow 3); its provider.yaml adds none.
+    assert names(specset) == {"from-toml"}
     assert [p.name for p in specset.local_packages].count("prov-a") == 1
+
+
+def test_member_providers_are_reached_not_seeded_and_stray_provider_yaml_files_are_ignored_with_a_note(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": '[project]\nname = "core"\nversion = "1.0"\ndependencies = ["x"]\n'
+                          '[tool.uv.workspace]\nmembers = ["providers/*"]\n',
+        "providers/a/pyproject.toml": '[project]\nname = "prov-a"\nversion = "1.0"\ndependencies = ["a-dep"]\n',
+        "providers/a/provider.yaml": "package-name: prov-a\nversions: [1.0]\ndependencies: [a-dep]\n",
+        # Ships inside a member's sources, but no member builds a package from it (Airflow 3's git bundle).
+        "providers/a/src/bundles/provider.yaml": "package-name: prov-git\nversions: [1.0]\ndependencies: [gitish]\n",
+    })
+    specset = collect(tmp_path, Selection(), markers())
+    assert names(specset) == {"x"}
+    assert "prov-git" not in {p.name for p in specset.local_packages}
+    assert any("providers/a/src/bundles/provider.yaml" in note for note in specset.notes)
+    assert names(collect(tmp_path, Selection(providers=("prov-a",)), markers())) == {"x", "a-dep"}

@@ -85,7 +85,23 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
         for pattern in [*root.members, *root.exclude, *root.spec_globs]:
             scanned += _glob_scanned_dirs(project_dir, pattern)
 
-    chosen = _select_providers(providers, selection.providers)
+    # A provider.yaml is a package of the tree only where the tree builds it: beside a workspace
+    # member's pyproject.toml (which then declares its dependencies), or anywhere in a tree
+    # without a workspace (the Airflow 2 layout, where the root builds every provider).
+    member_dirs = {m.path for m in workspace.members}
+    notes: list[str] = []
+    if member_dirs:
+        member_providers = [p for p in providers if p.path in member_dirs]
+        yaml_providers: list = []
+        notes += [f"{p.yaml}: not a package of the tree (no workspace member builds it); ignored"
+                  for p in providers if p.path not in member_dirs]
+    else:
+        member_providers, yaml_providers = [], providers
+    chosen = _select_providers(yaml_providers + member_providers, selection.providers)
+    # `--provider ID` of a workspace member selects that package; by default members are reached
+    # like any other (through requirements), never seeded by their provider.yaml.
+    chosen_members = [p for p in chosen if p in member_providers] if selection.providers else []
+    chosen = [p for p in chosen if p not in member_providers]
 
     # The slow part last, so that cheap errors surface first.
     for project in ([root] if root else []) + workspace.members:
@@ -101,8 +117,9 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
         _add_node(nodes, project.name, project.base, project.extras, project.extras_where or project.pyproject)
         versions.setdefault(project.name, (project.version, project.path, project.pyproject))
         paths[str((project_dir / project.path).resolve())] = project.name
-    active = [p for p in providers if p.skipped is None]
-    for p in active:
+    for p in yaml_providers:
+        if p.skipped is not None:
+            continue
         base = p.dependencies + (p.devel if selection.provider_devel else [])
         _add_node(nodes, p.name, base, p.extras, p.yaml)
         versions.setdefault(p.name, (p.version, p.path, p.yaml))
@@ -110,30 +127,46 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
 
     expander = _Expander(nodes, env)
     local = {name: _local_package(name, versions[name], nodes[name], expander) for name in versions}
-    root_node = nodes.get(root.name) if root is not None and root.name else None
 
-    # Seeds, in the order their requirements are listed: the project, its extras and groups,
-    # the providers, then requirements files.
-    if root_node is not None:
-        expander.take(root_node.name, None, root_node.label)
-    elif root is not None:
-        for member in workspace.members:  # a virtual workspace root stands for all its members
-            expander.take(member.name, None, member.pyproject)
+    # Seeds, in the order their requirements are listed: the selected projects, their extras and
+    # groups, the providers, then requirements files. The selection follows `uv sync`: the root
+    # project by default (every member for a virtual root), `--all-packages`, or `--package NAME`.
+    selected = _select_projects(root, workspace.members, selection, chosen_members)
+    for project in selected:
+        expander.take(project.name, None, project.pyproject)
     provider_extras = {e for p in chosen for e in p.extras}
-    root_extras = list(root_node.extras) if root_node else []
     wanted = [normalize(e) for e in selection.extras]
+    declared = {e for project in selected for e in nodes[project.name].extras}
     for extra in wanted:
-        if extra not in root_extras and extra not in provider_extras:
-            valid = ", ".join(sorted(set(root_extras) | provider_extras)) or "(none)"
-            where = root_node.label if root_node else (root.pyproject if root else None)
+        if extra not in declared and extra not in provider_extras:
+            valid = ", ".join(sorted(declared | provider_extras)) or "(none)"
+            labels = [nodes[project.name].label for project in selected]
+            where = labels[0] if labels else (root.pyproject if root else None)
             raise SpecError(f"unknown extra {extra!r}; valid extras: {valid}", where=where)
-    if root_node is not None:
-        for extra in root_extras if selection.all_extras else [e for e in wanted if e in root_extras]:
-            expander.take(root_node.name, extra, root_node.label)
+    for project in selected:
+        node = nodes[project.name]
+        for extra in node.extras if selection.all_extras else [e for e in wanted if e in node.extras]:
+            expander.take(node.name, extra, node.label)
+    if root is None:
+        group_owners = []
+    elif selection.packages:
+        group_owners = selected
+    elif selection.all_packages or root.name is None:
+        group_owners = [root, *workspace.members]  # uv takes a group from every member that has it
+    else:
+        group_owners = [root]
     for group in selection.groups:
         if root is None:
             raise SpecError(f"unknown dependency group {group!r}: there is no pyproject.toml", where=str(project_dir))
-        expander.queue.extend(pyproject.group_requirements(root, group, where=root.groups_where or root.pyproject))
+        owners = [project for project in group_owners if normalize(group) in project.groups]
+        if not owners:
+            valid = ", ".join(sorted({g for project in group_owners for g in project.groups})) or "(none)"
+            first = group_owners[0] if group_owners else root
+            raise SpecError(f"unknown dependency group {group!r}; valid groups: {valid}",
+                            where=first.groups_where or first.pyproject)
+        for project in owners:
+            expander.queue.extend(pyproject.group_requirements(project, group,
+                                                               where=project.groups_where or project.pyproject))
     for p in chosen:
         expander.take(p.name, None, p.yaml)
         for extra in p.extras:
@@ -162,7 +195,30 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
         selection=selection,
         local_packages=list(local.values()),
         scanned_dirs=sorted(set(scanned)),
+        notes=notes,
     )
+
+
+def _select_projects(root, members, selection: Selection, chosen_members) -> list:
+    """The workspace projects whose dependencies are installed, as `uv sync` selects them."""
+    from incrinstall.errors import SpecError
+
+    everyone = ([root] if root is not None and root.name else []) + list(members)
+    if selection.packages:
+        by_name = {project.name: project for project in everyone}
+        picked = []
+        for name in selection.packages:
+            project = by_name.get(normalize(name))
+            if project is None:
+                valid = ", ".join(sorted(by_name)) or "(none)"
+                raise SpecError(f"unknown workspace package {name!r}; valid packages: {valid}", where="--package")
+            if project not in picked:
+                picked.append(project)
+        return picked + [m for m in members if m.name in {p.name for p in chosen_members} and m not in picked]
+    if selection.all_packages or (root is not None and root.name is None):
+        return everyone
+    picked = [root] if root is not None and root.name else []
+    return picked + [m for m in members if m.name in {p.name for p in chosen_members}]
 
 
 def _add_node(nodes: dict[str, _Node], name: str, base, extras, label: str) -> None:

@@ -16,6 +16,8 @@ class Selection:
     constraint_files: tuple[str, ...] = ()  # paths or URLs
     providers: tuple[str, ...] = ()  # empty = every provider in the tree
     provider_devel: bool = False  # include provider.yaml devel-dependencies
+    all_packages: bool = False  # every workspace member (uv sync --all-packages)
+    packages: tuple[str, ...] = ()  # these workspace members only (uv sync --package)
 
     def as_dict(self) -> dict:
         return {
@@ -26,6 +28,8 @@ class Selection:
             "constraint_files": list(self.constraint_files),
             "providers": sorted(self.providers),
             "provider_devel": self.provider_devel,
+            **({"all_packages": True} if self.all_packages else {}),
+            **({"packages": sorted(self.packages)} if self.packages else {}),
         }
 
 
@@ -74,6 +78,7 @@ class SpecSet:
     # Folders whose listing decided which spec files exist (the provider.yaml walk), relative
     # to project_dir: the no-op fast path re-checks their mtimes to notice a new spec file.
     scanned_dirs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was read but ignored, and why (shown with -v)
 
     def to_json(self) -> dict:
         return {
