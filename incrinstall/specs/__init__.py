@@ -244,7 +244,7 @@ def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, 
     own = ["pyproject.toml"] + (["hatch_build.py"] if (folder / "hatch_build.py").is_file() else [])
     material = fingerprint(folder, own, {}, {})
     result = hook_runner(folder, markers, material, **{k: v for k, v in backend.items() if v is not None})
-    hook_files = pyproject.apply_hook_result(project, result, project_dir)
+    hook_files = pyproject.apply_hook_result(project, result, project_dir, markers=markers)
     label = ("" if project.path == "." else project.path + "/") + (result.metadata_file or "hatch_build.py")
     if (project_dir / label).is_file():
         hook_files.append(label)
