@@ -38,6 +38,7 @@ class State:
     baseline: dict | None = None  # {"source", "sha256", "fingerprint", "created"}
     project_dir: str | None = None
     editable: str | None = None  # fingerprint of the specs the project was last installed editable from
+    tree: dict[str, str] = field(default_factory=dict)  # canonical name -> version of each package the tree provides
 
     @property
     def pins(self) -> dict[str, str]:
@@ -58,30 +59,14 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _toml(value) -> str:
-    """A TOML value on one line (the shapes the state file uses: str, bool, int, list, dict)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON's string escapes are all valid TOML basic-string escapes
-    if isinstance(value, (list, tuple, set)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to the state file")
-
-
 def save(prefix: str, state: State) -> None:
-    # Written by hand, not with tomlkit: a sync writes this every time, and tomlkit takes tens
-    # of milliseconds for a few hundred packages. The result is checked as PEP 751 by the tests.
+    # tomli-w: correct TOML for any string (an emoji or a control character in a path), and fast
+    # enough (tens of ms for thousands of packages, where tomlkit takes a second). Only a sync
+    # that did something imports it.
+    import tomli_w
+
     data = _as_lock_data(state)
-    lines = ['lock-version = "1.0"', 'created-by = "incrinstall"']
-    for entry in data["packages"]:
-        lines += ["", "[[packages]]"] + [f"{key} = {_toml(value)}" for key, value in entry.items()]
-    lines += ["", "[tool.incrinstall]"] + [f"{key} = {_toml(value)}" for key, value in data["tool"]["incrinstall"].items()]
-    _write_atomic(state_dir(prefix) / "pylock.toml", "\n".join(lines) + "\n")
+    _write_atomic(state_dir(prefix) / "pylock.toml", tomli_w.dumps(data))
     # The same data as JSON, written after the TOML: parsing a lock of thousands of packages with
     # tomllib costs a tenth of a second on every sync; json.load is many times faster.
     _write_atomic(state_dir(prefix) / READ_COPY, json.dumps(data))
@@ -111,6 +96,7 @@ def _as_lock_data(state: State) -> dict:
         "project-dir": state.project_dir or "",
         "selection": state.selection,
         "managed": sorted(state.managed),
+        "tree-packages": dict(sorted(state.tree.items())),
     }
     if without_file:
         own["packages-without-file"] = without_file
@@ -169,6 +155,7 @@ def load(prefix: str) -> State | None:
         baseline=dict(own["baseline"]) if own.get("baseline") else None,
         project_dir=own.get("project-dir") or None,
         editable=own.get("editable-fingerprint") or None,
+        tree=dict(own.get("tree-packages", {})),
     )
 
 

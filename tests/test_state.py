@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 
+import pytest
 import tomlkit
+from packaging import pylock
 
 from incrinstall import state
 
+# Every character TOML must escape or may not hold literally, and one outside the BMP (a
+# surrogate pair in JSON's escapes, which TOML does not have).
+AWKWARD = "😀 \x00\x01\x08\t\n\x0c\r\x1b\x1f\x7f \" \\ ' ünicode \u2028 𝄞"
 
-def sample() -> state.State:
+
+def sample(text: str = 'quotes " and \\ and ünicode') -> state.State:
     return state.State(
         packages={
             "aaa": state.LockedPackage("aaa", "1.0", "http://x/aaa-1.0-py3-none-any.whl", {"sha256": "ab" * 32}),
@@ -18,23 +26,78 @@ def sample() -> state.State:
         },
         managed={"aaa", "bbb"},
         fingerprint="f" * 64,
-        selection={"extras": ["devel"], "all_extras": False, "note": 'quotes " and \\ and ünicode'},
+        selection={"extras": ["devel"], "all_extras": False, "note": text},
         baseline={"source": "https://example/archive/main.tar.gz", "sha256": "0" * 64, "created": "now"},
         project_dir="/src/proj",
         editable=None,
+        tree={"proj": "1.0.dev0", "proj-member": "2.1"},
     )
+
+
+def lock_text(prefix) -> str:
+    return (prefix / ".incrinstall" / "pylock.toml").read_text(encoding="utf-8")
+
+
+def load_from_toml(prefix) -> state.State | None:
+    """Load with the JSON copy out of the way, so the TOML itself is what is read."""
+    (prefix / ".incrinstall" / state.READ_COPY).unlink(missing_ok=True)
+    return state.load(str(prefix))
 
 
 def test_json_copy_and_toml_give_the_same_state(tmp_path):
     state.save(str(tmp_path), sample())
     from_copy = state.load(str(tmp_path))
-    os.unlink(tmp_path / ".incrinstall" / state.READ_COPY)
-    from_toml = state.load(str(tmp_path))
+    from_toml = load_from_toml(tmp_path)
     assert from_copy == from_toml == sample()
     # The TOML is what a TOML parser reads back, as the copy says.
-    doc = tomlkit.parse((tmp_path / ".incrinstall" / "pylock.toml").read_text()).unwrap()
+    doc = tomlkit.parse(lock_text(tmp_path)).unwrap()
     assert doc["packages"][0]["wheels"][0]["url"].endswith("aaa-1.0-py3-none-any.whl")
     assert doc["packages"][1]["sdist"]["hashes"] == {"sha256": "cd" * 32}
+
+
+def test_state_file_validates_as_pep_751(tmp_path):
+    state.save(str(tmp_path), sample())
+    path = tmp_path / ".incrinstall" / "pylock.toml"
+    assert pylock.is_valid_pylock_path(path)
+    lock = pylock.Pylock.from_dict(tomllib.loads(lock_text(tmp_path)))
+    lock.validate()
+    assert {p.name: str(p.version) for p in lock.packages} == {"aaa": "1.0", "bbb": "2.0"}
+
+
+@pytest.mark.parametrize("where", ["project_dir", "url", "selection", "baseline", "tree"])
+@pytest.mark.parametrize("text", [AWKWARD, "/src/😀", "\x01\x7f"], ids=["all", "emoji", "control"])
+def test_any_string_round_trips_through_valid_toml(tmp_path, where, text):
+    saved = sample()
+    if where == "project_dir":
+        saved.project_dir = "/src/" + text
+    elif where == "url":
+        saved.packages["aaa"].url = f"http://x/{text}/aaa-1.0-py3-none-any.whl"
+    elif where == "selection":
+        saved.selection = {"extras": [text], "note": text, text: True}
+    elif where == "baseline":
+        saved.baseline = {**saved.baseline, "source": text}
+    else:
+        saved.tree = {text: text}
+    state.save(str(tmp_path), saved)
+    doc = tomllib.loads(lock_text(tmp_path))  # raised "invalid TOML" with JSON's surrogate-pair escapes
+    pylock.Pylock.from_dict(doc).validate()
+    assert json.loads((tmp_path / ".incrinstall" / state.READ_COPY).read_text(encoding="utf-8")) == doc
+    assert state.load(str(tmp_path)) == saved
+    assert load_from_toml(tmp_path) == saved
+
+
+def test_tree_packages_round_trip_and_default_to_empty(tmp_path):
+    saved = sample()
+    state.save(str(tmp_path), saved)
+    assert tomllib.loads(lock_text(tmp_path))["tool"]["incrinstall"]["tree-packages"] == {
+        "proj": "1.0.dev0", "proj-member": "2.1"}
+    assert load_from_toml(tmp_path).tree == {"proj": "1.0.dev0", "proj-member": "2.1"}
+    # A state written without the key (an older file of the same schema) loads with no tree packages.
+    path = tmp_path / ".incrinstall" / "pylock.toml"
+    doc = tomllib.loads(lock_text(tmp_path))
+    del doc["tool"]["incrinstall"]["tree-packages"]
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    assert state.load(str(tmp_path)).tree == {}
 
 
 def test_a_hand_edited_pylock_toml_newer_than_the_copy_wins(tmp_path):
