@@ -108,3 +108,54 @@ def test_a_hand_edited_pylock_toml_newer_than_the_copy_wins(tmp_path):
     older = lock.stat().st_mtime_ns - 10_000_000_000
     os.utime(copy, ns=(older, older))
     assert state.load(str(tmp_path)).packages["aaa"].version == "1.1"
+
+
+BROKEN_STATES = {
+    "garbage": b"\x00\xff not toml at all [[[",
+    "empty": b"",
+    "other schema": lambda doc: doc["tool"]["incrinstall"].update(schema=999),
+    "no schema": lambda doc: doc["tool"]["incrinstall"].pop("schema"),
+    "tool not a table": lambda doc: doc.update(tool=["x"]),
+    "packages not a list": lambda doc: doc.update(packages={"a": 1}),
+    "package without name": lambda doc: doc["packages"][0].pop("name"),
+    "version a number": lambda doc: doc["packages"][0].update(version=1),
+    "wheels of strings": lambda doc: doc["packages"][0].update(wheels=["x"]),
+    "managed a string": lambda doc: doc["tool"]["incrinstall"].update(managed="aaa"),
+    "managed of numbers": lambda doc: doc["tool"]["incrinstall"].update(managed=[1, 2]),
+    "selection a list": lambda doc: doc["tool"]["incrinstall"].update(selection=[]),
+    "tree of numbers": lambda doc: doc["tool"]["incrinstall"].update({"tree-packages": {"a": 1}}),
+    "baseline a string": lambda doc: doc["tool"]["incrinstall"].update(baseline="x"),
+}
+
+
+@pytest.mark.parametrize("shape", list(BROKEN_STATES))
+def test_an_unreadable_state_loads_as_absent_with_a_warning(tmp_path, capsys, shape):
+    state.save(str(tmp_path), sample())
+    broken = BROKEN_STATES[shape]
+    if isinstance(broken, bytes):
+        toml_bytes, copy_text = broken, broken.decode("latin-1")
+    else:
+        doc = tomllib.loads(lock_text(tmp_path))
+        broken(doc)
+        toml_bytes, copy_text = tomlkit.dumps(doc).encode(), json.dumps(doc)
+    (tmp_path / ".incrinstall" / "pylock.toml").write_bytes(toml_bytes)
+    (tmp_path / ".incrinstall" / state.READ_COPY).write_text(copy_text, encoding="utf-8")
+    assert state.load(str(tmp_path)) is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: ignoring the state file")
+
+
+def test_a_damaged_copy_falls_back_to_the_toml(tmp_path, capsys):
+    state.save(str(tmp_path), sample())
+    (tmp_path / ".incrinstall" / state.READ_COPY).write_text("[1, 2]", encoding="utf-8")
+    assert state.load(str(tmp_path)) == sample()
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("garbage", ["[" * 100_000, "a = " + "[" * 100_000], ids=["json-like", "toml-like"])
+def test_deeply_nested_garbage_is_unreadable_not_a_crash(tmp_path, capsys, garbage):
+    state.save(str(tmp_path), sample())
+    (tmp_path / ".incrinstall" / "pylock.toml").write_text(garbage)
+    (tmp_path / ".incrinstall" / state.READ_COPY).write_text(garbage)
+    assert state.load(str(tmp_path)) is None
+    assert capsys.readouterr().err.startswith("warning: ignoring the state file")
