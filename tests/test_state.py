@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 
 import pytest
 import tomlkit
 from packaging import pylock
 
 from incrinstall import state
+
+try:
+    from tomllib import loads as parse_toml  # the standard library's strict parser
+except ImportError:  # Python 3.10
+
+    def parse_toml(text: str) -> dict:
+        return tomlkit.parse(text).unwrap()
 
 # Every character TOML must escape or may not hold literally, and one outside the BMP (a
 # surrogate pair in JSON's escapes, which TOML does not have).
@@ -59,7 +65,7 @@ def test_state_file_validates_as_pep_751(tmp_path):
     state.save(str(tmp_path), sample())
     path = tmp_path / ".incrinstall" / "pylock.toml"
     assert pylock.is_valid_pylock_path(path)
-    lock = pylock.Pylock.from_dict(tomllib.loads(lock_text(tmp_path)))
+    lock = pylock.Pylock.from_dict(parse_toml(lock_text(tmp_path)))
     lock.validate()
     assert {p.name: str(p.version) for p in lock.packages} == {"aaa": "1.0", "bbb": "2.0"}
 
@@ -79,7 +85,7 @@ def test_any_string_round_trips_through_valid_toml(tmp_path, where, text):
     else:
         saved.tree = {text: text}
     state.save(str(tmp_path), saved)
-    doc = tomllib.loads(lock_text(tmp_path))  # raised "invalid TOML" with JSON's surrogate-pair escapes
+    doc = parse_toml(lock_text(tmp_path))  # raised "invalid TOML" with JSON's surrogate-pair escapes
     pylock.Pylock.from_dict(doc).validate()
     assert json.loads((tmp_path / ".incrinstall" / state.READ_COPY).read_text(encoding="utf-8")) == doc
     assert state.load(str(tmp_path)) == saved
@@ -89,12 +95,12 @@ def test_any_string_round_trips_through_valid_toml(tmp_path, where, text):
 def test_tree_packages_round_trip_and_default_to_empty(tmp_path):
     saved = sample()
     state.save(str(tmp_path), saved)
-    assert tomllib.loads(lock_text(tmp_path))["tool"]["incrinstall"]["tree-packages"] == {
+    assert parse_toml(lock_text(tmp_path))["tool"]["incrinstall"]["tree-packages"] == {
         "proj": "1.0.dev0", "proj-member": "2.1"}
     assert load_from_toml(tmp_path).tree == {"proj": "1.0.dev0", "proj-member": "2.1"}
     # A state written without the key (an older file of the same schema) loads with no tree packages.
     path = tmp_path / ".incrinstall" / "pylock.toml"
-    doc = tomllib.loads(lock_text(tmp_path))
+    doc = parse_toml(lock_text(tmp_path))
     del doc["tool"]["incrinstall"]["tree-packages"]
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
     assert state.load(str(tmp_path)).tree == {}
@@ -135,7 +141,7 @@ def test_an_unreadable_state_loads_as_absent_with_a_warning(tmp_path, capsys, sh
     if isinstance(broken, bytes):
         toml_bytes, copy_text = broken, broken.decode("latin-1")
     else:
-        doc = tomllib.loads(lock_text(tmp_path))
+        doc = parse_toml(lock_text(tmp_path))
         broken(doc)
         toml_bytes, copy_text = tomlkit.dumps(doc).encode(), json.dumps(doc)
     (tmp_path / ".incrinstall" / "pylock.toml").write_bytes(toml_bytes)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,13 @@ import tomlkit
 from packaging import pylock
 
 from tests.support.venvs import installed, pip_check, site_packages
+
+try:
+    from tomllib import loads as parse_toml  # the standard library's strict parser
+except ImportError:  # Python 3.10
+
+    def parse_toml(text: str) -> dict:
+        return tomlkit.parse(text).unwrap()
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +90,7 @@ def assert_environment_correct(world: World, expected: dict[str, str]) -> None:
 
 def assert_state_valid(world: World) -> None:
     """A fresh state file of this version: PEP 751, schema 1, a JSON copy that says the same."""
-    doc = tomllib.loads((world.state / "pylock.toml").read_text(encoding="utf-8"))
+    doc = parse_toml((world.state / "pylock.toml").read_text(encoding="utf-8"))
     pylock.Pylock.from_dict(doc).validate()
     assert doc["tool"]["incrinstall"]["schema"] == 1
     assert json.loads((world.state / "pylock.json").read_text(encoding="utf-8")) == doc
@@ -172,7 +178,7 @@ STATE_SHAPES = {
 @pytest.mark.parametrize("shape", list(STATE_SHAPES))
 def test_damaged_state_is_treated_as_absent(world, shape):
     lock, copy = world.state / "pylock.toml", world.state / "pylock.json"
-    toml_bytes, copy_text = STATE_SHAPES[shape](tomllib.loads(lock.read_text(encoding="utf-8")))
+    toml_bytes, copy_text = STATE_SHAPES[shape](parse_toml(lock.read_text(encoding="utf-8")))
     lock.write_bytes(toml_bytes)
     copy.unlink()
     if copy_text is not None:
@@ -187,7 +193,7 @@ def test_damaged_state_is_treated_as_absent(world, shape):
         assert warning.startswith("warning: ignoring the state file") and "pylock.toml" in warning
     assert_environment_correct(world, {**EXPECTED, "ccc": "1.0"})
     assert_state_valid(world)
-    assert "ccc" in tomllib.loads(lock.read_text(encoding="utf-8"))["tool"]["incrinstall"]["managed"]
+    assert "ccc" in parse_toml(lock.read_text(encoding="utf-8"))["tool"]["incrinstall"]["managed"]
 
 
 # -- the journal (<prefix>/.incrinstall/journal.json): a sync was interrupted ----------------------------------------
