@@ -9,6 +9,10 @@ resolver, no network. Two records make it possible:
   folder and the environment variables that could change its meaning: it says which target
   that command synced last time, so `try_noop()` needs no argument parsing and no
   interpreter discovery.
+
+Each record carries a schema number. A record that is missing, unparsable, of another schema or
+of an unexpected shape (another version wrote it, or someone edited it) only means "not known to
+be unchanged": the caller runs the full path. Nothing here raises on what it reads.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ from incrinstall.paths import cache_root
 STATE_DIRNAME = ".incrinstall"  # inside the target environment's prefix (see state.py)
 STAMP_NAME = "stamp.json"
 JOURNAL_NAME = "journal.json"  # written by installer.py while a sync changes the environment
+# Bump a schema when its record's keys or their meaning change: older records then count as absent.
+STAMP_SCHEMA = 1
+INVOCATION_SCHEMA = 1
+JOURNAL_SCHEMA = 1  # read and written by installer.py
 # Environment variables that can change what a given command line means.
 _MEANINGFUL_ENV = ("VIRTUAL_ENV", "PATH", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_INDEX_URL",
                    "PIP_EXTRA_INDEX_URL", "INCRINSTALL_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
@@ -53,7 +61,7 @@ def env_signature(site_dirs) -> str:
                         except OSError:
                             continue
                         items.append(f"{entry.name}\0{seconds}")
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a path with a NUL byte, from a damaged stamp
             digest.update(b"<missing>\0")
             continue
         items.sort()
@@ -68,7 +76,7 @@ def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
         try:
             # Whole seconds: image layers keep only those, and the stamp must survive a layer commit.
             out[rel] = int(os.stat(os.path.join(project_dir, rel)).st_mtime)
-        except OSError:
+        except (OSError, ValueError):
             out[rel] = -1
     return out
 
@@ -77,13 +85,14 @@ def _identity(path: str) -> list:
     """What changes when an interpreter is replaced at the same path."""
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return []
     return [st.st_size, st.st_mtime_ns // 1_000_000_000]
 
 
 def make_stamp(*, project_dir: str, options: dict, specset, interpreter, env_signature: str) -> dict:
     return {
+        "schema": STAMP_SCHEMA,
         "project_dir": str(project_dir),
         "options": options,
         "fingerprint": specset.fingerprint,
@@ -97,19 +106,47 @@ def make_stamp(*, project_dir: str, options: dict, specset, interpreter, env_sig
     }
 
 
+# Every key of a stamp and the type its value must have (what make_stamp writes).
+_STAMP_SHAPE = {"schema": int, "project_dir": str, "options": dict, "fingerprint": str, "files": list,
+                "dirs": dict, "env_signature": str, "markers": dict, "python": str, "python_identity": list,
+                "site_dirs": list}
+
+
+def valid_stamp(stamp) -> bool:
+    """Is `stamp` one that make_stamp of this version wrote? (Anything else is treated as no stamp.)"""
+    if not isinstance(stamp, dict) or stamp.get("schema") != STAMP_SCHEMA:
+        return False
+    if not all(isinstance(stamp.get(key), kind) for key, kind in _STAMP_SHAPE.items()):
+        return False
+    if not isinstance(stamp["options"].get("selection"), dict):
+        return False
+    strings = [*stamp["files"], *stamp["site_dirs"], *stamp["dirs"], *stamp["markers"].values()]
+    return (all(isinstance(s, str) for s in strings)
+            and all(isinstance(v, int) for v in stamp["dirs"].values()))
+
+
+def read_stamp(path: str) -> dict | None:
+    """The stamp at `path`, or None when it is missing or not valid_stamp()."""
+    stamp = _read_json(path)
+    return stamp if valid_stamp(stamp) else None
+
+
 def unchanged(stamp: dict | None, *, project_dir: str, options: dict, selection, markers: dict,
               env_signature: str) -> bool:
     """True when the specs, the selection and the environment are exactly as the last sync left them."""
-    if not stamp or stamp.get("project_dir") != str(project_dir) or stamp.get("options") != options:
+    if not valid_stamp(stamp) or stamp["project_dir"] != str(project_dir) or stamp["options"] != options:
         return False
-    if stamp.get("env_signature") != env_signature or stamp.get("markers") != markers:
+    if stamp["env_signature"] != env_signature or stamp["markers"] != markers:
         return False
-    files = stamp.get("files", [])
+    files = stamp["files"]
     if any(is_url(f) for f in files):
         return False  # a remote constraints file cannot be checked without the network
-    if dir_mtimes(str(project_dir), list(stamp.get("dirs", {}))) != stamp.get("dirs", {}):
+    if dir_mtimes(str(project_dir), list(stamp["dirs"])) != stamp["dirs"]:
         return False  # a folder that decided which spec files exist has changed
-    return fingerprint(project_dir, files, selection, markers) == stamp.get("fingerprint")
+    try:
+        return fingerprint(project_dir, files, selection, markers) == stamp["fingerprint"]
+    except (OSError, ValueError):  # a spec path that is unreadable or not a path at all: not unchanged
+        return False
 
 
 # -- the no-op answer before any argument parsing ------------------------------------------------
@@ -121,11 +158,13 @@ def _invocation_file(argv: list[str]) -> str:
 
 
 def _read_json(path: str) -> dict | None:
+    """A JSON object from `path`; None if it is missing, unreadable, not JSON or not an object."""
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
+            data = json.load(f)
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested garbage
         return None
+    return data if isinstance(data, dict) else None
 
 
 def remember_invocation(argv: list[str], prefix: str) -> None:
@@ -135,7 +174,7 @@ def remember_invocation(argv: list[str], prefix: str) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"prefix": prefix}, f)
+            json.dump({"schema": INVOCATION_SCHEMA, "prefix": prefix}, f)
         os.replace(tmp, path)
     except OSError:
         pass  # only a missed shortcut next time
@@ -147,13 +186,13 @@ def try_noop(argv: list[str]) -> bool:
         return False
     started = time.perf_counter()
     record = _read_json(_invocation_file(argv))
-    if not record:
+    if not record or record.get("schema") != INVOCATION_SCHEMA or not isinstance(record.get("prefix"), str):
         return False
     state = os.path.join(record["prefix"], STATE_DIRNAME)
     if os.path.exists(os.path.join(state, JOURNAL_NAME)):
         return False  # an interrupted sync must be converged first
-    stamp = _read_json(os.path.join(state, STAMP_NAME))
-    if not stamp or "python" not in stamp or _identity(stamp["python"]) != stamp.get("python_identity"):
+    stamp = read_stamp(os.path.join(state, STAMP_NAME))
+    if stamp is None or _identity(stamp["python"]) != stamp["python_identity"]:
         return False
     if not unchanged(stamp, project_dir=stamp["project_dir"], options=stamp["options"],
                      selection=stamp["options"]["selection"], markers=stamp["markers"],

@@ -43,15 +43,57 @@ def journal_path(prefix: str) -> Path:
 
 
 def read_journal(prefix: str) -> Journal | None:
+    """The journal of an interrupted sync, or None when there is none.
+
+    A journal that exists but cannot be read (garbage, another schema, an unexpected shape) still
+    means a sync was interrupted, so it is never ignored: it is read as a journal of unknown
+    extent, phase "unreadable", that touched every distribution whose metadata folder is missing
+    RECORD or METADATA or changed since the last completed sync wrote the state file (all of them
+    when there is no state file). The recovery then clears those that are torn, treats them all as
+    managed and reinstalls those the new plan keeps. That may also take over a package installed
+    by other means since the last sync and remove it if the specs do not need it: the price of
+    never leaving a half-written package or an untracked install behind.
+    """
+    from incrinstall.fastpath import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
+
+    path = journal_path(prefix)
     try:
-        data = json.loads(journal_path(prefix).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return None
-    return Journal(data.get("phase", "install"), data.get("install", []), data.get("remove", []), data.get("pid", 0))
+    except (OSError, ValueError, RecursionError):
+        data = None
+    if (isinstance(data, dict) and data.get("schema") == JOURNAL_SCHEMA and data.get("phase") in ("install", "remove")
+            and isinstance(data.get("pid"), int)
+            and all(isinstance(data.get(key), list) and all(isinstance(v, str) for v in data[key])
+                    for key in ("install", "remove"))):
+        return Journal(data["phase"], data["install"], data["remove"], data["pid"])
+    from incrinstall.environment import canonical_name
+
+    try:
+        since = (state_dir(prefix) / "pylock.toml").stat().st_mtime_ns // 1_000_000_000
+    except OSError:
+        since = None
+    touched = set()
+    # The site folders a venv or an interpreter prefix has (POSIX, Debian's dist-packages, Windows).
+    for pattern in ("lib*/python*/*-packages", "local/lib*/python*/*-packages", "Lib/site-packages"):
+        for site in Path(prefix).glob(pattern):
+            for meta in site.glob("*.dist-info"):
+                try:
+                    changed = meta.stat().st_mtime_ns // 1_000_000_000
+                except OSError:
+                    continue
+                torn = not ((meta / "RECORD").is_file() and (meta / "METADATA").is_file())
+                if torn or since is None or changed >= since:
+                    touched.add(canonical_name(meta.name[: -len(".dist-info")].rsplit("-", 1)[0]))
+    # Journal.touched() is install names plus `remove`: the unknown extent goes there.
+    return Journal("unreadable", [], sorted(touched), 0)
 
 
 def _write_journal(prefix: str, journal: Journal) -> None:
-    _write_atomic(journal_path(prefix), json.dumps(journal.__dict__, indent=1))
+    from incrinstall.fastpath import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
+
+    _write_atomic(journal_path(prefix), json.dumps({"schema": JOURNAL_SCHEMA, **journal.__dict__}, indent=1))
 
 
 def clear_journal(prefix: str) -> None:

@@ -74,7 +74,7 @@ class Outcome:
 def _protected(interpreter) -> frozenset[str]:
     """incrinstall's own distribution and its dependencies, when it runs inside the target."""
     same_env = os.path.realpath(sys.prefix) == os.path.realpath(interpreter.prefix)
-    return frozenset({"incrinstall", "uv", "packaging", "tomlkit", "resolvelib", "pyyaml"}) if same_env else frozenset()
+    return frozenset({"incrinstall", "uv", "packaging", "tomlkit", "tomli-w", "resolvelib", "pyyaml"}) if same_env else frozenset()
 
 
 def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: bool = False,
@@ -169,6 +169,7 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict | None, edi
         baseline=baseline if baseline is not None else (previous.baseline if previous else None),
         project_dir=str(options.project_dir),
         editable=editable,
+        tree={lp.name: lp.version for lp in planned.specset.local_packages if lp.version},
     )
 
 

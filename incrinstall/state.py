@@ -9,16 +9,25 @@ Two files live in `<prefix>/.incrinstall/`:
 - `stamp.json`: the few values the no-op fast path compares (fingerprint, selection,
   environment signature, the spec files and folders to re-check). JSON because the fast
   path must not import a TOML library.
+
+The contract of both: each carries a schema number (`[tool.incrinstall] schema`, the stamp's
+`"schema"`). A file that is missing, unparsable, of another schema or of an unexpected shape
+is treated as absent: never a traceback. For the stamp that only costs the fast path; for the
+state it means nothing is known as managed, so that sync removes nothing (a one-line warning
+on stderr says so), and it writes a fresh state.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.fastpath import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME
+from incrinstall.fastpath import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME, read_stamp
+
+SCHEMA = 1  # of [tool.incrinstall] in pylock.toml (and its JSON copy); bump on any incompatible change
 
 
 @dataclass
@@ -38,6 +47,7 @@ class State:
     baseline: dict | None = None  # {"source", "sha256", "fingerprint", "created"}
     project_dir: str | None = None
     editable: str | None = None  # fingerprint of the specs the project was last installed editable from
+    tree: dict[str, str] = field(default_factory=dict)  # canonical name -> version of each package the tree provides
 
     @property
     def pins(self) -> dict[str, str]:
@@ -58,30 +68,14 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _toml(value) -> str:
-    """A TOML value on one line (the shapes the state file uses: str, bool, int, list, dict)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON's string escapes are all valid TOML basic-string escapes
-    if isinstance(value, (list, tuple, set)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to the state file")
-
-
 def save(prefix: str, state: State) -> None:
-    # Written by hand, not with tomlkit: a sync writes this every time, and tomlkit takes tens
-    # of milliseconds for a few hundred packages. The result is checked as PEP 751 by the tests.
+    # tomli-w: correct TOML for any string (an emoji or a control character in a path), and fast
+    # enough (tens of ms for thousands of packages, where tomlkit takes a second). Only a sync
+    # that did something imports it.
+    import tomli_w
+
     data = _as_lock_data(state)
-    lines = ['lock-version = "1.0"', 'created-by = "incrinstall"']
-    for entry in data["packages"]:
-        lines += ["", "[[packages]]"] + [f"{key} = {_toml(value)}" for key, value in entry.items()]
-    lines += ["", "[tool.incrinstall]"] + [f"{key} = {_toml(value)}" for key, value in data["tool"]["incrinstall"].items()]
-    _write_atomic(state_dir(prefix) / "pylock.toml", "\n".join(lines) + "\n")
+    _write_atomic(state_dir(prefix) / "pylock.toml", tomli_w.dumps(data))
     # The same data as JSON, written after the TOML: parsing a lock of thousands of packages with
     # tomllib costs a tenth of a second on every sync; json.load is many times faster.
     _write_atomic(state_dir(prefix) / READ_COPY, json.dumps(data))
@@ -107,10 +101,12 @@ def _as_lock_data(state: State) -> dict:
             entry["sdist"] = dist
         packages.append(entry)
     own = {
+        "schema": SCHEMA,
         "fingerprint": state.fingerprint or "",
         "project-dir": state.project_dir or "",
         "selection": state.selection,
         "managed": sorted(state.managed),
+        "tree-packages": dict(sorted(state.tree.items())),
     }
     if without_file:
         own["packages-without-file"] = without_file
@@ -138,38 +134,97 @@ def read_toml(path: Path) -> dict:
         return tomllib.load(f)
 
 
+class _Unreadable(ValueError):
+    """The state file is not one this version of incrinstall wrote."""
+
+
+def _typed(table: dict, key: str, kind, default=None):
+    value = table.get(key, default)
+    if not isinstance(value, kind):
+        raise _Unreadable(f"{key!r} is {type(value).__name__}, expected {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def _strings(value, what: str) -> None:
+    if not all(isinstance(v, str) for v in value):
+        raise _Unreadable(f"{what} must hold strings")
+
+
+def _from_lock_data(data) -> State:
+    """The State in `data` (a parsed pylock.toml or its copy); _Unreadable if it is of another schema or shape."""
+    if not isinstance(data, dict):
+        raise _Unreadable(f"a {type(data).__name__}, not a table")
+    tool = _typed(data, "tool", dict, {})
+    own = _typed(tool, "incrinstall", dict, {})
+    # A [tool.incrinstall] table without a schema was written by incrinstall 0.1, whose layout schema 1
+    # kept: read it, so that its managed set survives the upgrade.
+    if own.get("schema", SCHEMA if own else None) != SCHEMA:
+        raise _Unreadable(f"[tool.incrinstall] schema is {own.get('schema')!r}, this incrinstall reads {SCHEMA}")
+    packages = {}
+    for entry in _typed(data, "packages", list, []):
+        # Checked inline, not through _typed(): thousands of entries, on every sync.
+        try:
+            name, version = entry["name"], entry["version"]
+            dist = (entry.get("wheels") or [entry.get("sdist") or {}])[0]
+            url, hashes = dist.get("url"), dist.get("hashes", {})
+        except (TypeError, KeyError, AttributeError, IndexError):
+            raise _Unreadable("a [[packages]] entry is not a table with name, version and a file") from None
+        if not (isinstance(name, str) and isinstance(version, str) and isinstance(url, (str, type(None)))
+                and isinstance(hashes, dict)):
+            raise _Unreadable(f"[[packages]] entry {name!r} has values of the wrong type")
+        _strings(hashes.values(), f"the hashes of {name}")
+        packages[name] = LockedPackage(name, version, url, dict(hashes))
+    for entry in _typed(own, "packages-without-file", list, []):
+        if not isinstance(entry, dict):
+            raise _Unreadable("a packages-without-file entry is not a table")
+        name = _typed(entry, "name", str)
+        packages[name] = LockedPackage(name, _typed(entry, "version", str), _typed(entry, "url", (str, type(None))))
+    managed = _typed(own, "managed", list, [])
+    _strings(managed, "managed")
+    tree = _typed(own, "tree-packages", dict, {})
+    _strings(tree.values(), "tree-packages")
+    baseline = _typed(own, "baseline", (dict, type(None)))
+    return State(
+        packages=packages,
+        managed=set(managed),
+        fingerprint=_typed(own, "fingerprint", str, "") or None,
+        selection=dict(_typed(own, "selection", dict, {})),
+        baseline=dict(baseline) if baseline else None,
+        project_dir=_typed(own, "project-dir", str, "") or None,
+        editable=_typed(own, "editable-fingerprint", str, "") or None,
+        tree=dict(tree),
+    )
+
+
 def load(prefix: str) -> State | None:
+    """The state of the environment at `prefix`, or None when there is none this version can read.
+
+    A state file that cannot be read (garbage, another schema, an unexpected shape) is reported in
+    one line on stderr and treated as absent: nothing is known as managed, so nothing is removed.
+    """
     path = state_dir(prefix) / "pylock.toml"
     try:
         toml_mtime = path.stat().st_mtime_ns
     except FileNotFoundError:
         return None
-    data = None
+    except OSError as exc:
+        return _unreadable(path, exc.strerror or str(exc))
     copy = state_dir(prefix) / READ_COPY
     try:
         if copy.stat().st_mtime_ns >= toml_mtime:  # a hand-edited pylock.toml is newer: read that
-            data = json.loads(copy.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    if data is None:
-        data = read_toml(path)
-    own = data.get("tool", {}).get("incrinstall", {})
-    packages = {}
-    for entry in data.get("packages", []):
-        dist = (entry.get("wheels") or [entry.get("sdist") or {}])[0]
-        packages[entry["name"]] = LockedPackage(entry["name"], entry["version"], dist.get("url"),
-                                                dict(dist.get("hashes", {})))
-    for entry in own.get("packages-without-file", []):
-        packages[entry["name"]] = LockedPackage(entry["name"], entry["version"], entry.get("url"))
-    return State(
-        packages=packages,
-        managed=set(own.get("managed", [])),
-        fingerprint=own.get("fingerprint") or None,
-        selection=dict(own.get("selection", {})),
-        baseline=dict(own["baseline"]) if own.get("baseline") else None,
-        project_dir=own.get("project-dir") or None,
-        editable=own.get("editable-fingerprint") or None,
-    )
+            return _from_lock_data(json.loads(copy.read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested garbage
+        pass  # the copy is only a shortcut: read the TOML
+    try:
+        return _from_lock_data(read_toml(path))
+    except (OSError, ValueError, RecursionError) as exc:  # tomllib's and tomlkit's parse errors are ValueErrors
+        return _unreadable(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _unreadable(path: Path, reason: str) -> None:
+    print(f"warning: ignoring the state file {path} ({reason}); no package is known as installed by "
+          "incrinstall, so this sync removes none", file=sys.stderr, flush=True)
+    return None
 
 
 def sync_interrupted(prefix: str) -> bool:
@@ -178,11 +233,8 @@ def sync_interrupted(prefix: str) -> bool:
 
 
 def load_stamp(prefix: str) -> dict | None:
-    try:
-        with open(state_dir(prefix) / STAMP_NAME, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+    """The stamp, or None when it is missing or not one this version wrote (see fastpath.read_stamp)."""
+    return read_stamp(str(state_dir(prefix) / STAMP_NAME))
 
 
 def save_stamp(prefix: str, stamp: dict) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from packaging import pylock
 
 from tests.support.venvs import installed, pip_check
 
@@ -130,7 +131,6 @@ def test_baseline_from_tarball_installs_only_the_dependencies_and_records_the_st
 
 
 def test_state_file_is_a_pep_751_lock_file(world):
-    pylock = pytest.importorskip("packaging.pylock")
     assert_ok(world.baseline(world.tarball(), "--extra", "all"))
     path = world.prefix / ".incrinstall" / "pylock.toml"
     assert pylock.is_valid_pylock_path(path)
@@ -278,5 +278,4 @@ def test_state_file_round_trips_wheels_sdists_and_packages_without_a_known_file(
     doc = tomlkit.parse((tmp_path / ".incrinstall" / "pylock.toml").read_text()).unwrap()
     by_name = {p["name"]: p for p in doc["packages"]}
     assert "wheels" in by_name["aaa"] and "sdist" in by_name["bbb"] and "ccc" not in by_name
-    pylock = pytest.importorskip("packaging.pylock")
     pylock.Pylock.from_dict(doc)

@@ -308,7 +308,7 @@ def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, 
         if project.version is None:
             raise SpecError("the build backend computed no Version for the dynamic version",
                             where=project.pyproject)
-    hook_files = pyproject.apply_hook_result(project, result, project_dir)
+    hook_files = pyproject.apply_hook_result(project, result, project_dir, markers=markers)
     label = ("" if project.path == "." else project.path + "/") + (result.metadata_file or "hatch_build.py")
     if (project_dir / label).is_file():
         hook_files.append(label)

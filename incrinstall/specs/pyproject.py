@@ -189,14 +189,13 @@ def _listing(names) -> str:
 
 # --- dynamic dependencies computed by the build backend -------------------------------------------
 
-_EXTRA_RE = re.compile(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
-
-
-def apply_hook_result(project: Project, result, project_dir: Path) -> list[str]:
+def apply_hook_result(project: Project, result, project_dir: Path, *, markers: dict[str, str]) -> list[str]:
     """Replace the dynamic fields of `project` with the backend's Requires-Dist; return the files the hook read.
 
-    Lines without an `extra ==` marker are base dependencies; the others belong to each
-    extra they name (the marker is evaluated later with `extra` set, as pip would).
+    Each line's marker is evaluated for the target (`markers`), as pip would: a line belongs to
+    the base when it holds with extra == "", and to extra X (one of Provides-Extra) when it holds
+    with extra == X but not with extra == "". So `"x" == extra`, `extra == "a" or extra == "b"`
+    and `python_version < "3.12" and extra == "x"` land where an installer would put them.
     """
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -211,13 +210,13 @@ def apply_hook_result(project: Project, result, project_dir: Path) -> list[str]:
             req = Requirement(line)
         except InvalidRequirement as exc:
             raise SpecError(f"invalid requirement {line!r} in the backend's metadata: {exc}", where=label) from None
-        marker = str(req.marker) if req.marker else ""
-        names = [normalize(m) for m in _EXTRA_RE.findall(marker)]
         source = finder.source_of(req) or f"{label}:1"
-        if not names:
+        if req.marker is None or req.marker.evaluate({**markers, "extra": ""}):
             base.append(Declared(line, source, "hatch", ""))
-        for name in names:
-            extras.setdefault(name, []).append(Declared(line, source, "hatch", name))
+            continue
+        for name in extras:
+            if req.marker.evaluate({**markers, "extra": name}):
+                extras[name].append(Declared(line, source, "hatch", name))
     if "dependencies" in project.dynamic:
         project.base = base
     if "optional-dependencies" in project.dynamic:
