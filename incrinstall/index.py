@@ -337,6 +337,41 @@ class IndexClient:
         text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
         return _to_metadata(parse_core_metadata(text))
 
+    def direct(self, name: str, url: str) -> IndexVersion:
+        """The one version a direct URL requirement (`name @ https://...`) names: its file and its metadata.
+
+        The file is downloaded once (a wheel's METADATA, an sdist's PKG-INFO or a metadata build
+        needs it anyway) and its sha256 becomes the pin's hash, so the install is verified like
+        any other.
+        """
+        bare, fragment = urldefrag(url)
+        if urlsplit(bare).scheme not in ("https", "http", "file"):
+            raise IndexUnavailable(f"direct URL {redact(url)}: only https://, http:// and file:// URLs are "
+                                   "supported", where=name)
+        filename = unquote(urlsplit(bare).path.rsplit("/", 1)[-1])
+        kind = "wheel" if filename.endswith(".whl") else "sdist"
+        if kind == "sdist" and not filename.endswith((".tar.gz", ".zip", ".tgz")):
+            raise IndexUnavailable(f"direct URL {redact(url)}: not a wheel or an sdist (.whl, .tar.gz, .zip)",
+                                   where=name)
+        hashes = _fragment_hash(fragment)
+        path = self.http.download(bare, filename=filename, hashes=hashes)
+        if "sha256" not in hashes:
+            hashes = {**hashes, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        dist = DistFile(filename, bare, hashes, None, None, None, {}, kind, 0)
+        md = self._fetch_metadata(dist)
+        if canonicalize_name(md.name) != canonicalize_name(name):
+            raise IndexUnavailable(f"direct URL {redact(url)} is {md.name}, not {name}", where=name)
+        try:
+            version = Version(md.version)
+        except InvalidVersion:
+            raise IndexUnavailable(f"direct URL {redact(url)} has an invalid version {md.version!r}",
+                                   where=name) from None
+        done: Future = Future()
+        done.set_result(md)
+        with self._lock:  # resolving asks for its metadata next: no second read
+            self._metadata.setdefault((dist.url, json.dumps(sorted(dist.hashes.items()))), done)
+        return IndexVersion(canonicalize_name(name), version, (dist,), False)
+
 
 # -- pages --------------------------------------------------------------------------------
 
@@ -571,3 +606,4 @@ def _once(lock: threading.Lock, memo: dict, key, compute):
         except BaseException as exc:
             fut.set_exception(exc)
     return fut.result()
+

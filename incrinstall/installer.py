@@ -173,13 +173,14 @@ class InstallItem:
     name: str
     version: str
     hashes: tuple[str, ...] = ()  # "sha256:..." for every file of that version, when the index gave them
+    url: str | None = None  # a direct URL requirement's file: installed from there, not by name
 
 
 def _requirements_file(items: list[InstallItem], directory: str) -> tuple[str, bool]:
     with_hashes = all(item.hashes for item in items)
     lines = []
     for item in items:
-        line = f"{item.name}=={item.version}"
+        line = f"{item.name} @ {item.url}" if item.url else f"{item.name}=={item.version}"
         if with_hashes:
             line += "".join(f" --hash={h}" for h in item.hashes)
         lines.append(line)

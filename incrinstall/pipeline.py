@@ -88,6 +88,7 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
         options.project_dir, options.selection, dict(interpreter.markers),
         python_full_version=interpreter.version, python=interpreter.executable, index=options.index,
     )
+    _refuse_unsupported_urls(specset)
     installed = environment.read_installed(interpreter.site_dirs)
     previous = state.load(interpreter.prefix)
     index = IndexClient(options.index, python_full_version=interpreter.version, tags=list(interpreter.tags),
@@ -134,6 +135,21 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
     return Planned(interpreter, specset, resolution, plan, installed, previous, reinstall, index.requests)
 
 
+def _refuse_unsupported_urls(specset) -> None:
+    """Direct URL requirements name a wheel or an sdist by https://, http:// or file://; VCS URLs are refused."""
+    from packaging.requirements import Requirement
+
+    from incrinstall.errors import SpecError
+
+    for root in [*specset.requirements, *specset.constraints]:
+        if "@" not in root.requirement:
+            continue
+        url = Requirement(root.requirement).url
+        if url and url.split(":", 1)[0] not in ("https", "http", "file"):
+            raise SpecError(f"direct URL requirement {root.requirement!r}: only https://, http:// and file:// "
+                            "URLs of a wheel or an sdist are supported (not VCS URLs)", where=root.source)
+
+
 def _install_items(planned: Planned):
     from incrinstall.installer import InstallItem
 
@@ -141,7 +157,7 @@ def _install_items(planned: Planned):
     names = {a.name for a in planned.plan.of("install", "upgrade", "downgrade")} | planned.reinstall
     for name in sorted(names):
         pin = planned.resolution.pins[name]
-        items.append(InstallItem(name, pin.version, pin.hashes))
+        items.append(InstallItem(name, pin.version, pin.hashes, pin.direct_url))
     return items
 
 

@@ -72,13 +72,15 @@ class Candidate:
     installed: object | None = None  # environment.InstalledDist
     index_version: object | None = None  # index.IndexVersion
     yanked: bool = False
+    direct: bool = False  # the file a direct URL requirement (`name @ https://...`) names
 
     @property
     def key(self) -> str:
         return identifier(self.name, self.extras)
 
     def with_extras(self, extras: frozenset[str]) -> Candidate:
-        return Candidate(self.name, self.version, self.origin, extras, self.installed, self.index_version, self.yanked)
+        return Candidate(self.name, self.version, self.origin, extras, self.installed, self.index_version,
+                         self.yanked, self.direct)
 
     def __repr__(self) -> str:
         return f"{self.key}=={self.version} ({self.origin})"
@@ -96,6 +98,7 @@ class Pin:
     # "sha256:<hex>" of every installable file of this version, so uv can verify whichever it picks;
     # empty when any file lacks a hash (uv's --require-hashes is all or nothing).
     hashes: tuple[str, ...] = ()
+    direct_url: str | None = None  # installed from this URL (`name @ URL`), not by name from an index
 
 
 @dataclass
@@ -186,6 +189,8 @@ class _Provider(AbstractProvider):
         return lambda: self._iter_matches(name, extras, all_reqs, bad, bad_versions)
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if requirement.url and candidate.origin != "local" and not _from_url(candidate, requirement.url):
+            return False
         if candidate.version is None:  # a tree package whose version the tree does not state
             return self._unversioned_ok(candidate.name, [requirement])
         return requirement.specifier.contains(candidate.version, prereleases=True)
@@ -267,8 +272,8 @@ class _Provider(AbstractProvider):
 
     def accepts(self, req: Req, candidate: Candidate) -> bool:
         """Does `candidate` meet `req` and every constraint on its name, as find_matches would judge it?"""
-        if req.url and candidate.origin != "local":
-            return False  # find_matches refuses direct URLs outside the tree
+        if req.url and candidate.origin != "local" and not _from_url(candidate, req.url):
+            return False
         reqs = (req, *self.constraints.get(req.name, ()))
         if candidate.version is None:
             return self._unversioned_ok(candidate.name, reqs)
@@ -338,10 +343,8 @@ class _Provider(AbstractProvider):
 
         url_reqs = [r for r in reqs if r.url]
         if url_reqs:
-            raise ResolutionError(
-                f"direct URL requirement {url_reqs[0].text!r} is not supported outside the project tree",
-                where=url_reqs[0].asked_by,
-            )
+            yield from self._direct_matches(name, extras, url_reqs, fits)
+            return
         seen: set[Version] = set()
         dist = self.installed.get(name)
         if dist is not None and not self.upgrade:
@@ -373,6 +376,25 @@ class _Provider(AbstractProvider):
         for iv in matches:
             yield Candidate(name, iv.version, "index", extras, index_version=iv, yanked=iv.yanked)
 
+    def _direct_matches(self, name, extras, url_reqs: list[Req], fits) -> Iterator[Candidate]:
+        """The one file a direct URL names: as installed from it, else downloaded and read."""
+        urls = {_bare_url(r.url) for r in url_reqs}
+        if len(urls) > 1:
+            raise ResolutionError(f"{name} is required from different URLs: " + ", ".join(sorted(urls)),
+                                  where=url_reqs[0].asked_by)
+        url = url_reqs[0].url
+        dist = self.installed.get(name)
+        if dist is not None and not self.upgrade:
+            here = Candidate(name, _version(dist.version), "installed", extras, installed=dist)
+            if here.version is not None and _from_url(here, url) and fits(here.version):
+                yield here
+        if self.index is None:
+            return
+        self.look_up([name])
+        iv = self.index.direct(name, url)
+        if fits(iv.version):
+            yield Candidate(name, iv.version, "index", extras, index_version=iv, direct=True)
+
     def _allows_prereleases(self, versions, reqs: list[Req]) -> bool:
         if self.prerelease == "allow":
             return True
@@ -383,6 +405,20 @@ class _Provider(AbstractProvider):
         if any(_names_prerelease(s.version) for r in reqs if r.from_user for s in r.specifier):
             return True
         return bool(versions) and all(iv.version.is_prerelease for iv in versions)
+
+
+def _bare_url(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def _from_url(candidate: Candidate, url: str) -> bool:
+    """Is `candidate` the file `url` names (downloaded for this resolution, or installed from it)?"""
+    if candidate.direct:
+        return candidate.index_version.best.url == _bare_url(url)
+    if candidate.origin == "installed" and candidate.installed is not None:
+        recorded = (candidate.installed.direct_url or {}).get("url")
+        return recorded is not None and _bare_url(recorded) == _bare_url(url)
+    return False
 
 
 def _names_prerelease(spec_version: str) -> bool:
@@ -617,13 +653,17 @@ def _walked_resolution(walk: _Walk, roots: list[Req], requests: int) -> Resoluti
 
 
 def _pin(cand: Candidate, requires_names: tuple[str, ...]) -> Pin:
-    file, hashes = None, ()
+    file, hashes, direct_url = None, (), None
     if cand.origin == "index":
         file = cand.index_version.best
         files = cand.index_version.files
         if all(f.hashes.get("sha256") for f in files):
             hashes = tuple(f"sha256:{f.hashes['sha256']}" for f in files)
-    return Pin(cand.name, str(cand.version), cand.origin, requires_names, file, hashes)
+        direct_url = file.url if cand.direct else None
+    elif cand.installed is not None and not cand.installed.editable_path:
+        # Installed from a URL (not by name): a reinstall must come from there too.
+        direct_url = (cand.installed.direct_url or {}).get("url")
+    return Pin(cand.name, str(cand.version), cand.origin, requires_names, file, hashes, direct_url)
 
 
 def _to_resolution(result, provider: _Provider, roots: list[Req], requests: int) -> Resolution:

@@ -75,6 +75,7 @@ class LockedFile:
 
     url: str
     hashes: dict[str, str]
+    direct: bool = False  # named by a direct URL requirement: installed from the URL, not by name
 
 
 def parse_pylock(data: dict, skip: set[str]) -> dict[str, tuple[str, list[LockedFile]]]:
@@ -86,6 +87,10 @@ def parse_pylock(data: dict, skip: set[str]) -> dict[str, tuple[str, list[Locked
             continue
         dists = list(entry.get("wheels") or []) + ([entry["sdist"]] if entry.get("sdist") else [])
         files = [LockedFile(d["url"], dict(d.get("hashes", {}))) for d in dists if d.get("url")]
+        archive = entry.get("archive")  # a direct URL requirement's file
+        if archive and (archive.get("url") or archive.get("path")):
+            url = archive.get("url") or Path(archive["path"]).resolve().as_uri()
+            files = [LockedFile(url, dict(archive.get("hashes", {})), direct=True)]
         out[name] = (entry["version"], files)
     return out
 
@@ -149,7 +154,8 @@ def resolve_with_uv(
         origin = "installed" if dist is not None and dist.version == version else "index"
         hashes = tuple(f"sha256:{f.hashes['sha256']}" for f in files) if all(
             f.hashes.get("sha256") for f in files) and files else ()
-        pins[name] = Pin(name, version, origin, (), files[0] if files else None, hashes)
+        direct = files[0].url if files and files[0].direct else None
+        pins[name] = Pin(name, version, origin, (), files[0] if files else None, hashes, direct)
     # uv's lock output does not say who required what; roots are known, the rest is "required".
     required_by = {name: [ROOT] for name in root_sources if name in pins}
     return Resolution(pins=dict(sorted(pins.items())), local=local, required_by=required_by,
