@@ -99,17 +99,19 @@ def requirement_problems(python: str | os.PathLike, *, tree_packages: Mapping[st
     if ok:
         return []
     tree = {**recorded_tree_packages(python), **{canonicalize_name(k): v for k, v in (tree_packages or {}).items()}}
-    problems = []
+    problems, accepted = [], 0
     for line in output.splitlines():
         line = line.strip()
         if not line or _FRAME.match(line):
             continue
         missing = _NOT_INSTALLED.fullmatch(line)
         if missing and _tree_provides(tree, missing["req"]):
+            accepted += 1
             continue
         problems.append(f"uv pip check: {line}")
-    # A failure whose lines we could not read still fails.
-    return problems or [f"uv pip check failed:\n{output}"]
+    if not problems and not accepted:  # a failure whose lines we could not read still fails
+        problems.append(f"uv pip check failed:\n{output}")
+    return problems
 
 
 def _tree_provides(tree: Mapping[str, str], requirement: str) -> bool:
