@@ -151,3 +151,27 @@ def test_sync_killed_after_the_removal_restores_the_survivor_on_the_next_sync(wo
     assert journal_of(world.python) is None
     assert world.imported("psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
     assert_settled(world)
+
+
+def dist_info(site: Path, name: str, *paths: str) -> None:
+    folder = site / f"{name}-1.0.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "RECORD").write_text("".join(f"{p},,\n" for p in [*paths, f"{folder.name}/RECORD"]))
+
+
+def test_overlap_is_found_by_normalized_path_in_and_outside_site_packages(tmp_path):
+    from incrinstall.installer import overlapped_survivors
+
+    purelib, platlib = tmp_path / "lib" / "site-packages", tmp_path / "lib64" / "site-packages"
+    dist_info(purelib, "gone", "gone/__init__.py", "six.py", "../../bin/tool", "gone/data/x.txt")
+    dist_info(purelib, "pkg", "gone/__init__.py")  # the same package folder
+    dist_info(purelib, "single", "six.py")  # the same top-level module
+    dist_info(purelib, "script", "../../bin/tool")  # the same console script
+    dist_info(platlib, "other-site", "../../lib/site-packages/gone/data/x.txt")  # reached from platlib
+    dist_info(purelib, "near-miss", "gone2/__init__.py", "gone/data/y.txt", "../../bin/tool2", "six.pyc")
+    dist_info(platlib, "same-rel-other-site", "gone/__init__.py")  # another folder's gone/ is another file
+
+    survivors = overlapped_survivors([str(purelib), str(platlib)], ["Gone"])
+
+    assert survivors == ["other-site==1.0", "pkg==1.0", "script==1.0", "single==1.0"]
+    assert overlapped_survivors([str(purelib), str(platlib)], ["near-miss"]) == []
