@@ -46,7 +46,7 @@ def assert_environment_consistent(python: str | os.PathLike, *, tree_packages: M
 def record_problems(python: str | os.PathLike) -> list[str]:
     """What is wrong with the dist-info folders: missing RECORD or METADATA, missing or changed files."""
     problems = []
-    for site in dict.fromkeys(os.path.realpath(sp) for sp in site_packages(python)):
+    for site in dict.fromkeys(os.path.realpath(sp) for sp in _site_dirs(python)):
         try:
             folders = sorted(e.path for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir())
         except OSError:
@@ -54,6 +54,18 @@ def record_problems(python: str | os.PathLike) -> list[str]:
         for folder in folders:
             problems += _dist_info_problems(site, folder)
     return problems
+
+
+def _site_dirs(python: str | os.PathLike) -> list[str]:
+    """A venv's site-packages from its pyvenv.cfg (no interpreter start: the check runs on every venv)."""
+    venv = Path(python).parent.parent
+    try:
+        cfg = (venv / "pyvenv.cfg").read_text(encoding="utf-8")
+    except OSError:
+        return site_packages(python)
+    found = re.search(r"^version(?:_info)?\s*=\s*(\d+)\.(\d+)", cfg, re.MULTILINE)
+    site = venv / "lib" / f"python{found[1]}.{found[2]}" / "site-packages" if found else None
+    return [str(site)] if site is not None and site.is_dir() and os.name != "nt" else site_packages(python)
 
 
 def _dist_info_problems(site: str, folder: str) -> list[str]:
