@@ -6,15 +6,23 @@ folders of touched packages that a killed uv left without RECORD or METADATA, th
 every package the journal touched as managed and reinstalls those that the new plan keeps,
 so a package half-written or half-removed by a killed uv is repaired, and nothing it
 installed is lost track of.
+
+Dists can ship the same files (jwt / PyJWT, psycopg2 / psycopg2-binary), and removing one
+deletes them for the other. So before the removal the RECORDs of the dists to remove are
+compared with those of the dists that stay; the staying ones that share a path ("overlapped
+survivors") join the journal's install list, and after the removal uv reinstalls them from
+its cache. A run killed in between reinstalls them like any other touched package.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,9 +135,7 @@ def clear_torn(site_dirs, names: set[str]) -> list[str]:
             if os.path.isfile(record) and os.path.isfile(os.path.join(entry.path, "METADATA")):
                 continue
             if os.path.isfile(record):
-                with open(record, encoding="utf-8", errors="replace") as f:
-                    listed = [line.split(",", 1)[0] for line in f if line.strip()]
-                for rel in listed:
+                for rel in _record_paths(entry.path):
                     path = os.path.normpath(os.path.join(site, rel))
                     if not os.path.isabs(rel) and os.path.isfile(path):
                         os.unlink(path)
@@ -190,10 +196,106 @@ def _requirements_file(items: list[InstallItem], directory: str) -> tuple[str, b
     return path, with_hashes
 
 
+def _record_paths(dist_info: str) -> list[str]:
+    """The paths a dist-info's RECORD lists, as written (relative to site-packages, maybe with `..`)."""
+    try:
+        with open(os.path.join(dist_info, "RECORD"), encoding="utf-8", errors="replace", newline="") as f:
+            return [row[0] for row in csv.reader(f) if row and row[0]]
+    except OSError:
+        return []
+
+
+def _needles(removed: set[str], site: str) -> list[bytes] | None:
+    """Byte strings one of which a RECORD naming any of `removed` must contain, as installers write RECORD.
+
+    A path in site-packages is found by its top-level name at the start of a line (`jwt` for `jwt/...`,
+    `six.py`); one outside (a script, `../../../bin/tool`) by its file name before the comma. A
+    needle may match more than it should (`jwtx/`): that only costs parsing that RECORD. None: too
+    unusual to filter (a quoted path), parse every RECORD.
+    """
+    needles = set()
+    for path in removed:
+        if '"' in path or "," in path:
+            return None
+        rel = os.path.relpath(path, site)
+        if rel.startswith(".."):
+            needles.add(f"/{os.path.basename(path)},")
+        else:
+            needles.add("\n" + rel.split(os.sep, 1)[0])
+    return [n.encode("utf-8") for n in needles]
+
+
+def overlapped_survivors(site_dirs: Iterable[str], remove: Iterable[str]) -> list[str]:
+    """"name==version" of every dist that stays but whose RECORD names a file a dist in `remove` also names.
+
+    Paths are compared normalized (RECORD's are relative to site-packages and may hold `..`). The
+    removed dists' RECORDs are parsed; a staying dist's RECORD is only searched for the removed
+    top-level names, and parsed when one is there, so a removal without overlap costs a read per dist.
+    """
+    from incrinstall.environment import canonical_name
+
+    removing = {canonical_name(name) for name in remove}
+    removed: dict[str, set[str]] = {}  # site -> normalized absolute paths the removed dists name
+    staying = []
+    for site in dict.fromkeys(os.path.realpath(s) for s in site_dirs):
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            name, _, version = entry.name[: -len(".dist-info")].rpartition("-")
+            if canonical_name(name) not in removing:
+                staying.append((site, entry.path, f"{canonical_name(name)}=={version}"))
+                continue
+            own = entry.path + os.sep  # its own metadata is no one else's
+            removed.setdefault(site, set()).update(
+                p for p in (os.path.normpath(os.path.join(site, rel)) for rel in _record_paths(entry.path))
+                if not p.startswith(own))
+    every = set().union(*removed.values())
+    if not every:
+        return []
+    # A staying dist in another site folder reaches these paths only by `..`: its own needles.
+    needles = {site: _needles(every, site) for site in dict.fromkeys(site for site, _, _ in staying)}
+    survivors = set()
+    for site, dist_info, spec in staying:
+        wanted = needles[site]
+        if wanted is not None:
+            try:
+                with open(os.path.join(dist_info, "RECORD"), "rb") as f:
+                    text = b"\n" + f.read()
+            except OSError:
+                continue
+            if not any(n in text for n in wanted):
+                continue
+        if any(os.path.normpath(os.path.join(site, rel)) in every for rel in _record_paths(dist_info)):
+            survivors.add(spec)
+    return sorted(survivors)
+
+
+def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_index_args: list[str],
+                reinstall: Iterable[str], compile_bytecode: bool, break_system_packages: bool, what: str) -> None:
+    req_file, hashed = _requirements_file(items, state_folder)
+    try:
+        args = ["pip", "install", "--python", python, "--no-deps", "-r", req_file,
+                "--index-strategy", "unsafe-best-match", *uv_index_args]
+        if hashed:
+            args.append("--require-hashes")
+        if compile_bytecode:
+            args.append("--compile-bytecode")
+        if break_system_packages:
+            args.append("--break-system-packages")
+        for name in sorted(reinstall):
+            args += ["--reinstall-package", name]
+        run_uv(args, what=what)
+    finally:
+        os.unlink(req_file)
+
+
 def apply(
     prefix: str,
     python: str,
     *,
+    site_dirs: Iterable[str],
     install: list[InstallItem],
     remove: list[str],
     uv_index_args: list[str],
@@ -201,27 +303,27 @@ def apply(
     compile_bytecode: bool = False,
     break_system_packages: bool = False,
 ) -> None:
-    """Install (one uv call, pinned, --no-deps), then remove (one uv call), under a journal."""
+    """Install (one uv call, pinned, --no-deps), remove (one uv call), restore the survivors, under a journal."""
     journal = Journal("install", [f"{i.name}=={i.version}" for i in install], list(remove), os.getpid())
     _write_journal(prefix, journal)
+    uv_options = {"uv_index_args": uv_index_args, "compile_bytecode": compile_bytecode,
+                  "break_system_packages": break_system_packages}
     if install:
-        req_file, hashed = _requirements_file(install, str(state_dir(prefix)))
-        try:
-            args = ["pip", "install", "--python", python, "--no-deps", "-r", req_file,
-                    "--index-strategy", "unsafe-best-match", *uv_index_args]
-            if hashed:
-                args.append("--require-hashes")
-            if compile_bytecode:
-                args.append("--compile-bytecode")
-            if break_system_packages:
-                args.append("--break-system-packages")
-            for name in sorted(reinstall):
-                args += ["--reinstall-package", name]
-            run_uv(args, what="installing with uv")
-        finally:
-            os.unlink(req_file)
-    if remove:
-        journal.phase = "remove"
-        _write_journal(prefix, journal)
-        override = ["--break-system-packages"] if break_system_packages else []
-        run_uv(["pip", "uninstall", "--python", python, *override, *sorted(remove)], what="removing with uv")
+        _uv_install(python, install, str(state_dir(prefix)), reinstall=reinstall, what="installing with uv",
+                    **uv_options)
+    if not remove:
+        return
+    # Read after the install step: what it installed may share files with what goes now.
+    survivors = overlapped_survivors(site_dirs, remove)
+    journal.phase = "remove"
+    # In the journal before the removal, so a run killed after it reinstalls them.
+    journal.install += [spec for spec in survivors if spec not in journal.install]
+    _write_journal(prefix, journal)
+    override = ["--break-system-packages"] if break_system_packages else []
+    run_uv(["pip", "uninstall", "--python", python, *override, *sorted(remove)], what="removing with uv")
+    if survivors:
+        # uv puts back the exact files, from its cache; hashes where this sync had them.
+        known = {f"{i.name}=={i.version}": i for i in install}
+        items = [known.get(spec) or InstallItem(*spec.split("==", 1)) for spec in survivors]
+        _uv_install(python, items, str(state_dir(prefix)), reinstall={i.name for i in items},
+                    what=f"restoring {', '.join(survivors)}, whose files the removal deleted", **uv_options)

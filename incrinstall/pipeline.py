@@ -220,7 +220,7 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         removals = [a.name for a in planned.plan.of("remove")]
         if items or removals:
             installer.apply(
-                prefix, interpreter.executable, install=items, remove=removals,
+                prefix, interpreter.executable, site_dirs=interpreter.site_dirs, install=items, remove=removals,
                 uv_index_args=options.index.uv_args(), reinstall=planned.reinstall,
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.support.envcheck import assert_environment_consistent  # noqa: E402
 from tests.support.index_server import LoopbackIndex  # noqa: E402
 from tests.support.real_wheels import ensure_real_wheels  # noqa: E402
-from tests.support.venvs import make_venv  # noqa: E402
+from tests.support.venvs import created_venvs, make_venv  # noqa: E402
 
 # Any HTTP(S) request that is not to loopback goes to this dead proxy and fails fast,
 # so a test that forgets to point uv or incrinstall at a loopback index cannot reach PyPI.
@@ -61,6 +63,56 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for key in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(key, "127.0.0.1,localhost,::1")
     return {"uv_cache": uv_cache, "incrinstall_cache": inc_cache}
+
+
+_PASSED = pytest.StashKey[bool]()
+# The real functions: the teardown check runs uv and the venv's python even where a test forbade subprocesses.
+_SUBPROCESS = {"run": subprocess.run, "Popen": subprocess.Popen}
+_CHECKED = {"venvs": 0, "seconds": 0.0}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.when == "call":
+        item.stash[_PASSED] = report.passed
+    return report
+
+
+@pytest.fixture(autouse=True)
+def environments_stay_consistent(request: pytest.FixtureRequest, isolated_env: dict[str, Path]):
+    """At teardown of a test that passed: every venv it made with make_venv() passes assert_environment_consistent.
+
+    A test that leaves an environment inconsistent on purpose says why with
+    `@pytest.mark.inconsistent_env_ok("reason")`; one whose venv requires packages of a project tree
+    that were deliberately not installed names them with `@pytest.mark.tree_packages({name: version})`.
+    """
+    first = len(created_venvs)
+    yield
+    made = list(dict.fromkeys(created_venvs[first:]))
+    del created_venvs[first:]
+    marker = request.node.get_closest_marker("inconsistent_env_ok")
+    if marker is not None:
+        if not (marker.args and str(marker.args[0]).strip()):
+            pytest.fail("@pytest.mark.inconsistent_env_ok needs a reason string")
+        return
+    if not request.node.stash.get(_PASSED, False):
+        return  # its own failure (or skip) says more than a second complaint about the environment
+    tree = request.node.get_closest_marker("tree_packages")
+    started = time.perf_counter()
+    with pytest.MonkeyPatch.context() as mp:
+        for attr, real in _SUBPROCESS.items():
+            mp.setattr(subprocess, attr, real)
+        for python in made:
+            if python.exists():  # a venv the test deleted has nothing to check
+                _CHECKED["venvs"] += 1
+                assert_environment_consistent(python, tree_packages=tree.args[0] if tree else None)
+    _CHECKED["seconds"] += time.perf_counter() - started
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _CHECKED["venvs"]:
+        terminalreporter.write_line(f"environment checks: {_CHECKED['venvs']} venvs in {_CHECKED['seconds']:.1f} s")
 
 
 @pytest.fixture

@@ -247,6 +247,8 @@ def test_sdist_metadata(tmp_path, with_prepare):
 # -- run_hook on the Airflow-like tree with real hatchling --------------------------------------------------------------
 
 
+@pytest.mark.inconsistent_env_ok("installs the tree editable with --no-deps only to read the METADATA uv writes; "
+                                 "its dependencies are absent on purpose")
 @pytest.mark.slow
 def test_hook_result_equals_metadata_of_real_editable_install(airflow_tree, build_index, venv_factory):
     result = run_hook(airflow_tree, MARKERS, material(airflow_tree))

@@ -324,6 +324,7 @@ def test_relative_file_urls_and_find_links_page_work_with_uv(index_factory, venv
     assert installed(py2) == {"demo": "1.0"}
 
 
+@pytest.mark.inconsistent_env_ok("breaks a requirement on purpose to prove pip_check reports it")
 def test_pip_check_reports_an_unsatisfied_requirement(index, venv_factory):
     index.add_wheel("app", "1.0", requires_dist=["lib>=2"])
     index.add_wheel("lib", "2.0")

@@ -31,6 +31,7 @@ def project(root: Path, deps: list[str], provider_deps: list[str] | None = None)
     return root
 
 
+@pytest.mark.tree_packages({"myproj": "2.0", "myproj-providers-extra": "1.0.0"})  # what the baseline leaves out
 def test_baseline_into_an_empty_venv_is_resolved_by_uv_and_never_fetches_the_tree_packages(
         index, tmp_path, run_cli, venv_factory):
     # plugin-x (on the index) requires the project and its in-tree provider: the tree satisfies both.

@@ -75,11 +75,16 @@ def venv_python(venv: str | Path) -> Path:
     return venv / "bin" / "python"
 
 
+# Every python make_venv() returned, in order: tests/conftest.py checks those a test made, at its teardown.
+created_venvs: list[Path] = []
+
+
 def make_venv(path: str | Path, python: str | None = None, *, seed: bool = False) -> Path:
     """Create a virtualenv at `path` with `uv venv` and return its python executable.
 
     `python` is an interpreter path or a version request ("3.12"); by default the
     interpreter running the tests. `seed` also installs pip (needed to test pip itself).
+    The venv is registered in `created_venvs`.
     """
     args = ["venv", "--quiet", "--no-config", "--python", python or sys.executable, str(path)]
     if seed:
@@ -88,6 +93,7 @@ def make_venv(path: str | Path, python: str | None = None, *, seed: bool = False
     exe = venv_python(path)
     if not exe.exists():
         raise AssertionError(f"uv venv did not create {exe}")
+    created_venvs.append(exe)
     return exe
 
 

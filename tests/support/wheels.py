@@ -113,23 +113,27 @@ def build_wheel(out_dir: str | Path, name: str, version: str, *,
                 requires_dist: Iterable[str] = (), requires_python: str | None = None,
                 extras: Mapping[str, Iterable[str]] | None = None, tag: str = "py3-none-any",
                 files: Mapping[str, str | bytes] | None = None, metadata_version: str = "2.1",
-                entry_points: Mapping[str, Mapping[str, str]] | None = None) -> Path:
+                entry_points: Mapping[str, Mapping[str, str]] | None = None, module: str | None = None) -> Path:
     """Write `{name}-{version}-{tag}.whl` into out_dir and return its path.
 
     The wheel holds `{module}/__init__.py` (which sets `__version__`), any extra `files`
-    (relpath -> text or bytes), and a complete `.dist-info` (METADATA, WHEEL, RECORD).
+    (relpath -> text or bytes; one named like the `__init__.py` replaces it), and a complete
+    `.dist-info` (METADATA, WHEEL, RECORD). `module` names the package folder when it is not the
+    dist's own name (jwt-lite shipping `jwt/`); its `__init__.py` then also sets `__distribution__`,
+    so two dists that ship the same folder differ in content.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     version = str(Version(str(version)))
-    mod = module_name(name)
     dist_info = f"{dist_filename_name(name)}-{version}.dist-info"
 
-    entries: list[tuple[str, bytes]] = [
-        (f"{mod}/__init__.py", f'__version__ = "{version}"\n'.encode()),
-    ]
+    init = f'__version__ = "{version}"\n'
+    if module is not None:
+        init += f'__distribution__ = "{name}"\n'
+    contents = {f"{module or module_name(name)}/__init__.py": init.encode()}
     for rel, content in (files or {}).items():
-        entries.append((rel.replace("\\", "/"), _as_bytes(content)))
+        contents[rel.replace("\\", "/")] = _as_bytes(content)
+    entries: list[tuple[str, bytes]] = list(contents.items())
     entries.append((f"{dist_info}/METADATA", metadata_text(
         name, version, requires_dist=requires_dist, requires_python=requires_python,
         extras=extras, metadata_version=metadata_version).encode()))
