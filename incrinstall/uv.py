@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -43,6 +44,25 @@ def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str
     cmd = [uv_binary(), *args]
     proc = subprocess.run(cmd, cwd=cwd, env=uv_env(env), capture_output=True, text=True)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
-        raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd[1:4])} ...", detail=tail)
+        raise failure(what, proc.returncode, cmd, proc.stderr or proc.stdout)
     return proc
+
+
+# uv's headline for a package it could not get: "error: Failed to build `mysqlclient==2.3.2`".
+_PACKAGE_HEADLINE = re.compile(r"^\s*(?:error:|×)?\s*(Failed to [a-z ]+`[^`]+`.*)$", re.MULTILINE)
+
+
+def failure(what: str, code: int, cmd: list[str], output: str) -> InstallError:
+    """The error for a failed uv call: the package uv names first (its headline scrolls away), then the tail."""
+    lines = (output or "").strip().splitlines()
+    found = _PACKAGE_HEADLINE.search(output or "")
+    if found is None:
+        return InstallError(f"{what} failed (exit {code}): {' '.join(cmd[1:4])} ...", detail="\n".join(lines[-25:]))
+    headline = found.group(1).strip()
+    start = next(i for i, line in enumerate(lines) if headline in line)
+    # The causes uv lists under its headline, then the last lines (the build's own error is at the end).
+    head = lines[start:start + 4]
+    tail = [line for line in lines[-20:] if line not in head]
+    skipped = len(lines) - start - len(head) - len(tail)
+    detail = "\n".join(head + ([f"  ... ({skipped} lines)"] if skipped > 0 else []) + tail)
+    return InstallError(f"{what} failed (exit {code}): {headline}", detail=detail)
