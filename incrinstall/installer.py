@@ -165,7 +165,7 @@ def apply(
         req_file, hashed = _requirements_file(install, str(state_dir(prefix)))
         try:
             args = ["pip", "install", "--python", python, "--no-deps", "-r", req_file,
-                    "--index-strategy", "unsafe-best-match", *uv_index_args]
+                    *uv_index_args]  # uv_index_args carries --index-strategy (IndexConfig.uv_args)
             if hashed:
                 args.append("--require-hashes")
             if compile_bytecode:

@@ -27,11 +27,19 @@ def uv_binary() -> str:
 
 
 def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+    """Our environment minus every uv variable that changes resolution (index_config read them already).
+
+    One configuration: what uv is told comes only from the explicit flags incrinstall passes
+    (IndexConfig.uv_args), so uv cannot resolve in a different world from incrinstall's own.
+    Credentials stay: uv reads URL userinfo from the flags and `$NETRC` / `~/.netrc` itself.
+    """
+    from incrinstall.index_config import RESOLUTION_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in RESOLUTION_ENV}
     env.setdefault("UV_NO_PROGRESS", "1")
     env["NO_COLOR"] = env.get("NO_COLOR", "1")
     # incrinstall decides what to install; uv must not re-resolve from a project config it finds.
-    env.setdefault("UV_NO_CONFIG", "1")
+    env["UV_NO_CONFIG"] = "1"
     if extra:
         env.update(extra)
     return env
@@ -39,10 +47,10 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
            what: str = "uv") -> subprocess.CompletedProcess:
-    """Run uv; raise InstallError with the tail of its output when it fails."""
-    cmd = [uv_binary(), *args]
+    """Run `uv --no-config ARGS`; raise InstallError with the tail of its output when it fails."""
+    cmd = [uv_binary(), "--no-config", *args]
     proc = subprocess.run(cmd, cwd=cwd, env=uv_env(env), capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
-        raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd[1:4])} ...", detail=tail)
+        raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd[2:5])} ...", detail=tail)
     return proc

@@ -82,6 +82,7 @@ def resolve_with_uv(
     prerelease: str = "if-necessary-or-explicit",
 ) -> Resolution:
     """Pin the root requirements with uv; raise ResolutionError (with uv's explanation) if impossible."""
+    from incrinstall.index_config import uv_prerelease_args
     from incrinstall.uv import run_uv
 
     local = {lp.name: lp.version for lp in local_packages}
@@ -90,8 +91,8 @@ def resolve_with_uv(
         (folder / "requirements.in").write_text("".join(f"{r.requirement}\n" for r in requirements))
         output = folder / "pylock.toml"
         args = ["pip", "compile", str(folder / "requirements.in"), "--python", interpreter.executable,
-                "--format", "pylock.toml", "--no-header", "--quiet", "--index-strategy", "unsafe-best-match",
-                "--prerelease", prerelease, "-o", str(output), *uv_index_args]
+                "--format", "pylock.toml", "--no-header", "--quiet",  # uv_index_args: --index-strategy etc.
+                *uv_prerelease_args(prerelease, requirements), "-o", str(output), *uv_index_args]
         if constraints:
             (folder / "constraints.txt").write_text("".join(f"{c.requirement}\n" for c in constraints))
             args += ["-c", str(folder / "constraints.txt")]

@@ -164,11 +164,14 @@ class LoopbackIndex:
       etag            send ETag and answer a matching If-None-Match with 304
       cache_control   value of the Cache-Control header on index pages ("max-age=0" by default)
       relative_urls   link files with relative URLs (`../../files/x`) instead of absolute ones
+      auth            (user, password): every request without that Basic auth gets 401
+    PEP 700 upload times: `set_upload_time(filename, "2024-01-01T00:00:00Z")` (JSON pages only;
+    a file without one has no `upload-time` key, as on indexes that do not record it).
     """
 
     def __init__(self, root_dir: str | Path, *, json: bool = True, serve_metadata: bool = True,
                  etag: bool = True, cache_control: str | None = "max-age=0",
-                 relative_urls: bool = False, port: int = 0) -> None:
+                 relative_urls: bool = False, port: int = 0, auth: tuple[str, str] | None = None) -> None:
         self.root = Path(root_dir)
         self.root.mkdir(parents=True, exist_ok=True)
         self.json = json
@@ -176,6 +179,8 @@ class LoopbackIndex:
         self.etag = etag
         self.cache_control = cache_control
         self.relative_urls = relative_urls
+        self.auth = auth
+        self._upload_times: dict[str, str] = {}
         self.delay = 0.0  # seconds to sleep before answering each request
         self._port = port
         self._server: ThreadingHTTPServer | None = None
@@ -273,6 +278,23 @@ class LoopbackIndex:
     def unyank(self, filename: str) -> None:
         with self._lock:
             self._yanked.pop(Path(filename).name, None)
+
+    def set_upload_time(self, filename: str, when: str | None) -> None:
+        """Advertise a PEP 700 `upload-time` for a served file (None: advertise none)."""
+        with self._lock:
+            if when is None:
+                self._upload_times.pop(Path(filename).name, None)
+            else:
+                self._upload_times[Path(filename).name] = when
+
+    def authorized(self, header: str | None) -> bool:
+        """Does this Authorization header carry the required credentials (always True without `auth`)?"""
+        if self.auth is None:
+            return True
+        import base64
+
+        expected = "Basic " + base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode("ascii")
+        return header == expected
 
     def fail(self, path_prefix: str = "/", status: int = 503, times: int = -1) -> None:
         """Answer requests whose path starts with `path_prefix` with `status` (`times` < 0: forever)."""
@@ -423,6 +445,10 @@ class LoopbackIndex:
                 "yanked": (yanked or True) if yanked is not None else False,
                 "size": f.size,
             }
+            with self._lock:
+                uploaded = self._upload_times.get(f.filename)
+            if uploaded is not None:
+                entry["upload-time"] = uploaded
             if self.serve_metadata and f.metadata is not None:
                 entry["core-metadata"] = {"sha256": f.metadata_sha256}
                 entry["dist-info-metadata"] = {"sha256": f.metadata_sha256}
@@ -494,6 +520,8 @@ def _make_handler(index: LoopbackIndex):
         def _route(self) -> tuple[int, dict[str, str], bytes]:
             split = urlsplit(self.path)
             path = unquote(split.path)
+            if not index.authorized(self.headers.get("Authorization")):
+                return 401, {"Content-Type": "text/plain", "WWW-Authenticate": 'Basic realm="loopback"'}, b"401\n"
             failure = index._failure_for(path)
             if failure is not None:
                 return failure, {"Content-Type": "text/plain"}, f"injected failure {failure}\n".encode()
