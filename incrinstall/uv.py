@@ -47,10 +47,17 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
            what: str = "uv") -> subprocess.CompletedProcess:
-    """Run `uv --no-config ARGS`; raise InstallError with the tail of its output when it fails."""
-    cmd = [uv_binary(), "--no-config", *args]
+    """Run `uv ARGS --no-config`; raise InstallError with the tail of its output when it fails.
+
+    `--no-config` (a global option, valid after any subcommand) goes on every call that resolves,
+    builds or installs; `pip uninstall` keeps its package names last and has UV_NO_CONFIG=1 (uv_env),
+    which means the same.
+    """
+    cmd = [uv_binary(), *args]
+    if "--no-config" not in args and args[:2] != ["pip", "uninstall"]:
+        cmd.append("--no-config")
     proc = subprocess.run(cmd, cwd=cwd, env=uv_env(env), capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
-        raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd[2:5])} ...", detail=tail)
+        raise InstallError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd[1:4])} ...", detail=tail)
     return proc
