@@ -206,10 +206,11 @@ def _index(args, project_dir: Path | None = None):
                         exclude_newer=args.exclude_newer, project_dir=project_dir)
 
 
-def _options(args, project_dir: Path, *, read_project: bool = True):
+def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_settings: bool = True):
+    """`settings_dir`: where the project's uv settings are read (default: `project_dir`)."""
     from incrinstall.pipeline import Options
 
-    index = _index(args, project_dir if read_project else None)
+    index = _index(args, (settings_dir or project_dir) if read_settings else None)
     return Options(
         project_dir=project_dir, selection=_selection(args, index), python=args.python, index=index,
         exact=getattr(args, "exact", False), prerelease=index.prerelease,
@@ -326,8 +327,10 @@ def cmd_sync(args, console: Console) -> int:
 def cmd_baseline(args, console: Console) -> int:
     from incrinstall import pipeline
 
-    # The archive's own [tool.uv] is not read: the tree exists only once pipeline.baseline unpacks it.
-    options = _options(args, Path.cwd(), read_project=False)
+    # The project's uv settings: a directory ARCHIVE's are read here; an archive file's are not (its tree
+    # exists only once pipeline.baseline unpacks it), so pass them as options or environment variables.
+    source = Path(args.archive)
+    options = _options(args, Path.cwd(), settings_dir=source.resolve(), read_settings=source.is_dir())
     outcome = pipeline.baseline(args.archive, options, sha256=args.sha256,
                                 allow_insecure_http=args.allow_insecure_http, max_size=args.max_size,
                                 report=console.info)

@@ -57,11 +57,7 @@ def _check_all_three(run_cli, project, venv_factory, args, env, want: str) -> No
 def test_tool_uv_exclude_newer_is_honoured_by_plan_sync_and_baseline(dated, venv_factory, run_cli, tmp_path):
     # The shape Airflow's root pyproject.toml uses.
     project = write_project(tmp_path / "proj", ["a"], '[tool.uv]\nexclude-newer = "2025-01-01T00:00:00Z"\n')
-    python = venv_factory()
-    assert _installs(run_cli("plan", project, "--python", python, "--json", "--index-url", dated.url)) == {"a": "1.0"}
-    proc = run_cli("sync", project, "--python", python, "--index-url", dated.url)
-    assert proc.returncode == 0, proc.stderr
-    assert installed(python)["a"] == "1.0"
+    _check_all_three(run_cli, project, venv_factory, ["--index-url", dated.url], {}, "1.0")
 
 
 @pytest.mark.parametrize("cutoff, want", [("2025-06-01T00:00:00Z", "1.0"),  # the boundary is excluded, as in uv
@@ -194,3 +190,35 @@ def test_a_stray_uv_toml_in_the_working_directory_does_not_reach_uv(index, venv_
     proc = run_cli("sync", project, "--python", python, "--index-url", index.url, cwd=cwd, env={"UV_NO_CONFIG": ""})
     assert proc.returncode == 0, proc.stderr
     assert installed(python)["a"] == "1.0"
+
+
+AIRFLOW_SHAPED_TOOL_UV = '''
+[tool.uv]
+required-version = ">=0.6.3"
+no-build-isolation-package = ["sphinx-redoc"]
+exclude-newer = "2025-09-20"
+
+[tool.uv.sources]
+apache-airflow-core = {workspace = true}
+
+[tool.uv.workspace]
+members = [".", "airflow-core"]
+'''
+
+
+def test_airflow_shaped_tool_uv_is_accepted_and_its_exclude_newer_read(tmp_path):
+    """apache-airflow 3.1.0's sdist pyproject.toml [tool.uv] shapes (plus an exclude-newer date)."""
+    project = write_project(tmp_path / "proj", ["a"], AIRFLOW_SHAPED_TOOL_UV)
+    config = index_config(project_dir=project, environ={})
+    line = (project / "pyproject.toml").read_text().splitlines().index('exclude-newer = "2025-09-20"') + 1
+    assert config.origins["exclude-newer"] == f"pyproject.toml:{line}"
+    # A bare date is midnight in the local time zone, as uv reads it; passed to uv as one UTC timestamp.
+    assert config.exclude_newer.endswith("Z") and "--exclude-newer" in config.uv_args()
+
+
+def test_a_bad_exclude_newer_names_its_line(tmp_path):
+    project = write_project(tmp_path / "proj", ["a"], '[tool.uv]\nexclude-newer = "last tuesday"\n')
+    with pytest.raises(SpecError) as err:
+        index_config(project_dir=project, environ={})
+    assert err.value.where.startswith("pyproject.toml:")
+    assert "last tuesday" in err.value.message
