@@ -253,7 +253,7 @@ class HttpClient:
         if status in (404, 410):
             self._write_entry(path, {"url": redact(final), "status": 404, "content_type": ""}, b"")
             return Response(final, 404, b"", "", False)
-        raise IndexUnavailable(f"{redact(final)} answered HTTP {status}", where=redact(url))
+        raise IndexUnavailable(f"{redact(final)} answered HTTP {status}{_auth_hint(status)}", where=redact(url))
 
     def download(self, url: str, *, filename: str, hashes: dict[str, str] | None = None) -> Path:
         """A local copy of the file at `url` (cached for good: dist files never change), hash-checked."""
@@ -296,7 +296,7 @@ class HttpClient:
 
         status, _hdrs, final, _body = self._request(url, {}, sink=sink)
         if status != 200:
-            raise IndexUnavailable(f"{redact(final)} answered HTTP {status}", where=filename)
+            raise IndexUnavailable(f"{redact(final)} answered HTTP {status}{_auth_hint(status)}", where=filename)
         return dest
 
     def forget(self, url: str) -> None:
@@ -481,6 +481,13 @@ class HttpClient:
             if self._ssl is None:
                 self._ssl = ssl_context()
             return self._ssl
+
+
+def _auth_hint(status: int) -> str:
+    if status in (401, 403):
+        return ("; the index wants credentials: user:password@ in the index URL, or a `machine` entry in "
+                "$NETRC or ~/.netrc")
+    return ""
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:

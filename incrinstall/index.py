@@ -137,7 +137,7 @@ class IndexClient:
         self.build_python = build_python
         self.cache_root = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "http"
         self.http = HttpClient(self.cache_root, offline=config.offline)
-        self._cutoff = exclude_newer_cutoff(config.exclude_newer)
+        self._any_cutoff = bool(config.exclude_newer or any(c for _n, c in config.exclude_newer_package))
         self._lock = threading.Lock()
         self._projects: dict[str, Future] = {}
         self._metadata: dict[tuple[str, str], Future] = {}
@@ -251,7 +251,7 @@ class IndexClient:
             if link.filename in seen:
                 continue
             seen.add(link.filename)
-            if self._too_new(link):
+            if self._too_new(link, name):
                 continue
             parsed = self._parse_filename(link.filename)
             if parsed is None:
@@ -273,9 +273,12 @@ class IndexClient:
             out.append(IndexVersion(name, version, files, all(f.yanked is not None for f in files)))
         return out
 
-    def _too_new(self, link: _Link) -> bool:
-        """exclude-newer: uploaded at or after the cutoff, or an index file without an upload time."""
-        if self._cutoff is None or not link.from_index:
+    def _too_new(self, link: _Link, name: str) -> bool:
+        """exclude-newer: uploaded at or after the package's cutoff, or an index file without an upload time."""
+        if not self._any_cutoff or not link.from_index:
+            return False
+        cutoff = exclude_newer_cutoff(self.config.cutoff_for(name))
+        if cutoff is None:
             return False
         if not link.upload_time:
             return True
@@ -285,7 +288,7 @@ class IndexClient:
             return True
         if uploaded.tzinfo is None:
             uploaded = uploaded.replace(tzinfo=timezone.utc)
-        return uploaded >= self._cutoff
+        return uploaded >= cutoff
 
     def _parse_filename(self, filename: str):
         """(project, version, kind, tag rank or None when no tag fits, tie-break key) or None when unusable."""

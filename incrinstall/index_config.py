@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from incrinstall.errors import SpecError
@@ -49,14 +49,13 @@ _TRUE = ("1", "true", "yes", "on")
 
 # Project settings ([tool.uv], [tool.uv.pip], uv.toml) implemented here.
 _HONOURED_KEYS = {"index-url", "extra-index-url", "index", "find-links", "no-index", "offline",
-                  "exclude-newer", "prerelease", "index-strategy"}
+                  "exclude-newer", "exclude-newer-package", "prerelease", "index-strategy"}
 # Project settings that change the resolution and that incrinstall does not implement.
 _REFUSED_KEYS = {
     "constraint-dependencies": "constraints from [tool.uv] are not read; put them in a constraints file "
                                "and pass it with -c",
     "override-dependencies": "incrinstall's resolver has no overrides",
     "build-constraint-dependencies": "build environments take no constraints",
-    "exclude-newer-package": "per-package exclude-newer is not implemented",
     "resolution": "only the default resolution (highest) is implemented",
     "no-binary": "incrinstall cannot restrict wheels", "no-binary-package": "incrinstall cannot restrict wheels",
     "only-binary": "incrinstall cannot restrict sdists",
@@ -79,6 +78,9 @@ class IndexConfig:
     no_index: bool = False
     index_strategy: str = "first-index"
     exclude_newer: str | None = None  # RFC 3339, UTC ("2025-01-01T00:00:00Z"): files uploaded later are ignored
+    # Per package: (canonical name, RFC 3339 UTC cutoff, or None for "no cutoff for this package").
+    exclude_newer_package: tuple[tuple[str, str | None], ...] = ()
+    exclude_newer_as_written: str | None = field(default=None, compare=False)  # "4 days" stays "4 days" in the stamp
     prerelease: str = "if-necessary-or-explicit"
     constraint_files: tuple[str, ...] = ()  # from UV_CONSTRAINT; the CLI adds them to the selection's -c files
     origins: dict[str, str] = field(default_factory=dict, compare=False)  # setting -> where it came from
@@ -106,7 +108,16 @@ class IndexConfig:
         args += ["--index-strategy", self.index_strategy]
         if self.exclude_newer:
             args += ["--exclude-newer", self.exclude_newer]
+        for name, cutoff in self.exclude_newer_package:
+            args += ["--exclude-newer-package", f"{name}={cutoff or 'false'}"]
         return args
+
+    def cutoff_for(self, name: str) -> str | None:
+        """The exclude-newer cutoff that applies to package `name` (canonical), or None."""
+        for package, cutoff in self.exclude_newer_package:
+            if package == name:
+                return cutoff
+        return self.exclude_newer
 
     def as_dict(self) -> dict:
         from incrinstall.httpcache import redact
@@ -118,7 +129,8 @@ class IndexConfig:
             "offline": self.offline,
             "no_index": self.no_index,
             "index_strategy": self.index_strategy,
-            "exclude_newer": self.exclude_newer,
+            "exclude_newer": self.exclude_newer_as_written or self.exclude_newer,
+            "exclude_newer_package": [list(p) for p in self.exclude_newer_package],
             "prerelease": self.prerelease,
             "constraint_files": list(self.constraint_files),
         }
@@ -165,20 +177,50 @@ def _index_entry(value: str) -> str:
     return value
 
 
-def normalize_exclude_newer(value: str, *, where: str | None = None) -> str:
-    """uv's accepted forms (RFC 3339 timestamp, or a local date) as one UTC RFC 3339 timestamp."""
+_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hr": 3600,
+          "hour": 3600, "d": 86400, "day": 86400, "w": 604800, "week": 604800}
+
+
+def _duration_seconds(text: str) -> int | None:
+    """uv's "friendly" (`4 days`, `1 week 2 days`) and ISO 8601 (`P7D`, `PT24H`) durations; None if neither."""
+    iso = re.fullmatch(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", text.upper())
+    if iso and any(iso.groups()):
+        w, d, h, m, sec = (int(g or 0) for g in iso.groups())
+        return (((w * 7 + d) * 24 + h) * 60 + m) * 60 + sec
+    parts = re.findall(r"(\d+)\s*([a-z]+)", text.lower())
+    if not parts or re.sub(r"[\d\s,a-z]", "", text.lower()) or "".join(n + u for n, u in parts) != re.sub(
+            r"[\s,]", "", text.lower()):
+        return None
+    total = 0
+    for number, unit in parts:
+        seconds = _UNITS.get(unit.removesuffix("s")) or _UNITS.get(unit)
+        if seconds is None:
+            return None  # months and years are calendar units: uv refuses them too
+        total += int(number) * seconds
+    return total
+
+
+def normalize_exclude_newer(value: str, *, where: str | None = None, now: datetime | None = None) -> str | None:
+    """uv's accepted forms as one UTC RFC 3339 timestamp (None for `false`).
+
+    A timestamp stays itself; a bare date is midnight in the system's time zone (as uv reads it);
+    a duration is counted back from now, once, so incrinstall and uv see the same instant.
+    """
     text = str(value).strip()
+    if text.lower() == "false":
+        return None
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            # uv reads a bare date as midnight in the system's time zone.
             moment = datetime.strptime(text, "%Y-%m-%d").astimezone()
+        elif (seconds := _duration_seconds(text)) is not None:
+            moment = (now or datetime.now(timezone.utc)) - timedelta(seconds=seconds)
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
             if moment.tzinfo is None:
                 raise ValueError("no time zone")
     except ValueError:
-        raise SpecError(f"exclude-newer = {text!r} is not an RFC 3339 timestamp (2025-01-31T00:00:00Z) or a date "
-                        "(2025-01-31); relative durations are not supported", where=where) from None
+        raise SpecError(f"exclude-newer = {text!r} is not an RFC 3339 timestamp (2025-01-31T00:00:00Z), a date "
+                        "(2025-01-31), a duration (4 days, P7D) or false", where=where) from None
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -293,6 +335,24 @@ def _project_indexes(setting: _Setting) -> tuple[str | None, tuple[str, ...], tu
     return default, tuple(others), tuple(flat)
 
 
+def _per_package_cutoffs(setting: _Setting) -> tuple[tuple[str, str | None], ...]:
+    """[tool.uv.exclude-newer-package]: name = timestamp / date / duration, or false (no cutoff)."""
+    from packaging.utils import canonicalize_name
+
+    if not isinstance(setting.value, dict):
+        raise SpecError("exclude-newer-package must be a table of package = date", where=setting.where)
+    out = []
+    for name, value in setting.value.items():
+        if value is False:
+            out.append((canonicalize_name(name), None))
+        elif isinstance(value, str):
+            out.append((canonicalize_name(name), normalize_exclude_newer(value, where=setting.where)))
+        else:
+            raise SpecError(f"exclude-newer-package: {name} = {value!r} is not a date, a duration or false",
+                            where=setting.where)
+    return tuple(sorted(out))
+
+
 def index_config(
     index_url: str | None = None,
     extra_index_urls: list[str] | tuple[str, ...] = (),
@@ -355,9 +415,12 @@ def index_config(
     strategy = _choice(str(strategy), INDEX_STRATEGIES, "index-strategy", origins.get("index-strategy"))
     pre = pick("prerelease", prerelease, ("UV_PRERELEASE",)) or "if-necessary-or-explicit"
     pre = _choice(str(pre), PRERELEASE_MODES, "prerelease", origins.get("prerelease"))
-    newer = pick("exclude-newer", exclude_newer, ("UV_EXCLUDE_NEWER",))
-    if newer is not None:
-        newer = normalize_exclude_newer(str(newer), where=origins.get("exclude-newer"))
+    newer_text = pick("exclude-newer", exclude_newer, ("UV_EXCLUDE_NEWER",))
+    newer = None
+    if newer_text is not None:
+        newer_text = str(newer_text).strip()
+        newer = normalize_exclude_newer(newer_text, where=origins.get("exclude-newer"))
+    per_package = _per_package_cutoffs(project["exclude-newer-package"]) if "exclude-newer-package" in project else ()
     no_index = no_index or env.get("UV_NO_INDEX", "").lower() in _TRUE or bool(
         project.get("no-index", _Setting(False, "")).value)
     offline = offline or env.get("UV_OFFLINE", "").lower() in _TRUE or bool(
@@ -370,6 +433,8 @@ def index_config(
         no_index=no_index,
         index_strategy=strategy,
         exclude_newer=newer,
+        exclude_newer_package=per_package,
+        exclude_newer_as_written=newer_text if newer is not None else None,
         prerelease=pre,
         constraint_files=_split(env.get("UV_CONSTRAINT")),
         origins=origins,

@@ -206,7 +206,7 @@ members = [".", "airflow-core"]
 '''
 
 
-def test_airflow_shaped_tool_uv_is_accepted_and_its_exclude_newer_read(tmp_path):
+def test_airflow_3_1_shaped_tool_uv_is_accepted_and_its_exclude_newer_read(tmp_path):
     """apache-airflow 3.1.0's sdist pyproject.toml [tool.uv] shapes (plus an exclude-newer date)."""
     project = write_project(tmp_path / "proj", ["a"], AIRFLOW_SHAPED_TOOL_UV)
     config = index_config(project_dir=project, environ={})
@@ -222,3 +222,56 @@ def test_a_bad_exclude_newer_names_its_line(tmp_path):
         index_config(project_dir=project, environ={})
     assert err.value.where.startswith("pyproject.toml:")
     assert "last tuesday" in err.value.message
+
+
+def _ago(days: float) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    return (datetime.now(timezone.utc) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+AIRFLOW_3_3_SHAPED_TOOL_UV = '''
+[tool.uv]
+required-version = ">=0.11.8"
+no-build-isolation-package = ["sphinx-redoc"]
+# Synchroonize with scripts/ci/prek/upgrade_important_versions.py
+exclude-newer = "4 days"
+
+[tool.uv.exclude-newer-package]
+# Automatically generated exclude-newer-package entries (update_airflow_pyproject_toml.py)
+b = false
+
+[tool.uv.pip]
+exclude-newer = "4 days"
+
+[tool.uv.pip.exclude-newer-package]
+b = false
+'''
+
+
+def test_airflow_3_3_relative_exclude_newer_and_per_package_false_agree_in_plan_sync_and_baseline(
+        index, venv_factory, run_cli, tmp_path):
+    """apache-airflow 3.3.2's shapes: `exclude-newer = "4 days"`, and `name = false` to exempt a package."""
+    for name, version, when in (("a", "1.0", _ago(30)), ("a", "2.0", _ago(1)), ("b", "1.0", _ago(30)),
+                                ("b", "2.0", _ago(1))):
+        index.set_upload_time(index.add_wheel(name, version).name, when)
+    project = write_project(tmp_path / "proj", ["a", "b"], AIRFLOW_3_3_SHAPED_TOOL_UV)
+    python = venv_factory()
+    args = ["--index-url", index.url]
+    assert _installs(run_cli("plan", project, "--python", python, "--json", *args)) == {"a": "1.0", "b": "2.0"}
+    proc = run_cli("sync", project, "--python", python, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert installed(python) == {"a": "1.0", "b": "2.0"}
+    fresh = venv_factory()
+    proc = run_cli("baseline", project, "--python", fresh, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert installed(fresh) == {"a": "1.0", "b": "2.0"}
+
+
+def test_relative_exclude_newer_is_one_instant_for_both_and_stays_as_written_in_the_stamp(tmp_path):
+    project = write_project(tmp_path / "proj", ["a"], '[tool.uv]\nexclude-newer = "P7D"\n')
+    config = index_config(project_dir=project, environ={})
+    args = config.uv_args()
+    assert args[args.index("--exclude-newer") + 1] == config.exclude_newer  # an absolute RFC 3339 instant
+    assert config.as_dict()["exclude_newer"] == "P7D"
+    assert index_config(exclude_newer="false", project_dir=project, environ={}).exclude_newer is None
