@@ -90,6 +90,8 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--exclude-newer", metavar="TIMESTAMP",
                    help="ignore files uploaded at or after this RFC 3339 timestamp or date "
                         "(default: $UV_EXCLUDE_NEWER, the project's [tool.uv] exclude-newer)")
+    g.add_argument("--exclude-newer-package", action="append", default=[], metavar="NAME=TIMESTAMP",
+                   help="a cutoff for one package (or NAME=false for none), over --exclude-newer (repeatable)")
     g.add_argument("--prerelease", choices=["if-necessary-or-explicit", "allow", "disallow"], default=None,
                    help="when to consider pre-releases (default: $UV_PRERELEASE, the project's, else "
                         "if-necessary-or-explicit: only if named by a root requirement's specifier or "
@@ -203,7 +205,8 @@ def _index(args, project_dir: Path | None = None):
 
     return index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
                         no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,
-                        exclude_newer=args.exclude_newer, project_dir=project_dir)
+                        exclude_newer=args.exclude_newer, exclude_newer_package=args.exclude_newer_package,
+                        project_dir=project_dir)
 
 
 def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_settings: bool = True):

@@ -364,6 +364,7 @@ def index_config(
     index_strategy: str | None = None,
     prerelease: str | None = None,
     exclude_newer: str | None = None,
+    exclude_newer_package: list[str] | tuple[str, ...] = (),
     project_dir: str | os.PathLike | None = None,
 ) -> IndexConfig:
     """Options first; else uv's environment variables (then pip's); else the project's uv settings; else PyPI."""
@@ -420,7 +421,14 @@ def index_config(
     if newer_text is not None:
         newer_text = str(newer_text).strip()
         newer = normalize_exclude_newer(newer_text, where=origins.get("exclude-newer"))
-    per_package = _per_package_cutoffs(project["exclude-newer-package"]) if "exclude-newer-package" in project else ()
+    per_package = dict(_per_package_cutoffs(project["exclude-newer-package"]) if "exclude-newer-package" in project
+                       else ())
+    for pair in exclude_newer_package:  # the command line's NAME=DATE win over the project's
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise SpecError(f"--exclude-newer-package {pair!r} is not NAME=DATE", where="--exclude-newer-package")
+        per_package.update(_per_package_cutoffs(_Setting({name.strip(): False if value.strip().lower() == "false"
+                                                          else value.strip()}, "--exclude-newer-package")))
     no_index = no_index or env.get("UV_NO_INDEX", "").lower() in _TRUE or bool(
         project.get("no-index", _Setting(False, "")).value)
     offline = offline or env.get("UV_OFFLINE", "").lower() in _TRUE or bool(
@@ -433,7 +441,7 @@ def index_config(
         no_index=no_index,
         index_strategy=strategy,
         exclude_newer=newer,
-        exclude_newer_package=per_package,
+        exclude_newer_package=tuple(sorted(per_package.items())),
         exclude_newer_as_written=newer_text if newer is not None else None,
         prerelease=pre,
         constraint_files=_split(env.get("UV_CONSTRAINT")),

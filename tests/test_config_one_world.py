@@ -275,3 +275,17 @@ def test_relative_exclude_newer_is_one_instant_for_both_and_stays_as_written_in_
     assert args[args.index("--exclude-newer") + 1] == config.exclude_newer  # an absolute RFC 3339 instant
     assert config.as_dict()["exclude_newer"] == "P7D"
     assert index_config(exclude_newer="false", project_dir=project, environ={}).exclude_newer is None
+
+
+def test_uv_args_are_also_valid_incrinstall_options(tmp_path):
+    """bench.py hands IndexConfig.uv_args() to `incrinstall sync` too: every flag must parse the same way there."""
+    from incrinstall.cli import build_parser
+
+    project = write_project(tmp_path / "proj", ["a"], '[tool.uv]\nexclude-newer = "2025-01-01T00:00:00Z"\n'
+                                                      'index-strategy = "unsafe-best-match"\n'
+                                                      '[tool.uv.exclude-newer-package]\nb = false\nc = "2024-01-01T00:00:00Z"\n')
+    config = index_config("http://127.0.0.1:9/simple/", ["http://127.0.0.1:8/simple/"], project_dir=project, environ={})
+    args = build_parser().parse_args(["sync", str(tmp_path), *config.uv_args()])
+    again = index_config(args.index_url, args.extra_index_url, args.find_links, index_strategy=args.index_strategy,
+                         exclude_newer=args.exclude_newer, exclude_newer_package=args.exclude_newer_package, environ={})
+    assert again == config
