@@ -70,12 +70,18 @@ def _interpreter_identity(python: str) -> str:
                       interp.markers.get("implementation_name", "")])
 
 
+def _env_index() -> IndexConfig:
+    """No IndexConfig given: the one uv's environment variables describe (uv itself no longer reads them)."""
+    from incrinstall.index_config import index_config
+
+    return index_config()
+
+
 def _index_identity(index: IndexConfig | None) -> list[str]:
-    if index is not None:
-        return index.uv_args()
-    # uv's defaults: whatever its own environment variables say.
-    names = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_FIND_LINKS", "UV_OFFLINE")
-    return [f"{n}={os.environ.get(n, '')}" for n in names]
+    from incrinstall.httpcache import redact
+
+    index = index if index is not None else _env_index()
+    return [redact(a) for a in index.uv_args()]  # a password must not even reach a hash
 
 
 def build_env_key(requires: list[str], *, python: str, index: IndexConfig | None) -> str:
@@ -108,7 +114,7 @@ def build_env(requires: list[str], *, python: str, index: IndexConfig | None) ->
         # cwd=root: uv must not discover the user's project (and its requires-python) from the cwd.
         run_uv(["venv", "--quiet", "--python", python, str(venv)], cwd=root, what="uv venv (build environment)")
         if requires:
-            index_args = index.uv_args() if index is not None else []
+            index_args = (index if index is not None else _env_index()).uv_args()
             run_uv(
                 ["pip", "install", "--quiet", "--python", str(_env_python(venv)), "--compile-bytecode",
                  *index_args, *requires],

@@ -11,6 +11,8 @@ from pathlib import Path
 from incrinstall import __version__
 from incrinstall.errors import IncrinstallError
 
+INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")  # as in uv (index_config.py)
+
 DESCRIPTION = """\
 Install only the dependency delta since a cached baseline.
 
@@ -75,16 +77,29 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
 def _add_index(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("package index")
     g.add_argument("--index-url", metavar="URL",
-                   help="simple-API index (default: $UV_INDEX_URL, $PIP_INDEX_URL, else PyPI)")
+                   help="the default simple-API index (default: $UV_DEFAULT_INDEX, $UV_INDEX_URL, $PIP_INDEX_URL, "
+                        "the project's [tool.uv] index, else PyPI); user:password@ in the URL is sent as Basic auth "
+                        "and never shown; ~/.netrc ($NETRC) is read too")
     g.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
-                   help="another index to merge in (default: $UV_EXTRA_INDEX_URL / $PIP_EXTRA_INDEX_URL)")
+                   help="another index, searched before the default one, earlier ones first "
+                        "(default: $UV_INDEX, $UV_EXTRA_INDEX_URL, $PIP_EXTRA_INDEX_URL; plus the project's)")
     g.add_argument("--find-links", "-f", action="append", default=[], metavar="DIR_OR_URL",
-                   help="a folder or page of distribution files to consider too")
+                   help="a folder or page of distribution files to consider too (default: $UV_FIND_LINKS)")
     g.add_argument("--no-index", action="store_true", help="use only --find-links")
     g.add_argument("--offline", action="store_true", help="never touch the network; use cached index pages")
-    g.add_argument("--prerelease", choices=["if-necessary-or-explicit", "allow", "disallow"],
-                   default="if-necessary-or-explicit",
-                   help="when to consider pre-releases (default: only if named by a specifier or "
+    g.add_argument("--index-strategy", choices=list(INDEX_STRATEGIES), default=None,
+                   help="how several indexes combine, as in uv (default: $UV_INDEX_STRATEGY, the project's, else "
+                        "first-index: a package comes only from the first index that has it; unsafe-first-match: "
+                        "the first index's versions first, then others'; unsafe-best-match: the best version "
+                        "of any index)")
+    g.add_argument("--exclude-newer", metavar="TIMESTAMP",
+                   help="ignore files uploaded at or after this RFC 3339 timestamp or date "
+                        "(default: $UV_EXCLUDE_NEWER, the project's [tool.uv] exclude-newer)")
+    g.add_argument("--exclude-newer-package", action="append", default=[], metavar="NAME=TIMESTAMP",
+                   help="a cutoff for one package (or NAME=false for none), over --exclude-newer (repeatable)")
+    g.add_argument("--prerelease", choices=["if-necessary-or-explicit", "allow", "disallow"], default=None,
+                   help="when to consider pre-releases (default: $UV_PRERELEASE, the project's, else "
+                        "if-necessary-or-explicit: only if named by a root requirement's specifier or "
                         "if a package has nothing else)")
 
 
@@ -177,30 +192,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _selection(args):
+def _selection(args, index=None):
+    """What to install; UV_CONSTRAINT's files (read into the IndexConfig) join the -c files."""
     from incrinstall.specs.model import Selection
 
+    constraints = tuple(args.constraint) + (index.constraint_files if index is not None else ())
     return Selection(
         extras=tuple(args.extra), all_extras=args.all_extras, groups=tuple(args.group),
-        requirement_files=tuple(args.requirement), constraint_files=tuple(args.constraint),
+        requirement_files=tuple(args.requirement), constraint_files=tuple(dict.fromkeys(constraints)),
         providers=tuple(args.provider), provider_devel=args.provider_devel,
         all_packages=args.all_packages, packages=tuple(args.package),
     )
 
 
-def _index(args):
+def _index(args, project_dir: Path | None = None):
+    """The one configuration of where packages come from (options, uv's env vars, the project's [tool.uv])."""
     from incrinstall.index_config import index_config
 
     return index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
-                        no_index=args.no_index)
+                        no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,
+                        exclude_newer=args.exclude_newer, exclude_newer_package=args.exclude_newer_package,
+                        project_dir=project_dir)
 
 
-def _options(args, project_dir: Path):
+def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_settings: bool = True):
+    """`settings_dir`: where the project's uv settings are read (default: `project_dir`)."""
     from incrinstall.pipeline import Options
 
+    index = _index(args, (settings_dir or project_dir) if read_settings else None)
     return Options(
-        project_dir=project_dir, selection=_selection(args), python=args.python, index=_index(args),
-        exact=getattr(args, "exact", False), prerelease=args.prerelease,
+        project_dir=project_dir, selection=_selection(args, index), python=args.python, index=index,
+        exact=getattr(args, "exact", False), prerelease=index.prerelease,
         editable=getattr(args, "editable", False), lock_timeout=getattr(args, "lock_timeout", None),
         compile_bytecode=getattr(args, "compile_bytecode", False),
         break_system_packages=getattr(args, "break_system_packages", False),
@@ -220,9 +242,11 @@ def cmd_specs(args, console: Console) -> int:
     from incrinstall import environment, specs
 
     interpreter = environment.find_interpreter(args.python)
-    specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
+    project_dir = _project_dir(args.project_dir)
+    index = _index(args, project_dir)
+    specset = specs.collect(project_dir, _selection(args, index), dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
-                            index=_index(args))
+                            index=index)
     for note in specset.notes:
         console.debug(note)
     if args.json:
@@ -318,10 +342,12 @@ def cmd_sync(args, console: Console) -> int:
 def cmd_baseline(args, console: Console) -> int:
     from incrinstall import pipeline
 
-    options = _options(args, Path.cwd())
+    # The project's uv settings are those of the unpacked tree: `configure` reads them once it exists.
+    source = Path(args.archive)
+    options = _options(args, Path.cwd(), settings_dir=source.resolve(), read_settings=source.is_dir())
     outcome = pipeline.baseline(args.archive, options, sha256=args.sha256,
                                 allow_insecure_http=args.allow_insecure_http, max_size=args.max_size,
-                                report=console.info)
+                                report=console.info, configure=lambda tree: _options(args, tree))
     if args.json:
         print(json.dumps(_summary_json(outcome, outcome.planned.interpreter.executable), indent=2))
     else:
@@ -332,9 +358,11 @@ def cmd_baseline(args, console: Console) -> int:
 def cmd_bench(args, console: Console) -> int:
     from incrinstall import bench
 
+    project_dir = _project_dir(args.project_dir)
+    index = _index(args, project_dir)
     report = bench.run_bench(
-        _project_dir(args.project_dir), change_file=args.change, change_target=args.change_target, runs=args.runs,
-        python=args.python, index=_index(args), selection=_selection(args), report=console.info, keep=args.keep,
+        project_dir, change_file=args.change, change_target=args.change_target, runs=args.runs,
+        python=args.python, index=index, selection=_selection(args, index), report=console.info, keep=args.keep,
     )
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

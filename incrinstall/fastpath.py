@@ -35,7 +35,12 @@ INVOCATION_SCHEMA = 1
 JOURNAL_SCHEMA = 1  # read and written by installer.py
 # Environment variables that can change what a given command line means.
 _MEANINGFUL_ENV = ("VIRTUAL_ENV", "PATH", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_INDEX_URL",
-                   "PIP_EXTRA_INDEX_URL", "INCRINSTALL_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
+                   "PIP_EXTRA_INDEX_URL", "INCRINSTALL_CACHE_DIR", "XDG_CACHE_HOME", "HOME",
+                   # read by index_config() (the one configuration) or refused by it:
+                   "UV_DEFAULT_INDEX", "UV_INDEX", "UV_FIND_LINKS", "UV_NO_INDEX", "UV_OFFLINE", "UV_INDEX_STRATEGY",
+                   "UV_PRERELEASE", "UV_EXCLUDE_NEWER", "UV_CONSTRAINT", "UV_OVERRIDE", "UV_BUILD_CONSTRAINT",
+                   "UV_RESOLUTION", "UV_NO_BINARY", "UV_NO_BUILD", "UV_NO_BINARY_PACKAGE", "UV_NO_BUILD_PACKAGE",
+                   "UV_TORCH_BACKEND", "UV_CONFIG_FILE", "UV_EXCLUDE_NEWER_PACKAGE", "UV_PYTHON_PLATFORM")
 # Options that ask for more than the one-line answer: the full path handles them.
 _NOT_FAST = {"--dry-run", "-h", "--help", "-v", "--verbose", "--version"}
 _SIGNED_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")

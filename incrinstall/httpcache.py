@@ -15,6 +15,11 @@ Stdlib only. What it promises:
   proxy that re-signs TLS works when any of them points at its CA.
 - Proxies come from `https_proxy` / `http_proxy` / `no_proxy` (as urllib reads them);
   loopback hosts never go through a proxy.
+- Credentials: a URL's userinfo (`https://user:pass@host/simple/`) is taken off the URL before
+  anything else happens (it is never requested, cached, returned or put in a message) and sent
+  as Basic auth, then also for every other URL on the same scheme, host and port (the index's
+  files), as uv and pip do. A host with no userinfo gets the `machine` entry of `$NETRC` or
+  `~/.netrc` when there is one (the Docker `--mount=type=secret,target=/root/.netrc` pattern).
 - Redirects (301/302/303/307/308) are followed; connection errors and 5xx answers are
   retried a couple of times with a short backoff.
 - Cache: `get()` stores body + ETag/Last-Modified; a later `get()` revalidates with
@@ -31,6 +36,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import ssl
 import tempfile
 import threading
@@ -69,6 +75,44 @@ def redact(url: str) -> str:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}" if ":" in userinfo else f"{user}@{hostport}"))
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without userinfo, (user, password) or None)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), (unquote(user), unquote(password))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def netrc_credentials(host: str) -> tuple[str, str] | None:
+    """The login and password `$NETRC` (else `~/.netrc`) gives `host`, or None."""
+    import netrc
+
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        auth = netrc.netrc(path).authenticators(host)
+    except (netrc.NetrcParseError, OSError):
+        return None  # uv ignores an unreadable netrc too; the request will then say 401
+    if not auth:
+        return None
+    login, _account, password = auth
+    return login or "", password or ""
+
+
+def basic_auth(credentials: tuple[str, str]) -> str:
+    token = f"{credentials[0]}:{credentials[1]}".encode()
+    return "Basic " + base64.b64encode(token).decode("ascii")
 
 
 def file_url_path(url: str) -> Path:
@@ -137,6 +181,7 @@ class HttpClient:
         self._ssl: ssl.SSLContext | None = None
         self._requests = 0
         self._bytes = 0
+        self._credentials: dict[tuple[str, str, int | None], tuple[str, str]] = {}
         self.user_agent = f"incrinstall/{__version__}"
 
     # -- counters -----------------------------------------------------------------------
@@ -154,10 +199,29 @@ class HttpClient:
             self._requests += requests
             self._bytes += nbytes
 
+    # -- credentials --------------------------------------------------------------------
+
+    def _strip_credentials(self, url: str) -> str:
+        """Remember the URL's userinfo for its origin; return the URL without it."""
+        bare, creds = split_credentials(url)
+        if creds is not None:
+            with self._lock:
+                self._credentials[_origin(bare)] = creds
+        return bare
+
+    def _auth_header(self, url: str) -> str | None:
+        origin = _origin(url)
+        with self._lock:
+            creds = self._credentials.get(origin)
+        if creds is None:
+            creds = netrc_credentials(origin[1])
+        return basic_auth(creds) if creds is not None else None
+
     # -- public API ---------------------------------------------------------------------
 
     def get(self, url: str, *, accept: str | None = None, immutable: bool = False) -> Response:
         """The body at `url`; 404/410 come back as status 404, other failures raise IndexUnavailable."""
+        url = self._strip_credentials(url)
         if url.startswith("file:"):
             return self._get_file(url)
         path = self._entry_path(url)
@@ -190,10 +254,43 @@ class HttpClient:
         if status in (404, 410):
             self._write_entry(path, {"url": redact(final), "status": 404, "content_type": ""}, b"")
             return Response(final, 404, b"", "", False)
-        raise IndexUnavailable(f"{redact(final)} answered HTTP {status}", where=redact(url))
+        raise IndexUnavailable(f"{redact(final)} answered HTTP {status}{_auth_hint(status)}", where=redact(url))
+
+    def cached_file(self, url: str, *, filename: str) -> Path | None:
+        """The local copy `download()` made (or a file: URL's own file), if there is one: no request."""
+        url = self._strip_credentials(url)
+        if url.startswith("file:"):
+            path = file_url_path(url)
+            return path if path.is_file() else None
+        dest = self.cache_root / "files-v1" / _key(url) / filename
+        return dest if dest.is_file() else None
+
+    def get_range(self, url: str, start: int, end: int | None) -> tuple[bytes, int]:
+        """Bytes `start..end` (inclusive; a negative start: the last -start bytes) and the file's size.
+
+        A server that ignores the Range header sends the whole file, which is returned as it is
+        (the caller then has every byte). Nothing is cached: these are slices of immutable files.
+        """
+        url = self._strip_credentials(url)
+        if self.offline:
+            raise IndexUnavailable(f"{redact(url)} is not in the cache and --offline was given", where=redact(url))
+        spec = f"bytes={start}" if start < 0 else f"bytes={start}-{'' if end is None else end}"
+        status, hdrs, final, body = self._request(url, {"Range": spec, "Accept-Encoding": "identity"})
+        body = body or b""
+        if status == 200:
+            return body, len(body)
+        if status != 206:
+            raise IndexUnavailable(f"{redact(final)} answered HTTP {status} to a range request{_auth_hint(status)}",
+                                   where=redact(url))
+        m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", hdrs.get("content-range", "").strip())
+        if m is None:
+            raise IndexUnavailable(f"{redact(final)} sent a partial answer without a usable Content-Range",
+                                   where=redact(url))
+        return body, int(m.group(3))
 
     def download(self, url: str, *, filename: str, hashes: dict[str, str] | None = None) -> Path:
         """A local copy of the file at `url` (cached for good: dist files never change), hash-checked."""
+        url = self._strip_credentials(url)
         if url.startswith("file:"):
             path = file_url_path(url)
             if not path.is_file():
@@ -232,12 +329,12 @@ class HttpClient:
 
         status, _hdrs, final, _body = self._request(url, {}, sink=sink)
         if status != 200:
-            raise IndexUnavailable(f"{redact(final)} answered HTTP {status}", where=filename)
+            raise IndexUnavailable(f"{redact(final)} answered HTTP {status}{_auth_hint(status)}", where=filename)
         return dest
 
     def forget(self, url: str) -> None:
         """Drop the cached copy of `url` (e.g. a body that failed its hash check)."""
-        _unlink(self._entry_path(url))
+        _unlink(self._entry_path(split_credentials(url)[0]))
 
     def close(self) -> None:
         with self._lock:
@@ -312,9 +409,13 @@ class HttpClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise IndexUnavailable(f"unsupported URL {redact(url)}", where=redact(url))
         headers = {"User-Agent": self.user_agent, **headers}
-        if parts.username is not None and "Authorization" not in headers:
-            token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+        if "@" in parts.netloc:  # a redirect to a URL with userinfo: take it off the URL too
+            url = self._strip_credentials(url)
+            parts = urlsplit(url)
+        if "Authorization" not in headers:
+            auth = self._auth_header(url)
+            if auth is not None:
+                headers["Authorization"] = auth
         target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         attempt = 0
         while True:
@@ -413,6 +514,13 @@ class HttpClient:
             if self._ssl is None:
                 self._ssl = ssl_context()
             return self._ssl
+
+
+def _auth_hint(status: int) -> str:
+    if status in (401, 403):
+        return ("; the index wants credentials: user:password@ in the index URL, or a `machine` entry in "
+                "$NETRC or ~/.netrc")
+    return ""
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:

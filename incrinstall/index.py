@@ -2,11 +2,23 @@
 
 Sources: every `config.index_urls` root (PEP 691 JSON preferred, PEP 503 HTML otherwise)
 and every `config.find_links` entry (a local folder of dist files, or an HTML page of
-links, local or remote). Like pip, the files of *all* sources are merged per version
-(uv's default is to stop at the first index that knows the project; merging is the
-simpler rule and the one pip users expect). When the same filename appears in several
-sources, the first one wins: find-links first (a local copy is cheapest), then the
-primary index, then the extra indexes.
+links, local or remote). Indexes are asked in uv's priority order (extra indexes first, the
+default index last) and combined by `config.index_strategy`, with uv's meanings:
+
+- `first-index` (the default): a project's files come from the first index that knows the
+  project (answers anything but 404); later indexes are not asked. This is what keeps a
+  public index from shadowing a private package of the same name (dependency confusion).
+- `unsafe-first-match`: every index is asked; all versions of the first index that has the
+  project come first, then the versions only later indexes have (`versions()` is then in that
+  order, not strictly newest first).
+- `unsafe-best-match`: the files of every index are merged per version, newest first.
+
+find-links files are always added, whatever the strategy, and win a filename tie (a local
+copy is cheapest); between indexes the higher-priority one wins.
+
+`config.exclude_newer`: a file whose PEP 700 `upload-time` is at or after the cutoff is
+dropped, and so is an index file with no upload time at all (uv does the same, with a
+warning); find-links files have no upload time and are kept (uv keeps flat-index files too).
 
 This module chooses nothing: it filters out what cannot be installed into the target
 (requires-python, wheel tags, unparsable names) and reports what is left, yanked files
@@ -27,7 +39,8 @@ import sys
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from dataclasses import asdict, dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -45,7 +58,7 @@ from packaging.version import InvalidVersion, Version
 from incrinstall import paths
 from incrinstall.errors import IndexUnavailable
 from incrinstall.httpcache import HttpClient, Response, atomic_write, file_url_path, redact
-from incrinstall.index_config import IndexConfig
+from incrinstall.index_config import IndexConfig, exclude_newer_cutoff
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 METADATA_CACHE = "metadata-v1"
@@ -102,6 +115,8 @@ class _Link:
     yanked: str | None = None
     metadata_url: str | None = None
     metadata_hashes: dict[str, str] = field(default_factory=dict)
+    upload_time: str | None = None  # PEP 700, JSON pages only
+    from_index: bool = False  # True for a file an index page listed (not find-links)
 
 
 class IndexClient:
@@ -122,6 +137,7 @@ class IndexClient:
         self.build_python = build_python
         self.cache_root = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "http"
         self.http = HttpClient(self.cache_root, offline=config.offline)
+        self._any_cutoff = bool(config.exclude_newer or any(c for _n, c in config.exclude_newer_package))
         self._lock = threading.Lock()
         self._projects: dict[str, Future] = {}
         self._metadata: dict[tuple[str, str], Future] = {}
@@ -174,17 +190,35 @@ class IndexClient:
             pass
 
     def _load_project(self, name: str) -> tuple[IndexVersion, ...]:
-        links: list[_Link] = list(self._find_links_for(name))
+        local: list[_Link] = list(self._find_links_for(name))
+        strategy = self.config.index_strategy
+        per_index: list[list[_Link]] = []
         for root in self.config.index_urls:
-            links += self._index_links(root, name)
-        return tuple(self._select(name, links))
+            links = self._index_links(root, name)
+            if links is None:
+                continue  # this index does not know the project
+            per_index.append(links)
+            if strategy == "first-index":
+                break
+        if strategy != "unsafe-first-match" or len(per_index) < 2:
+            return tuple(self._select(name, local + [link for links in per_index for link in links]))
+        # Versions of the first index that has the project, then what only later indexes add.
+        out: list[IndexVersion] = []
+        seen: set[Version] = set()
+        for i, links in enumerate(per_index):
+            for iv in self._select(name, (local if i == 0 else []) + links):
+                if iv.version not in seen:
+                    seen.add(iv.version)
+                    out.append(iv)
+        return tuple(out)
 
-    def _index_links(self, root: str, name: str) -> list[_Link]:
+    def _index_links(self, root: str, name: str) -> list[_Link] | None:
+        """The files `root` lists for `name`, or None when it answers 404 (does not know the project)."""
         page_url = root.rstrip("/") + "/" + name + "/"
         resp = self.http.get(page_url, accept=ACCEPT)
         if resp.status == 404:
-            return []
-        return parse_page(resp, where=name)
+            return None
+        return [replace(link, from_index=True) for link in parse_page(resp, where=name)]
 
     def _find_links_for(self, name: str) -> list[_Link]:
         every = _once(self._lock, self._find_links, "all",
@@ -217,6 +251,8 @@ class IndexClient:
             if link.filename in seen:
                 continue
             seen.add(link.filename)
+            if self._too_new(link, name):
+                continue
             parsed = self._parse_filename(link.filename)
             if parsed is None:
                 continue
@@ -236,6 +272,23 @@ class IndexClient:
             files = tuple(d for _, d in sorted(by_version[version], key=lambda item: item[0]))
             out.append(IndexVersion(name, version, files, all(f.yanked is not None for f in files)))
         return out
+
+    def _too_new(self, link: _Link, name: str) -> bool:
+        """exclude-newer: uploaded at or after the package's cutoff, or an index file without an upload time."""
+        if not self._any_cutoff or not link.from_index:
+            return False
+        cutoff = exclude_newer_cutoff(self.config.cutoff_for(name))
+        if cutoff is None:
+            return False
+        if not link.upload_time:
+            return True
+        try:
+            uploaded = datetime.fromisoformat(link.upload_time.replace("Z", "+00:00"))
+        except ValueError:
+            return True
+        if uploaded.tzinfo is None:
+            uploaded = uploaded.replace(tzinfo=timezone.utc)
+        return uploaded >= cutoff
 
     def _parse_filename(self, filename: str):
         """(project, version, kind, tag rank or None when no tag fits, tie-break key) or None when unusable."""
@@ -321,6 +374,11 @@ class IndexClient:
                 fields = parse_core_metadata(resp.body)
                 if dist.kind == "wheel" or _is_static(fields):
                     return _to_metadata(fields)
+        if dist.kind == "wheel" and dist.url.startswith(("https:", "http:")) and \
+                self.http.cached_file(dist.url, filename=dist.filename) is None:
+            raw = self._metadata_by_ranges(dist)
+            if raw is not None:
+                return _to_metadata(parse_core_metadata(raw))
         path = self.http.download(dist.url, filename=dist.filename, hashes=dist.hashes)
         if dist.kind == "wheel":
             return _to_metadata(parse_core_metadata(_wheel_metadata(path, dist.filename)))
@@ -330,6 +388,15 @@ class IndexClient:
             if _is_static(fields):
                 return _to_metadata(fields)
         return self._build_metadata(path)
+
+    def _metadata_by_ranges(self, dist: DistFile) -> bytes | None:
+        """A wheel's METADATA read from its zip directory by HTTP ranges (as uv does); None: download it."""
+        from incrinstall.remote_wheel import RangesUnsupported, read_metadata
+
+        try:
+            return read_metadata(lambda start, end: self.http.get_range(dist.url, start, end))
+        except (RangesUnsupported, IndexUnavailable):
+            return None  # the whole file it is, with its hash checked
 
     def _build_metadata(self, sdist_path: Path) -> Metadata:
         from incrinstall import build  # heavy (PEP 517 environment); only for dynamic sdists
@@ -405,6 +472,7 @@ def _parse_json(body: bytes, page_url: str) -> list[_Link]:
             yanked=None if yanked is False or yanked is None else ("" if yanked is True else str(yanked)),
             metadata_url=url + ".metadata" if core else None,
             metadata_hashes=_clean_hashes(core) if isinstance(core, dict) else {},
+            upload_time=f.get("upload-time") or None,
         ))
     return links
 

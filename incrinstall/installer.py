@@ -277,7 +277,7 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
     req_file, hashed = _requirements_file(items, state_folder)
     try:
         args = ["pip", "install", "--python", python, "--no-deps", "-r", req_file,
-                "--index-strategy", "unsafe-best-match", *uv_index_args]
+                *uv_index_args]  # uv_index_args carries --index-strategy (IndexConfig.uv_args)
         if hashed:
             args.append("--require-hashes")
         if compile_bytecode:

@@ -273,8 +273,13 @@ def _install_editable(options: Options, planned: Planned) -> bool:
 
 
 def baseline(source: str, options: Options, *, sha256: str | None = None, allow_insecure_http: bool = False,
-             max_size: int | None = None, report: Callable[[str], None] = lambda _: None) -> Outcome:
-    """Unpack a source archive and install its dependencies (not the project) as the baseline."""
+             max_size: int | None = None, report: Callable[[str], None] = lambda _: None,
+             configure: Callable[[Path], Options] | None = None) -> Outcome:
+    """Unpack a source archive and install its dependencies (not the project) as the baseline.
+
+    `configure(tree)` makes the Options again once the tree is unpacked, so that the archive's own
+    uv settings (`[tool.uv]`, `uv.toml`) count as they would in the project folder.
+    """
     from datetime import datetime, timezone
 
     from incrinstall import archive
@@ -284,7 +289,8 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
         kwargs["max_size"] = max_size
     with archive.unpacked(source, **kwargs) as unpacked:
         report(f"unpacked {unpacked.source} -> {unpacked.root}")
-        tree_options = Options(**{**options.__dict__, "project_dir": unpacked.root, "editable": False})
+        base = configure(Path(unpacked.root)) if configure is not None else options
+        tree_options = Options(**{**base.__dict__, "project_dir": unpacked.root, "editable": False})
         record = {
             "source": unpacked.source,
             "sha256": unpacked.sha256 or "",

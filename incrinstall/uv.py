@@ -28,11 +28,19 @@ def uv_binary() -> str:
 
 
 def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+    """Our environment minus every uv variable that changes resolution (index_config read them already).
+
+    One configuration: what uv is told comes only from the explicit flags incrinstall passes
+    (IndexConfig.uv_args), so uv cannot resolve in a different world from incrinstall's own.
+    Credentials stay: uv reads URL userinfo from the flags and `$NETRC` / `~/.netrc` itself.
+    """
+    from incrinstall.index_config import RESOLUTION_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in RESOLUTION_ENV}
     env.setdefault("UV_NO_PROGRESS", "1")
     env["NO_COLOR"] = env.get("NO_COLOR", "1")
     # incrinstall decides what to install; uv must not re-resolve from a project config it finds.
-    env.setdefault("UV_NO_CONFIG", "1")
+    env["UV_NO_CONFIG"] = "1"
     if extra:
         env.update(extra)
     return env
@@ -40,8 +48,15 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
            what: str = "uv") -> subprocess.CompletedProcess:
-    """Run uv; raise InstallError with the tail of its output when it fails."""
+    """Run `uv ARGS --no-config`; raise InstallError with the tail of its output when it fails.
+
+    `--no-config` (a global option, valid after any subcommand) goes on every call that resolves,
+    builds or installs; `pip uninstall` keeps its package names last and has UV_NO_CONFIG=1 (uv_env),
+    which means the same.
+    """
     cmd = [uv_binary(), *args]
+    if "--no-config" not in args and args[:2] != ["pip", "uninstall"]:
+        cmd.append("--no-config")
     proc = subprocess.run(cmd, cwd=cwd, env=uv_env(env), capture_output=True, text=True)
     if proc.returncode != 0:
         raise failure(what, proc.returncode, cmd, proc.stderr or proc.stdout)

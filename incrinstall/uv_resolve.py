@@ -111,6 +111,7 @@ def resolve_with_uv(
     `preferences` (name -> version: what is installed, the baseline's pins) are handed to uv as
     the existing output file, whose pins uv keeps wherever the requirements allow.
     """
+    from incrinstall.index_config import uv_prerelease_args
     from incrinstall.uv import run_uv
 
     local = {lp.name: lp.version for lp in local_packages}
@@ -123,8 +124,8 @@ def resolve_with_uv(
                        for name, version in sorted(preferences.items()) if _plain(name) and _plain(version)]
             output.write_text('lock-version = "1.0"\ncreated-by = "incrinstall"\n' + "".join(entries))
         args = ["pip", "compile", str(folder / "requirements.in"), "--python", interpreter.executable,
-                "--format", "pylock.toml", "--no-header", "--quiet", "--index-strategy", "unsafe-best-match",
-                "--prerelease", prerelease, "-o", str(output), *uv_index_args]
+                "--format", "pylock.toml", "--no-header", "--quiet",  # uv_index_args: --index-strategy etc.
+                *uv_prerelease_args(prerelease, requirements), "-o", str(output), *uv_index_args]
         # The tree's packages are constraints by URL, not overrides: a constraint adds no package,
         # and every requirement on it is still checked against the tree's version.
         pinned = [c.requirement for c in constraints]

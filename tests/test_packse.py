@@ -152,20 +152,19 @@ def all_scenarios() -> list[Scenario]:
 SCENARIOS = all_scenarios()
 SCENARIO_PARAMS = [pytest.param(s, id=s.name) for s in SCENARIOS]
 
-# uv 0.12 changed its default pre-release policy: `if-necessary-or-explicit` became a deprecated
-# alias of `if-necessary` ("prefer stable, fall back to a pre-release when nothing else fits"),
-# so current uv no longer follows these scenarios, which record the earlier rule ("pre-releases
-# only when every version is one, or a specifier names one"). The index is not at fault; strict
-# xfail makes the cross-check speak up if uv (or the index) starts agreeing again.
-_UV_PRERELEASE_POLICY = "uv >= 0.12 pre-release policy (if-necessary) differs from the scenario's rule"
+# The cross-check runs uv with the flags incrinstall's own baseline gives it
+# (index_config.uv_prerelease_args): `--prerelease explicit`, plus `--prerelease-package NAME=allow`
+# for each root requirement whose specifier names a pre-release. That is packse's rule except for a
+# package that has published nothing but pre-releases: uv >= 0.12 has no mode for that which does
+# not also admit pre-releases where stable versions exist but do not fit (its `if-necessary`), and
+# naming such packages needs the resolution (see tests/test_prerelease_agreement.py). Strict xfail
+# makes the cross-check speak up when that changes.
+_UV_ONLY_PRERELEASES = ("uv >= 0.12 cannot be told 'pre-releases only for a package that has nothing else' "
+                        "without also admitting them where stable versions do not fit")
 UV_KNOWN_DISAGREEMENTS = {
-    "package-only-prereleases-in-range": _UV_PRERELEASE_POLICY,
-    "package-prerelease-specified-mixed-available": _UV_PRERELEASE_POLICY,
-    "package-prereleases-specifier-boundary": _UV_PRERELEASE_POLICY,
-    "transitive-package-only-prereleases-in-range": _UV_PRERELEASE_POLICY,
-    "transitive-prerelease-and-stable-dependency": _UV_PRERELEASE_POLICY,
-    "transitive-prerelease-and-stable-dependency-many-versions": _UV_PRERELEASE_POLICY,
-    "transitive-prerelease-and-stable-dependency-many-versions-holes": _UV_PRERELEASE_POLICY,
+    "package-only-prereleases": _UV_ONLY_PRERELEASES,
+    "package-only-prereleases-boundary": _UV_ONLY_PRERELEASES,
+    "transitive-package-only-prereleases": _UV_ONLY_PRERELEASES,
 }
 UV_SCENARIO_PARAMS = [
     pytest.param(s, id=s.name, marks=[pytest.mark.xfail(strict=True, reason=UV_KNOWN_DISAGREEMENTS[s.name])]
@@ -391,6 +390,7 @@ def test_packse_index_matches_uv(scenario: Scenario, index, tmp_path: Path) -> N
     if reason:
         pytest.skip(f"unsupported: {reason}")
     build_scenario_index(scenario, index)
+    from incrinstall.index_config import uv_prerelease_args
 
     markers = target_markers(scenario.target_python)
     req_file = tmp_path / "requirements.in"
@@ -403,7 +403,7 @@ def test_packse_index_matches_uv(scenario: Scenario, index, tmp_path: Path) -> N
         "--index-url", index.url,
         "--python", sys.executable,
         "--python-version", markers["python_full_version"],
-        "--prerelease", "allow" if scenario.prerelease == "allow" else "if-necessary-or-explicit",
+        *uv_prerelease_args(scenario.prerelease, root_requirements(scenario, markers)),
         "--no-header", "--no-annotate", "--quiet",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)

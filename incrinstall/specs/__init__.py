@@ -74,6 +74,8 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
     workspace = pyproject.read_workspace(project_dir)
     root = workspace.root
     files: list[str] = list(workspace.files)
+    if (project_dir / "uv.toml").is_file():
+        files.append("uv.toml")  # its index settings change the resolution: an edit must defeat the no-op
     scanned: list[str] = []
     provider_files = provider_specs.find_provider_files(project_dir, scanned)
     providers = provider_specs.read_providers(project_dir, provider_files, env)

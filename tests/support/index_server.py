@@ -12,6 +12,7 @@ Pages are built per request from the folder, so files added (or removed) after s
 from __future__ import annotations
 
 import hashlib
+import re
 import html
 import json
 import shutil
@@ -164,11 +165,16 @@ class LoopbackIndex:
       etag            send ETag and answer a matching If-None-Match with 304
       cache_control   value of the Cache-Control header on index pages ("max-age=0" by default)
       relative_urls   link files with relative URLs (`../../files/x`) instead of absolute ones
+      auth            (user, password): every request without that Basic auth gets 401
+      ranges          answer `Range: bytes=...` on files with 206 Partial Content (False: the whole file)
+    PEP 700 upload times: `set_upload_time(filename, "2024-01-01T00:00:00Z")` (JSON pages only;
+    a file without one has no `upload-time` key, as on indexes that do not record it).
     """
 
     def __init__(self, root_dir: str | Path, *, json: bool = True, serve_metadata: bool = True,
                  etag: bool = True, cache_control: str | None = "max-age=0",
-                 relative_urls: bool = False, port: int = 0) -> None:
+                 relative_urls: bool = False, port: int = 0, auth: tuple[str, str] | None = None,
+                 ranges: bool = True) -> None:
         self.root = Path(root_dir)
         self.root.mkdir(parents=True, exist_ok=True)
         self.json = json
@@ -176,6 +182,9 @@ class LoopbackIndex:
         self.etag = etag
         self.cache_control = cache_control
         self.relative_urls = relative_urls
+        self.auth = auth
+        self.ranges = ranges
+        self._upload_times: dict[str, str] = {}
         self.delay = 0.0  # seconds to sleep before answering each request
         self._port = port
         self._server: ThreadingHTTPServer | None = None
@@ -273,6 +282,23 @@ class LoopbackIndex:
     def unyank(self, filename: str) -> None:
         with self._lock:
             self._yanked.pop(Path(filename).name, None)
+
+    def set_upload_time(self, filename: str, when: str | None) -> None:
+        """Advertise a PEP 700 `upload-time` for a served file (None: advertise none)."""
+        with self._lock:
+            if when is None:
+                self._upload_times.pop(Path(filename).name, None)
+            else:
+                self._upload_times[Path(filename).name] = when
+
+    def authorized(self, header: str | None) -> bool:
+        """Does this Authorization header carry the required credentials (always True without `auth`)?"""
+        if self.auth is None:
+            return True
+        import base64
+
+        expected = "Basic " + base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode("ascii")
+        return header == expected
 
     def fail(self, path_prefix: str = "/", status: int = 503, times: int = -1) -> None:
         """Answer requests whose path starts with `path_prefix` with `status` (`times` < 0: forever)."""
@@ -423,6 +449,10 @@ class LoopbackIndex:
                 "yanked": (yanked or True) if yanked is not None else False,
                 "size": f.size,
             }
+            with self._lock:
+                uploaded = self._upload_times.get(f.filename)
+            if uploaded is not None:
+                entry["upload-time"] = uploaded
             if self.serve_metadata and f.metadata is not None:
                 entry["core-metadata"] = {"sha256": f.metadata_sha256}
                 entry["dist-info-metadata"] = {"sha256": f.metadata_sha256}
@@ -494,6 +524,8 @@ def _make_handler(index: LoopbackIndex):
         def _route(self) -> tuple[int, dict[str, str], bytes]:
             split = urlsplit(self.path)
             path = unquote(split.path)
+            if not index.authorized(self.headers.get("Authorization")):
+                return 401, {"Content-Type": "text/plain", "WWW-Authenticate": 'Basic realm="loopback"'}, b"401\n"
             failure = index._failure_for(path)
             if failure is not None:
                 return failure, {"Content-Type": "text/plain"}, f"injected failure {failure}\n".encode()
@@ -565,9 +597,30 @@ def _make_handler(index: LoopbackIndex):
             path = index.root / filename
             if not path.is_file():
                 return 404, {"Content-Type": "text/plain"}, b"not found\n"
-            return 200, {"Content-Type": "application/octet-stream"}, path.read_bytes()
+            data = path.read_bytes()
+            wanted = self.headers.get("Range") if index.ranges else None
+            if wanted:
+                return _partial(data, wanted)
+            return 200, {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}, data
 
     return Handler
+
+
+def _partial(data: bytes, header: str) -> tuple[int, dict[str, str], bytes]:
+    """One `bytes=A-B`, `bytes=A-` or `bytes=-N` range, as RFC 9110 says (several ranges: the whole file)."""
+    m = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    size = len(data)
+    if m is None or (not m.group(1) and not m.group(2)):
+        return 200, {"Content-Type": "application/octet-stream"}, data
+    if m.group(1):
+        start = int(m.group(1))
+        end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    else:
+        start, end = max(0, size - int(m.group(2))), size - 1
+    if start >= size or start > end:
+        return 416, {"Content-Range": f"bytes */{size}"}, b""
+    return 206, {"Content-Type": "application/octet-stream", "Content-Range": f"bytes {start}-{end}/{size}"}, \
+        data[start:end + 1]
 
 
 def serve_folder_index(root_dir: str | Path, *, port: int = 0, **options) -> LoopbackIndex:
