@@ -393,10 +393,16 @@ class IndexClient:
         """A wheel's METADATA read from its zip directory by HTTP ranges (as uv does); None: download it."""
         from incrinstall.remote_wheel import RangesUnsupported, read_metadata
 
+        def fetch(start: int, end: int | None) -> tuple[bytes, int]:
+            body, size = self.http.get_range(dist.url, start, end)
+            if len(body) == size:  # the server ignored the range and sent the whole file: check it
+                _check_hashes(body, dist.hashes, dist.url, dist.filename)
+            return body, size
+
         try:
-            return read_metadata(lambda start, end: self.http.get_range(dist.url, start, end))
+            return read_metadata(fetch)
         except (RangesUnsupported, IndexUnavailable):
-            return None  # the whole file it is, with its hash checked
+            return None  # the whole file it is, downloaded with its hash checked
 
     def _build_metadata(self, sdist_path: Path) -> Metadata:
         from incrinstall import build  # heavy (PEP 517 environment); only for dynamic sdists

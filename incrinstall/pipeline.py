@@ -122,6 +122,7 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
             specset.requirements, specset.constraints, interpreter=interpreter, installed=installed,
             uv_index_args=options.index.uv_args(), local_packages=specset.local_packages,
             prerelease=options.prerelease, preferences=preferences,
+            only_prereleases=lambda name: has_only_prereleases(index, name),
         )
         resolution.index_requests = index.requests
     managed = set(previous.managed) if previous else None
@@ -133,6 +134,15 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
     # A package the killed run was installing or removing may be half-written: reinstall it.
     reinstall = {a.name for a in plan.of("keep") if a.name in touched and a.name in resolution.pins}
     return Planned(interpreter, specset, resolution, plan, installed, previous, reinstall, index.requests)
+
+
+def has_only_prereleases(index, name: str) -> bool:
+    """Has `name` published nothing but pre-releases (for the target)? One index page, asked only when uv refused."""
+    try:
+        versions = index.versions(name)
+    except Exception:  # noqa: BLE001 - uv's own refusal is the error to show
+        return False
+    return bool(versions) and all(iv.version.is_prerelease for iv in versions)
 
 
 def _refuse_unsupported_urls(specset) -> None:

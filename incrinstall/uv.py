@@ -72,7 +72,9 @@ def failure(what: str, code: int, cmd: list[str], output: str) -> InstallError:
     lines = (output or "").strip().splitlines()
     found = _PACKAGE_HEADLINE.search(output or "")
     if found is None:
-        return InstallError(f"{what} failed (exit {code}): {' '.join(cmd[1:4])} ...", detail="\n".join(lines[-25:]))
+        error = InstallError(f"{what} failed (exit {code}): {' '.join(cmd[1:4])} ...", detail="\n".join(lines[-25:]))
+        error.output = output or ""  # all of it, for a caller that reads uv's explanation (uv_resolve)
+        return error
     headline = found.group(1).strip()
     start = next(i for i, line in enumerate(lines) if headline in line)
     # The causes uv lists under its headline, then the last lines (the build's own error is at the end).

@@ -17,7 +17,7 @@ import hashlib
 import re
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,70 @@ def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
         for path, text in files.items():
             zf.writestr(path, text)
     return wheel
+
+
+_PRERELEASE_HINT = re.compile(r"^hint:.*pre-release.*$", re.MULTILINE | re.IGNORECASE)
+_PRERELEASE_ROUNDS = 10
+
+
+def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleases: Callable[[str], bool] | None) -> None:
+    """Run `uv pip compile` so that it follows incrinstall's pre-release rule, which uv >= 0.12 has no mode for.
+
+    The rule admits a package's pre-releases when a root requirement names one (`args` already
+    allow those) or when the package has published nothing else (as
+    opentelemetry-semantic-conventions, which Airflow needs). uv's `if-necessary` also admits them
+    where stable versions exist but do not fit; its `explicit` never admits the second kind. So:
+    resolve with `if-necessary` first (newest first, as our resolver is); if every pre-release in
+    the result belongs to a package with nothing else (the index says), that is the answer.
+    Otherwise resolve with `explicit` plus those packages allowed, and allow any more that uv's
+    hint then names as refused and that have only pre-releases.
+    """
+    from incrinstall.uv import run_uv
+
+    at = args.index("--prerelease") + 1 if "--prerelease" in args else None
+    if only_prereleases is None or at is None or args[at] != "explicit":
+        run_uv(args, what="resolving with uv")
+        return
+    first = [*args[:at], "if-necessary", *args[at + 1:]]
+    allowed = {canonicalize_name(v.split("=", 1)[0]) for k, v in zip(args, args[1:]) if k == "--prerelease-package"}
+    preferences = output.read_text() if output.exists() else None  # uv overwrites them with its answer
+    try:
+        run_uv(first, what="resolving with uv")
+        pre = {name for name, (version, _files) in parse_pylock(read_toml(output), set()).items()
+               if _is_prerelease(version)} - allowed
+        extra = {name for name in pre if only_prereleases(name)}
+        if extra == pre:
+            return
+    except InstallError:
+        extra = set()
+    if preferences is not None:
+        output.write_text(preferences)
+    else:
+        output.unlink(missing_ok=True)
+    for _round in range(_PRERELEASE_ROUNDS):
+        for name in sorted(extra - allowed):
+            args += ["--prerelease-package", f"{name}=allow"]
+        allowed |= extra
+        try:
+            run_uv(args, what="resolving with uv")
+            return
+        except InstallError as exc:
+            said = getattr(exc, "output", "") or ""
+            named = {canonicalize_name(n) for hint in _PRERELEASE_HINT.findall(said)
+                     for n in re.findall(r"`([A-Za-z0-9][A-Za-z0-9._-]*)`", hint)}
+            extra = {n for n in named - allowed if only_prereleases(n)}
+            if not extra:
+                raise
+    run_uv(args, what="resolving with uv")
+
+
+def _is_prerelease(version: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version).is_prerelease
+    except InvalidVersion:
+        return False
 
 
 def _plain(text: str) -> bool:
@@ -105,14 +169,16 @@ def resolve_with_uv(
     local_packages: Sequence = (),
     prerelease: str = "if-necessary-or-explicit",
     preferences: Mapping[str, str] | None = None,
+    only_prereleases: Callable[[str], bool] | None = None,
 ) -> Resolution:
     """Pin the root requirements with uv; raise ResolutionError (with uv's explanation) if impossible.
 
     `preferences` (name -> version: what is installed, the baseline's pins) are handed to uv as
     the existing output file, whose pins uv keeps wherever the requirements allow.
+    `only_prereleases(name)`: has the package published nothing but pre-releases? (See
+    `_run_allowing_only_prereleases`.)
     """
     from incrinstall.index_config import uv_prerelease_args
-    from incrinstall.uv import run_uv
 
     local = {lp.name: lp.version for lp in local_packages}
     with tempfile.TemporaryDirectory(prefix="incrinstall-uv-") as tmp:
@@ -135,14 +201,15 @@ def resolve_with_uv(
             (folder / "constraints.txt").write_text("".join(f"{line}\n" for line in pinned))
             args += ["-c", str(folder / "constraints.txt")]
         try:
-            run_uv(args, what="resolving with uv")
+            _run_allowing_only_prereleases(args, output, only_prereleases)
         except InstallError as exc:
-            said = exc.detail or exc.message
+            said = getattr(exc, "output", "") or exc.detail or exc.message
             if "No solution found" not in said:
                 raise  # the index or the interpreter failed, not the specs: uv's words say which
+            explanation = "\n".join(said.strip().splitlines()[:120])
             sources = "\n".join(f"  {r.requirement:<30} {r.source}" for r in requirements)
             raise ResolutionError("the requirements cannot be satisfied together (resolved by uv)",
-                                  detail=f"{said}\nroot requirements:\n{sources}") from None
+                                  detail=f"{explanation}\nroot requirements:\n{sources}") from None
         locked = parse_pylock(read_toml(output), set(local))
 
     root_sources: dict[str, list[str]] = {}

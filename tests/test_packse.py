@@ -156,9 +156,11 @@ SCENARIO_PARAMS = [pytest.param(s, id=s.name) for s in SCENARIOS]
 # (index_config.uv_prerelease_args): `--prerelease explicit`, plus `--prerelease-package NAME=allow`
 # for each root requirement whose specifier names a pre-release. That is packse's rule except for a
 # package that has published nothing but pre-releases: uv >= 0.12 has no mode for that which does
-# not also admit pre-releases where stable versions exist but do not fit (its `if-necessary`), and
-# naming such packages needs the resolution (see tests/test_prerelease_agreement.py). Strict xfail
-# makes the cross-check speak up when that changes.
+# not also admit pre-releases where stable versions exist but do not fit (its `if-necessary`).
+# incrinstall's baseline closes that gap by asking the index about the packages uv's hint names and
+# running uv again with those allowed (uv_resolve._run_allowing_only_prereleases; checked in
+# tests/test_prerelease_agreement.py); this cross-check runs uv once, with the first flags only.
+# Strict xfail makes it speak up when uv changes.
 _UV_ONLY_PRERELEASES = ("uv >= 0.12 cannot be told 'pre-releases only for a package that has nothing else' "
                         "without also admitting them where stable versions do not fit")
 UV_KNOWN_DISAGREEMENTS = {
