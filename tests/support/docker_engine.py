@@ -183,7 +183,7 @@ def parse_plain_log(log: str) -> list[Step]:
 
 
 def build(context: Path, dockerfile: Path, tag: str, build_args: dict[str, str], *,
-          cache_from: str | None = None, timeout: float = 600) -> Build:
+          cache_from: str | None = None, target: str | None = None, timeout: float = 600) -> Build:
     cmd = ["build", "--progress=plain", "--network=host", "-f", str(dockerfile), "-t", tag]
     # The network guard inside the build: Docker's predefined proxy ARGs reach every RUN step (and
     # stay out of the cache key), so anything not for loopback goes to a dead port and fails.
@@ -194,6 +194,8 @@ def build(context: Path, dockerfile: Path, tag: str, build_args: dict[str, str],
         cmd += ["--build-arg", f"{key}={value}"]
     if cache_from:
         cmd += ["--cache-from", cache_from]
+    if target:
+        cmd += ["--target", target]
     cmd.append(str(context))
     started = time.perf_counter()
     proc = docker(*cmd, check=False, timeout=timeout)
