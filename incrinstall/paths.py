@@ -51,14 +51,14 @@ def uv_cache_override() -> str | None:
     return os.path.join(ephemeral_root(), "uv")
 
 
-def no_cache_reason(folder: str) -> str | None:
-    """Why `folder` must not be used as a cache here (None: it may)."""
+def no_cache_reason(folder: str, mounts: dict[str, str] | None = None) -> str | None:
+    """Why `folder` must not be used as a cache here (None: it may); `mounts` as _mounts() returns them."""
     setting = _setting()
     if setting == "1":
         return "INCRINSTALL_NO_CACHE=1"
     if setting == "0":
         return None
-    mounts = _mounts()
+    mounts = _mounts() if mounts is None else mounts
     if mounts.get("/") not in _LAYER_FILESYSTEMS:
         return None
     if _mount_point_of(folder, mounts) != "/":
