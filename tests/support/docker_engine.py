@@ -259,7 +259,7 @@ def registry(port: int = 5000):
                     break
                 except OSError:
                     if proc.poll() is not None:
-                        raise EngineUnavailable(f"docker-registry exited: {proc.stderr.read().decode()[-500:]}")
+                        raise EngineUnavailable(f"docker-registry exited: {proc.stderr.read().decode()[-500:]}") from None
                     time.sleep(0.1)
             yield f"127.0.0.1:{port}"
         finally:
