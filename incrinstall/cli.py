@@ -189,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(p)
     _add_index(p)
     _add_output(p)
+
+    p = sub.add_parser("recipe", help="copy only the spec files into a folder (the cached layer of a Docker build)",
+                       description="Copy exactly the files spec collection reads (with the same selection options) "
+                                   "into OUT, at their relative paths, with fixed metadata, leaving license and "
+                                   "VCS files out. `sync` on OUT gives what it gives on PROJECT_DIR.")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
+    _add_selection(p)
+    _add_index(p)
+    _add_output(p)
     return parser
 
 
@@ -372,6 +382,30 @@ def cmd_bench(args, console: Console) -> int:
 
 
 COMMANDS = {"specs": cmd_specs, "plan": cmd_plan, "sync": cmd_sync, "baseline": cmd_baseline, "bench": cmd_bench}
+
+
+def cmd_recipe(args, console: Console) -> int:
+    from incrinstall import environment, recipe, specs
+
+    interpreter = environment.find_interpreter(args.python)
+    specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
+                            python_full_version=interpreter.version, python=interpreter.executable,
+                            index=_index(args))
+    written = recipe.write(specset, args.out)
+    if args.json:
+        print(json.dumps(written.to_json(), indent=2))
+    else:
+        for rel in written.files:
+            console.out(rel)
+        for rel in written.placeholders:
+            console.out(f"{rel}  (empty placeholder, for the editable build)")
+        for rel in written.excluded:
+            console.debug(f"left out {rel}: a license or VCS file")
+        console.info(f"recipe: {len(written.files)} files, {len(written.placeholders)} placeholders -> {written.out}")
+    return 0
+
+
+COMMANDS["recipe"] = cmd_recipe
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,11 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["NO_COLOR"] = env.get("NO_COLOR", "1")
     # incrinstall decides what to install; uv must not re-resolve from a project config it finds.
     env["UV_NO_CONFIG"] = "1"
+    from incrinstall.paths import uv_cache_override
+
+    override = uv_cache_override()  # a cache that would stay in an image layer is a temporary one
+    if override:
+        env["UV_CACHE_DIR"] = override
     if extra:
         env.update(extra)
     return env
