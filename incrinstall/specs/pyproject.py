@@ -274,16 +274,30 @@ class _LiteralFinder:
 # --- TOML loading with line numbers -------------------------------------------------------------
 
 def load_toml(path: Path, rel: str) -> tuple[dict, TomlLocator]:
-    """Parse with tomlkit; errors become SpecError at file:line."""
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
+    """Parse with tomllib (about 20x faster than tomlkit); errors become SpecError at file:line.
 
+    Line numbers come from TomlLocator, never from the parser. tomlkit (also the reader on Python
+    3.10, which has no tomllib) is asked only to explain a file tomllib refused, because its
+    messages name the line.
+    """
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError("file not found", where=rel) from None
     except UnicodeDecodeError as exc:
         raise SpecError(f"not UTF-8: {exc}", where=rel) from None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = None
+    if tomllib is not None:
+        try:
+            return tomllib.loads(text), TomlLocator(text, rel)
+        except tomllib.TOMLDecodeError:
+            pass  # tomlkit below says what and where
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         data = tomlkit.parse(text).unwrap()
     except TOMLKitError as exc:
