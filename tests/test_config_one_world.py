@@ -9,23 +9,15 @@ the pins) and baseline (uv resolves) agree, on real loopback indexes with real u
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from incrinstall.errors import SpecError
 from incrinstall.index_config import index_config
+from tests.support.trees import write_project
 from tests.support.venvs import installed
 
 pytestmark = pytest.mark.slow  # real venvs filled by uv
-
-
-def write_project(folder: Path, deps: list[str], tool_uv: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[project]", 'name = "proj"', 'version = "0.1"', "dependencies = ["]
-    lines += [f'  "{d}",' for d in deps] + ["]"]
-    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n" + tool_uv)
-    return folder
 
 
 def _installs(proc) -> dict[str, str]:

@@ -12,20 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.trees import write_project
 from tests.support.venvs import installed
 
 pytestmark = pytest.mark.slow  # real venvs filled by uv
 
 USER = "alice"
 PASSWORD = "Pw-9f3kq-SECRET"
-
-
-def write_project(folder: Path, deps: list[str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[project]", 'name = "proj"', 'version = "0.1"', "dependencies = ["]
-    lines += [f'  "{d}",' for d in deps] + ["]"]
-    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
-    return folder
 
 
 @pytest.fixture

@@ -13,17 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.trees import write_project
 from tests.support.venvs import installed, pip_check, site_packages
 from tests.support.wheels import build_sdist
 
 pytestmark = pytest.mark.slow
-
-
-def project(root: Path, deps: list[str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text(f'[project]\nname = "myproj"\nversion = "1.0"\n'
-                                         f"dependencies = {json.dumps(deps)}\n")
-    return root
 
 
 def direct_url_of(python, name: str) -> str:
@@ -47,7 +41,7 @@ def test_a_direct_wheel_url_is_resolved_from_its_own_metadata_installed_from_the
     index.add_wheel("dep-lite", "1.0")
     index.add_wheel("dlite", "9.0")  # the index's own dlite must never be chosen
     url = elsewhere.file_url("dlite-1.0-py3-none-any.whl")
-    tree = project(tmp_path / "tree", [f"dlite @ {url}"])
+    tree = write_project(tmp_path / "tree", [f"dlite @ {url}"])
     python = venv_factory("target")
 
     proc = run_cli(command, tree, "--python", python, "--index-url", index.url)
@@ -71,7 +65,7 @@ def test_a_direct_wheel_url_is_resolved_from_its_own_metadata_installed_from_the
 def test_a_direct_sdist_file_url_is_read_and_installed(index, tmp_path, run_cli, venv_factory):
     index.add_wheel("dep-lite", "1.0")
     sdist = build_sdist(tmp_path / "sdists", "slite", "2.0", requires_dist=["dep-lite"])
-    tree = project(tmp_path / "tree", [f"slite @ {sdist.as_uri()}"])
+    tree = write_project(tmp_path / "tree", [f"slite @ {sdist.as_uri()}"])
     python = venv_factory("target")
 
     proc = run_cli("plan", tree, "--python", python, "--index-url", index.url, "--json")
@@ -80,10 +74,10 @@ def test_a_direct_sdist_file_url_is_read_and_installed(index, tmp_path, run_cli,
 
 
 def test_a_vcs_url_is_refused_with_exit_2_naming_the_line(index, tmp_path, run_cli, venv_factory):
-    tree = project(tmp_path / "tree", ["vlite @ git+https://127.0.0.1:9/vlite.git"])
+    tree = write_project(tmp_path / "tree", ["vlite @ git+https://127.0.0.1:9/vlite.git"])
     python = venv_factory("target")
     for command in ("plan", "baseline"):
         proc = run_cli(command, tree, "--python", python, "--index-url", index.url)
         assert proc.returncode == 2, proc.stderr
-        assert "pyproject.toml:4" in proc.stderr and "VCS" in proc.stderr and "Traceback" not in proc.stderr
+        assert "pyproject.toml:5" in proc.stderr and "VCS" in proc.stderr and "Traceback" not in proc.stderr
     assert installed(python) == {}

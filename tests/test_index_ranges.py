@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.trees import write_project
 from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.slow
@@ -25,20 +26,13 @@ def big_wheel(folder: Path, name: str, version: str, **kw) -> Path:
     return build_wheel(folder, name, version, files={f"{name.replace('-', '_')}/blob.bin": os.urandom(PAYLOAD)}, **kw)
 
 
-def project(root: Path, deps: list[str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text(f'[project]\nname = "myproj"\nversion = "1.0"\n'
-                                         f"dependencies = {json.dumps(deps)}\n")
-    return root
-
-
 @pytest.mark.parametrize("ranges", [True, False])
 def test_metadata_without_pep_658_is_read_by_ranges_where_the_server_allows(
         index_factory, tmp_path, run_cli, venv_factory, ranges):
     served = index_factory(serve_metadata=False, ranges=ranges)
     big_wheel(served.root, "big-a", "1.0", requires_dist=["big-b>=1"])
     big_wheel(served.root, "big-b", "1.0")
-    tree = project(tmp_path / "tree", ["big-a"])
+    tree = write_project(tmp_path / "tree", ["big-a"])
 
     proc = run_cli("plan", tree, "--python", venv_factory("target"), "--index-url", served.url, "--json")
     assert proc.returncode == 0, proc.stderr

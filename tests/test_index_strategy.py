@@ -10,21 +10,13 @@ that is what stops dependency confusion.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.support.trees import write_project
 from tests.support.venvs import installed
 
 pytestmark = pytest.mark.slow  # real venvs filled by uv
-
-
-def write_project(folder: Path, deps: list[str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[project]", 'name = "proj"', 'version = "0.1"', "dependencies = ["]
-    lines += [f'  "{d}",' for d in deps] + ["]"]
-    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
-    return folder
 
 
 @pytest.fixture

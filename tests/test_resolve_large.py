@@ -7,9 +7,10 @@ resolver, which asks the index about nothing that is already satisfied.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+
+from tests.support.trees import write_project
 
 from incrinstall.pipeline import LARGE_OPEN_PART
 from tests.support.venvs import installed, pip_check, uv_pip_install
@@ -18,13 +19,6 @@ pytestmark = pytest.mark.slow
 
 KEPT = [f"kept{i}" for i in range(5)]
 NEW = [f"new{i}" for i in range(LARGE_OPEN_PART + 5)]
-
-
-def project(root: Path, deps: list[str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text(f'[project]\nname = "myproj"\nversion = "1.0"\n'
-                                         f"dependencies = {json.dumps(deps)}\n")
-    return root
 
 
 @pytest.fixture
@@ -41,7 +35,7 @@ def served(index):
 def test_a_large_open_part_is_resolved_by_uv_keeping_what_is_installed(served, tmp_path, run_cli, venv_factory):
     python = venv_factory("target")
     uv_pip_install(python, *[f"{n}==1.0" for n in KEPT], index_url=served.url)
-    tree = project(tmp_path / "tree", [*KEPT, "hub"])
+    tree = write_project(tmp_path / "tree", [*KEPT, "hub"])
 
     proc = run_cli("plan", tree, "--python", python, "--index-url", served.url, "--json", "-v")
     assert proc.returncode == 0, proc.stderr
@@ -60,7 +54,7 @@ def test_a_large_open_part_is_resolved_by_uv_keeping_what_is_installed(served, t
 def test_a_small_open_part_stays_with_our_resolver_and_asks_only_about_it(served, tmp_path, run_cli, venv_factory):
     python = venv_factory("target")
     uv_pip_install(python, *[f"{n}==1.0" for n in KEPT], index_url=served.url)
-    tree = project(tmp_path / "tree", [*KEPT, "new0"])
+    tree = write_project(tmp_path / "tree", [*KEPT, "new0"])
     served.reset_log()
 
     proc = run_cli("plan", tree, "--python", python, "--index-url", served.url, "--json", "-v")

@@ -26,3 +26,12 @@ def marker_env(python: str = "3.12", patch: str = "1", **overrides: str) -> dict
     }
     env.update(overrides)
     return env
+
+
+def write_project(folder: Path, deps: list[str], tool: str = "", *, name: str = "proj", version: str = "0.1") -> Path:
+    """A static pyproject.toml with one requirement per line (deps[i] on line 5 + i), then `tool` verbatim."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["[project]", f'name = "{name}"', f'version = "{version}"', "dependencies = ["]
+    lines += [f'  "{d}",' for d in deps] + ["]"]
+    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n" + tool)
+    return folder
