@@ -92,8 +92,21 @@ def _cache_home() -> str:
     return os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
 
 
+_MOUNTS: dict[str, str] | None = None
+
+
 def _mounts() -> dict[str, str]:
-    """Mount point -> filesystem type, from /proc/self/mountinfo (empty where there is none)."""
+    """Mount point -> filesystem type, from /proc/self/mountinfo (empty where there is none).
+
+    Read once per process: every cache lookup and every uv call asks, and mounts do not change mid-run.
+    """
+    global _MOUNTS
+    if _MOUNTS is None:
+        _MOUNTS = _read_mounts()
+    return _MOUNTS
+
+
+def _read_mounts() -> dict[str, str]:
     found: dict[str, str] = {}
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
