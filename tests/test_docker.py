@@ -214,7 +214,9 @@ def test_source_only_edit_runs_no_install_step(world: World):
     _edit(world.project / "demo_app" / "__init__.py", '"hello"', '"hello, edited"')
     build = world.build("source-only edit")
     final = _final(build)
-    ran = [s.instruction for s in final if not s.cached]
+    # BuildKit prints the FROM of a locally stored image as CACHED or as DONE, depending on whether it
+    # re-read the image config; either way nothing is installed there, so only the other steps count.
+    ran = [s.instruction for s in final if not s.cached and not s.instruction.startswith("FROM")]
     assert ran == ["COPY . ."], build.ran()
     assert not any(s.instruction.startswith("RUN") and not s.cached for s in final)
     assert engine.run_in(world.tag, "cd / && /venv/bin/python -c 'import demo_app; print(demo_app.GREETING)'"
