@@ -188,17 +188,12 @@ def _load_cache(cache_file: str, key: dict) -> dict | None:
 
 def _store_cache(cache_file: str, key: dict, info: dict) -> None:
     # A cache we cannot write only costs the next run a subprocess.
-    tmp = f"{cache_file}.{os.getpid()}.tmp"
+    from incrinstall.atomic import write_atomic
+
     try:
-        os.makedirs(os.path.dirname(cache_file), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"key": key, "info": info}, f)
-        os.replace(tmp, cache_file)
+        write_atomic(cache_file, json.dumps({"key": key, "info": info}))
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass
 
 
 def _run_probe(exe: str) -> dict:

@@ -175,12 +175,10 @@ def _read_json(path: str) -> dict | None:
 def remember_invocation(argv: list[str], prefix: str) -> None:
     """After a sync: this exact command targets `prefix`."""
     path = _invocation_file(argv)
+    from incrinstall.atomic import write_atomic
+
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"schema": INVOCATION_SCHEMA, "prefix": prefix}, f)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps({"schema": INVOCATION_SCHEMA, "prefix": prefix}))
     except OSError:
         pass  # only a missed shortcut next time
 

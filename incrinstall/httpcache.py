@@ -38,7 +38,6 @@ import json
 import os
 import re
 import ssl
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from incrinstall import __version__
+from incrinstall.atomic import replacing, write_atomic
 from incrinstall.errors import IndexUnavailable
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -143,19 +143,6 @@ def ssl_context() -> ssl.SSLContext:
 
 def _key(url: str) -> str:
     return hashlib.sha256(redact(url).encode("utf-8")).hexdigest()
-
-
-def atomic_write(path: Path, chunks: list[bytes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(tmp)
-        raise
 
 
 def _unlink(path: str | Path) -> None:
@@ -306,23 +293,20 @@ class HttpClient:
 
         def sink(resp: http.client.HTTPResponse) -> int:
             digests = {algo: hashlib.new(algo) for algo in checks}
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
             nbytes = 0
             try:
-                with os.fdopen(fd, "wb") as fh:
+                with replacing(dest) as fh:  # a file that fails its hash never takes dest's name
                     while chunk := resp.read(1 << 16):
                         nbytes += len(chunk)
                         fh.write(chunk)
                         for d in digests.values():
                             d.update(chunk)
-                for algo, d in digests.items():
-                    if d.hexdigest() != checks[algo]:
-                        raise IndexUnavailable(
-                            f"{filename} from {redact(url)} does not match its {algo} hash "
-                            f"(expected {checks[algo]}, got {d.hexdigest()})", where=filename)
-                os.replace(tmp, dest)
+                    for algo, d in digests.items():
+                        if d.hexdigest() != checks[algo]:
+                            raise IndexUnavailable(
+                                f"{filename} from {redact(url)} does not match its {algo} hash "
+                                f"(expected {checks[algo]}, got {d.hexdigest()})", where=filename)
             except BaseException:
-                _unlink(tmp)
                 self._count(nbytes=nbytes)  # what did arrive still crossed the wire
                 raise
             return nbytes
@@ -371,7 +355,7 @@ class HttpClient:
 
     def _write_entry(self, path: Path, meta: dict, body: bytes) -> None:
         try:
-            atomic_write(path, [json.dumps(meta).encode("utf-8"), b"\n", body])
+            write_atomic(path, b"".join((json.dumps(meta).encode("utf-8"), b"\n", body)))
         except OSError:
             pass  # a read-only or full cache must not break a resolution
 

@@ -40,7 +40,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -57,7 +57,8 @@ from packaging.version import InvalidVersion, Version
 
 from incrinstall import paths
 from incrinstall.errors import IndexUnavailable
-from incrinstall.httpcache import HttpClient, Response, atomic_write, file_url_path, redact
+from incrinstall.atomic import write_atomic
+from incrinstall.httpcache import HttpClient, Response, file_url_path, redact
 from incrinstall.index_config import IndexConfig, exclude_newer_cutoff
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -137,6 +138,7 @@ class IndexClient:
         self.build_python = build_python
         self.cache_root = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "http"
         self.http = HttpClient(self.cache_root, offline=config.offline)
+        self._python_verdicts: dict[str, bool] = {}
         self._any_cutoff = bool(config.exclude_newer or any(c for _n, c in config.exclude_newer_package))
         self._lock = threading.Lock()
         self._projects: dict[str, Future] = {}
@@ -218,7 +220,7 @@ class IndexClient:
         resp = self.http.get(page_url, accept=ACCEPT)
         if resp.status == 404:
             return None
-        return [replace(link, from_index=True) for link in parse_page(resp, where=name)]
+        return parse_page(resp, where=name, from_index=True)
 
     def _find_links_for(self, name: str) -> list[_Link]:
         every = _once(self._lock, self._find_links, "all",
@@ -251,6 +253,8 @@ class IndexClient:
             if link.filename in seen:
                 continue
             seen.add(link.filename)
+            if link.filename.endswith(".whl") and not self._some_tag_fits(link.filename):
+                continue  # most of a big project's wheels are for other targets: no full parse for those
             if self._too_new(link, name):
                 continue
             parsed = self._parse_filename(link.filename)
@@ -290,6 +294,18 @@ class IndexClient:
             uploaded = uploaded.replace(tzinfo=timezone.utc)
         return uploaded >= cutoff
 
+    def _some_tag_fits(self, filename: str) -> bool:
+        """A quick look at a wheel name's compressed tag set: could any of its tags suit the target?
+
+        False only when none can; the full parse (packaging) still decides every wheel that passes.
+        """
+        parts = filename[:-4].lower().split("-")  # packaging lower-cases tags too
+        if len(parts) < 5:
+            return True  # malformed: let the full parse reject it with its own rules
+        pythons, abis, platforms = parts[-3].split("."), parts[-2].split("."), parts[-1].split(".")
+        rank = self._rank
+        return any(f"{py}-{abi}-{plat}" in rank for py in pythons for abi in abis for plat in platforms)
+
     def _parse_filename(self, filename: str):
         """(project, version, kind, tag rank or None when no tag fits, tie-break key) or None when unusable."""
         try:
@@ -309,6 +325,12 @@ class IndexClient:
     def _python_ok(self, requires_python: str | None) -> bool:
         if not requires_python or not requires_python.strip():
             return True
+        known = self._python_verdicts.get(requires_python)
+        if known is None:  # a project's files repeat a handful of requires-python strings
+            known = self._python_verdicts[requires_python] = self._judge_python(requires_python)
+        return known
+
+    def _judge_python(self, requires_python: str) -> bool:
         try:
             spec = SpecifierSet(requires_python)
         except InvalidSpecifier:
@@ -345,7 +367,7 @@ class IndexClient:
                 f"{dist.filename}: its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
                 where=iv.name)
         try:
-            atomic_write(cache_file, [json.dumps(asdict(md)).encode("utf-8")])
+            write_atomic(cache_file, json.dumps(asdict(md)))
         except OSError:
             pass  # a read-only cache only costs a refetch next time
         return md
@@ -449,26 +471,30 @@ class IndexClient:
 # -- pages --------------------------------------------------------------------------------
 
 
-def parse_page(resp: Response, *, where: str) -> list[_Link]:
+def parse_page(resp: Response, *, where: str, from_index: bool = False) -> list[_Link]:
     """The files a simple-API project page (or a find-links page) lists."""
     ctype = resp.content_type.split(";")[0].strip().lower()
     is_json = ctype.endswith("json") or (not ctype and resp.body.lstrip()[:1] == b"{")
     try:
         if is_json:
-            return _parse_json(resp.body, resp.url)
-        return _parse_html(resp.body.decode("utf-8", errors="replace"), resp.url)
+            return _parse_json(resp.body, resp.url, from_index)
+        return _parse_html(resp.body.decode("utf-8", errors="replace"), resp.url, from_index)
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise IndexUnavailable(f"{redact(resp.url)} is not a valid simple-API page: {exc}", where=where) from exc
 
 
-def _parse_json(body: bytes, page_url: str) -> list[_Link]:
+def _parse_json(body: bytes, page_url: str, from_index: bool) -> list[_Link]:
     data = json.loads(body)
     api = str(data.get("meta", {}).get("api-version", "1.0"))
     if not api.startswith("1."):
         raise ValueError(f"unsupported simple API version {api}")
     links = []
     for f in data.get("files", []):
-        url, frag = urldefrag(urljoin(page_url, f["url"]))
+        url = f["url"]
+        if url.startswith(("https://", "http://")) and "#" not in url:
+            frag = ""  # absolute, as PyPI lists them: no join needed (it costs more than the rest of the loop)
+        else:
+            url, frag = urldefrag(urljoin(page_url, url))
         hashes = _clean_hashes(f.get("hashes") or {}) or _fragment_hash(frag)
         core = f.get("core-metadata", f.get("dist-info-metadata", False))
         yanked = f.get("yanked", False)
@@ -479,6 +505,7 @@ def _parse_json(body: bytes, page_url: str) -> list[_Link]:
             metadata_url=url + ".metadata" if core else None,
             metadata_hashes=_clean_hashes(core) if isinstance(core, dict) else {},
             upload_time=f.get("upload-time") or None,
+            from_index=from_index,
         ))
     return links
 
@@ -498,7 +525,7 @@ class _AnchorParser(HTMLParser):
                 self.anchors.append(a)
 
 
-def _parse_html(text: str, page_url: str) -> list[_Link]:
+def _parse_html(text: str, page_url: str, from_index: bool) -> list[_Link]:
     parser = _AnchorParser()
     parser.feed(text)
     parser.close()
@@ -518,7 +545,7 @@ def _parse_html(text: str, page_url: str) -> list[_Link]:
             filename=filename, url=url, hashes=_fragment_hash(frag),
             requires_python=(a.get("data-requires-python") or "").strip() or None,
             yanked=(a["data-yanked"] or "") if "data-yanked" in a else None,
-            metadata_url=metadata_url, metadata_hashes=metadata_hashes or {},
+            metadata_url=metadata_url, metadata_hashes=metadata_hashes or {}, from_index=from_index,
         ))
     return links
 

@@ -298,13 +298,9 @@ def project_settings(project_dir: str | os.PathLike | None) -> dict[str, _Settin
 
 
 def _parse(text: str, filename: str) -> dict:
-    import tomlkit
-    from tomlkit.exceptions import ParseError
+    from incrinstall.tomlfile import parse_toml
 
-    try:
-        return tomlkit.parse(text).unwrap()
-    except ParseError as exc:
-        raise SpecError(f"invalid TOML: {exc}", where=f"{filename}:{getattr(exc, 'line', 1)}") from None
+    return parse_toml(text, filename)
 
 
 def _urls(setting: _Setting, key: str) -> tuple[str, ...]:

@@ -137,7 +137,7 @@ def _relative(project_dir: Path, entry: str) -> str:
 
 
 def _read_pyproject(project_dir: Path) -> dict:
-    from incrinstall.specs.pyproject import load_toml
+    from incrinstall.tomlfile import load_toml
 
     path = project_dir / "pyproject.toml"
     return load_toml(path, "pyproject.toml")[0] if path.is_file() else {}

@@ -10,6 +10,7 @@ resolvelib only sees the delta (`_resolve_delta`).
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -308,6 +309,13 @@ class _Provider(AbstractProvider):
         wanted_extras = sorted(candidate.extras)
         out = []
         for text in requires:
+            only_extra = _ONLY_EXTRA.match(text)
+            if only_extra is not None:
+                # `dep ; extra == "x"`, most of what packages declare: decided without parsing a marker.
+                if canonicalize_name(only_extra.group(2) or only_extra.group(3) or "") not in candidate.extras:
+                    continue
+                out.append(make_req(parse_requirement(only_extra.group(1), asked_by), asked_by))
+                continue
             req = parse_requirement(text, asked_by)
             if req is None:
                 continue
@@ -424,6 +432,10 @@ def _from_url(candidate: Candidate, url: str) -> bool:
 def _names_prerelease(spec_version: str) -> bool:
     version = _version(spec_version.removesuffix(".*"))
     return version is not None and version.is_prerelease
+
+
+# A requirement whose whole marker is one `extra == "name"` test (group 1: the requirement, group 2: the extra).
+_ONLY_EXTRA = re.compile(r"""^([^;@]*?)\s*;\s*extra\s*==\s*(?:"([^"]*)"|'([^']*)')\s*$""")
 
 
 def _evaluate(marker: Marker, env: dict[str, str]) -> bool:

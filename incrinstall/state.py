@@ -59,13 +59,9 @@ def state_dir(prefix: str) -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from incrinstall.atomic import write_atomic
+
+    write_atomic(path, text, durable=True)  # after a crash the state is whole or absent
 
 
 def save(prefix: str, state: State) -> None:
@@ -123,15 +119,14 @@ def _is_wheel(url: str) -> bool:
 
 
 def read_toml(path: Path) -> dict:
-    """A TOML file as plain data: tomllib where the Python has it, else tomlkit."""
-    try:
-        import tomllib  # 3.11+
-    except ImportError:  # pragma: no cover - Python 3.10
-        import tomlkit
+    """A TOML file as plain data (the one reader, incrinstall.tomlfile)."""
+    from incrinstall.errors import SpecError
+    from incrinstall.tomlfile import parse_toml
 
-        return tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    try:
+        return parse_toml(path.read_bytes().decode("utf-8"), str(path))
+    except SpecError as exc:  # state files are not the user's specs: callers treat bad ones as absent
+        raise ValueError(str(exc)) from None
 
 
 class _Unreadable(ValueError):

@@ -10,7 +10,7 @@ import pytest
 
 from incrinstall.errors import SpecError
 from incrinstall.specs import Selection, collect
-from incrinstall.specs.pyproject import TomlLocator
+from incrinstall.tomlfile import TomlLocator
 from tests.support.trees import marker_env, write_tree
 
 

@@ -18,6 +18,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from incrinstall.atomic import write_atomic
 from incrinstall.paths import cache_dir
 
 CACHE_VERSION = "2"  # 2: results carry the version
@@ -56,13 +57,6 @@ def _result_key(material_id: str, project_dir: Path, files: list[str]) -> str:
             digest = "missing"
         h.update(f"\0{rel}\0{digest}".encode())
     return h.hexdigest()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _load_cached(material_id: str, project_dir: Path) -> HookResult | None:
@@ -116,7 +110,7 @@ def run_hook(
     key = _result_key(material_id, project_dir, files)
     hooks = _hooks_dir()
     metadata_path = hooks / f"{key}.METADATA"
-    _write_atomic(metadata_path, metadata)
+    write_atomic(metadata_path, metadata)
     result = HookResult(
         requires_dist=requires_dist,
         provides_extra=provides_extra,
@@ -125,9 +119,9 @@ def run_hook(
         metadata_path=str(metadata_path),
         version=parse_version(metadata),
     )
-    _write_atomic(hooks / f"{key}.json", json.dumps(asdict(result), indent=1))
+    write_atomic(hooks / f"{key}.json", json.dumps(asdict(result), indent=1))
     # The index is written last: a reader that finds it also finds the result it points to.
-    _write_atomic(hooks / "index" / f"{material_id}.json", json.dumps({"files": files}))
+    write_atomic(hooks / "index" / f"{material_id}.json", json.dumps({"files": files}))
     return result
 
 
@@ -150,10 +144,10 @@ def parse_version(text: str) -> str:
 
 def _hook_file(project_dir: Path) -> str:
     """The custom build hook script that pyproject.toml names (hatchling's default: hatch_build.py)."""
-    import tomlkit
+    from incrinstall.tomlfile import load_toml
 
     try:
-        data = tomlkit.parse((project_dir / "pyproject.toml").read_text(encoding="utf-8")).unwrap()
+        data = load_toml(project_dir / "pyproject.toml", "pyproject.toml")[0]
     except Exception:  # noqa: BLE001 - the build itself already accepted the file
         return "hatch_build.py"
     build = data.get("tool", {}).get("hatch", {}).get("build", {})
