@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         uv = args.uv
         if uv is None:
-            from incrinstall.uv import uv_binary
+            from incrinstall.common.uv import uv_binary
             uv = str(uv_binary())
         return 0 if check(out, uv).get("uv_lock_rc") == 0 else 1
     return 0

@@ -271,7 +271,7 @@ def main(argv=None) -> int:
     if args.uv:
         uv = args.uv
     else:
-        from incrinstall.uv import uv_binary
+        from incrinstall.common.uv import uv_binary
         uv = str(uv_binary())
     log = work / "bench_airflow3.log"
     log.write_text("")

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from incrinstall.uv import uv_binary  # noqa: E402
+from incrinstall.common.uv import uv_binary  # noqa: E402
 from tests.support.index_server import LoopbackIndex  # noqa: E402
 from tests.support.wheels import build_wheel  # noqa: E402
 

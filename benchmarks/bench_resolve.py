@@ -178,7 +178,7 @@ class Setup:
 
 
 def setup(work: Path, n: int, install_with: str) -> Setup:
-    from incrinstall import state
+    from incrinstall.install import state
     from tests.support.index_server import LoopbackIndex
     from tests.support.venvs import make_venv, site_packages, uv_pip_install
 
@@ -224,8 +224,9 @@ def _clear_http_cache(s: Setup) -> None:
 
 
 def time_make_plan(s: Setup, runs: int) -> tuple[list[float], list[int], list[int], object]:
-    from incrinstall import environment, pipeline
-    from incrinstall.index_config import IndexConfig
+    from incrinstall import pipeline
+    from incrinstall.target import environment
+    from incrinstall.index.config import IndexConfig
 
     interpreter = environment.find_interpreter(str(s.python))
     options = pipeline.Options(project_dir=s.project, python=str(s.python), index=IndexConfig(index_url=s.index.url))
@@ -243,9 +244,12 @@ def time_make_plan(s: Setup, runs: int) -> tuple[list[float], list[int], list[in
 
 
 def time_resolve_only(s: Setup, runs: int) -> list[float]:
-    from incrinstall import environment, resolver, specs, state
-    from incrinstall.index import IndexClient
-    from incrinstall.index_config import IndexConfig
+    from incrinstall.specs import collect as specs
+    from incrinstall.target import environment
+    from incrinstall.resolve import resolver
+    from incrinstall.install import state
+    from incrinstall.index.client import IndexClient
+    from incrinstall.index.config import IndexConfig
     from incrinstall.specs.model import Selection
 
     interpreter = environment.find_interpreter(str(s.python))
@@ -294,8 +298,10 @@ def profile(s: Setup, case: str) -> None:
     import cProfile
     import pstats
 
-    from incrinstall import environment, pipeline
-    from incrinstall.index_config import IndexConfig
+    from incrinstall import pipeline
+
+    from incrinstall.target import environment
+    from incrinstall.index.config import IndexConfig
 
     _set_case(s, case)
     _clear_http_cache(s)

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="where the .prof file goes (default: work dir)")
     args = p.parse_args(argv)
 
-    from incrinstall.uv import uv_binary
+    from incrinstall.common.uv import uv_binary
 
     work = Path(args.work_dir).resolve()
     tools = [t for t in all_tools(None) if t.id == "incrinstall"]

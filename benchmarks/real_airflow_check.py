@@ -21,7 +21,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from incrinstall.uv import uv_binary
+from incrinstall.common.uv import uv_binary
 
 
 def run(*cmd, check=True, **kw) -> subprocess.CompletedProcess:

@@ -147,7 +147,7 @@ def _tools(args, n: int | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from incrinstall.uv import uv_binary
+    from incrinstall.common.uv import uv_binary
 
     started = time.perf_counter()
     uv = uv_binary()

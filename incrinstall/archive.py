@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 from collections.abc import Callable, Iterator
 
-from incrinstall.errors import ArchiveError
+from incrinstall.common.errors import ArchiveError
 
 DEFAULT_MAX_SIZE = 2 * 1024**3
 SUPPORTED = ".tar.gz, .tgz, .tar, .tar.bz2, .tar.xz, .zip or a directory"

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from incrinstall.errors import IncrinstallError, SpecError
-from incrinstall.index_config import IndexConfig
+from incrinstall.common.errors import IncrinstallError, SpecError
+from incrinstall.index.config import IndexConfig
 
 # -- arithmetic -------------------------------------------------------------------------------
 
@@ -377,9 +377,9 @@ def run_bench(project_dir: str | Path, *, change_file: str | Path | None = None,
     approach from `uv pip install -r pyproject.toml`; the fresh install from an empty venv.
     Nothing of the user's is written to: the tree is copied, the venvs are temporary.
     """
-    from incrinstall import environment
-    from incrinstall.index_config import index_config
-    from incrinstall.uv import run_uv, uv_binary, uv_env
+    from incrinstall.target import environment
+    from incrinstall.index.config import index_config
+    from incrinstall.common.uv import run_uv, uv_binary, uv_env
 
     if runs < 1:
         raise SpecError("--runs must be at least 1", where="--runs")

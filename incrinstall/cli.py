@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from incrinstall import __version__
-from incrinstall.errors import IncrinstallError
+from incrinstall.common.errors import IncrinstallError
 
 INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")  # as in uv (index_config.py)
 
@@ -217,7 +217,7 @@ def _selection(args, index=None):
 
 def _index(args, project_dir: Path | None = None):
     """The one configuration of where packages come from (options, uv's env vars, the project's [tool.uv])."""
-    from incrinstall.index_config import index_config
+    from incrinstall.index.config import index_config
 
     return index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
                         no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,
@@ -240,7 +240,7 @@ def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_
 
 
 def _project_dir(path: str) -> Path:
-    from incrinstall.errors import SpecError
+    from incrinstall.common.errors import SpecError
 
     p = Path(path).resolve()
     if not p.is_dir():
@@ -249,7 +249,8 @@ def _project_dir(path: str) -> Path:
 
 
 def cmd_specs(args, console: Console) -> int:
-    from incrinstall import environment, specs
+    from incrinstall.specs import collect as specs
+    from incrinstall.target import environment
 
     interpreter = environment.find_interpreter(args.python)
     project_dir = _project_dir(args.project_dir)
@@ -271,8 +272,9 @@ def _describe_python(interpreter) -> str:
 
 
 def cmd_plan(args, console: Console) -> int:
-    from incrinstall import environment, pipeline
-    from incrinstall.plan import render
+    from incrinstall import pipeline
+    from incrinstall.target import environment
+    from incrinstall.resolve.plan import render
 
     options = _options(args, _project_dir(args.project_dir))
     interpreter = environment.find_interpreter(options.python)
@@ -385,7 +387,9 @@ COMMANDS = {"specs": cmd_specs, "plan": cmd_plan, "sync": cmd_sync, "baseline": 
 
 
 def cmd_recipe(args, console: Console) -> int:
-    from incrinstall import environment, recipe, specs
+    from incrinstall import recipe
+    from incrinstall.specs import collect as specs
+    from incrinstall.target import environment
 
     interpreter = environment.find_interpreter(args.python)
     specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),

@@ -23,8 +23,8 @@ import os
 import sys
 import time
 
-from incrinstall.fingerprint import fingerprint, is_url
-from incrinstall.paths import cache_root
+from incrinstall.common.fingerprint import fingerprint, is_url
+from incrinstall.common.paths import cache_root
 
 STATE_DIRNAME = ".incrinstall"  # inside the target environment's prefix (see state.py)
 STAMP_NAME = "stamp.json"
@@ -175,7 +175,7 @@ def _read_json(path: str) -> dict | None:
 def remember_invocation(argv: list[str], prefix: str) -> None:
     """After a sync: this exact command targets `prefix`."""
     path = _invocation_file(argv)
-    from incrinstall.atomic import write_atomic
+    from incrinstall.common.atomic import write_atomic
 
     try:
         write_atomic(path, json.dumps({"schema": INVOCATION_SCHEMA, "prefix": prefix}))

@@ -14,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall import environment, fastpath, state
-from incrinstall.index_config import IndexConfig
+from incrinstall import fastpath
+
+from incrinstall.target import environment
+
+from incrinstall.install import state
+from incrinstall.index.config import IndexConfig
 from incrinstall.specs.model import Selection
 
 
@@ -80,9 +84,10 @@ def _protected(interpreter) -> frozenset[str]:
 def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: bool = False,
               report: Callable[[str], None] = lambda _: None) -> Planned:
     """Specs + target + index -> Plan. `from_scratch` (a baseline) lets uv do the fresh resolution."""
-    from incrinstall import plan as plan_mod
-    from incrinstall import resolver, specs
-    from incrinstall.index import IndexClient
+    from incrinstall.resolve import plan as plan_mod
+    from incrinstall.specs import collect as specs
+    from incrinstall.resolve import resolver
+    from incrinstall.index.client import IndexClient
 
     specset = specs.collect(
         options.project_dir, options.selection, dict(interpreter.markers),
@@ -114,7 +119,7 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
         # faster resolution decides, preferring what is installed, then the baseline's pins. (A tree
         # package that states no version stays with our resolver, which refuses to check a specifier
         # against it, with the file named, rather than let uv guess.)
-        from incrinstall.uv_resolve import resolve_with_uv
+        from incrinstall.resolve.uv_resolve import resolve_with_uv
 
         preferences = {**(previous.pins if previous else {}),
                        **{name: dist.version for name, dist in installed.items()}}
@@ -149,7 +154,7 @@ def _refuse_unsupported_urls(specset) -> None:
     """Direct URL requirements name a wheel or an sdist by https://, http:// or file://; VCS URLs are refused."""
     from packaging.requirements import Requirement
 
-    from incrinstall.errors import SpecError
+    from incrinstall.common.errors import SpecError
 
     for root in [*specset.requirements, *specset.constraints]:
         if "@" not in root.requirement:
@@ -161,7 +166,7 @@ def _refuse_unsupported_urls(specset) -> None:
 
 
 def _install_items(planned: Planned):
-    from incrinstall.installer import InstallItem
+    from incrinstall.install.installer import InstallItem
 
     items = []
     names = {a.name for a in planned.plan.of("install", "upgrade", "downgrade")} | planned.reinstall
@@ -216,7 +221,7 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         planned = make_plan(options, interpreter, report=report)
         return Outcome(planned, planned.plan.is_empty, time.perf_counter() - started)
 
-    from incrinstall import installer  # not needed on the fast path above
+    from incrinstall.install import installer  # not needed on the fast path above
 
     with installer.environment_lock(prefix, timeout=options.lock_timeout, on_wait=report):
         journal = installer.read_journal(prefix)
@@ -269,7 +274,7 @@ def _install_editable(options: Options, planned: Planned) -> bool:
     With --editable; and also without it when the project is installed editable from this tree and
     the specs changed since: its metadata (Requires-Dist) would otherwise name what the sync removed.
     """
-    from incrinstall.uv import run_uv
+    from incrinstall.common.uv import run_uv
 
     here = _editable_here(options, planned)
     if not (options.editable or here):

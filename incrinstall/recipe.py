@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from incrinstall.errors import SpecError
+from incrinstall.common.errors import SpecError
 
 if TYPE_CHECKING:
     from incrinstall.specs.model import SpecSet
@@ -137,7 +137,7 @@ def _relative(project_dir: Path, entry: str) -> str:
 
 
 def _read_pyproject(project_dir: Path) -> dict:
-    from incrinstall.tomlfile import load_toml
+    from incrinstall.common.tomlfile import load_toml
 
     path = project_dir / "pyproject.toml"
     return load_toml(path, "pyproject.toml")[0] if path.is_file() else {}

@@ -18,7 +18,7 @@ import pytest
 
 from incrinstall import archive as archive_mod
 from incrinstall.archive import open_archive, unpacked
-from incrinstall.errors import ArchiveError
+from incrinstall.common.errors import ArchiveError
 
 PYPROJECT = b'[project]\nname = "demo"\nversion = "1.0"\ndependencies = ["attrs"]\n'
 

@@ -261,7 +261,7 @@ def test_baseline_json_summary_lists_what_it_installed(world):
 
 
 def test_state_file_round_trips_wheels_sdists_and_packages_without_a_known_file(tmp_path):
-    from incrinstall import state
+    from incrinstall.install import state
 
     saved = state.State(
         packages={

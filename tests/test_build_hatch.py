@@ -1,4 +1,4 @@
-"""incrinstall.build and incrinstall.specs.hatch: backend hooks in isolated build envs, hook results cached by the files read."""
+"""incrinstall.build.backend and incrinstall.specs.hatch: backend hooks in isolated build envs, hook results cached by the files read."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import incrinstall.build as build
-from incrinstall.errors import HookError, SpecError
-from incrinstall.index_config import IndexConfig
+import incrinstall.build.backend as build
+from incrinstall.common.errors import HookError, SpecError
+from incrinstall.index.config import IndexConfig
 from incrinstall.specs.hatch import HookResult, parse_metadata, run_hook
 from tests.support.venvs import site_packages, uv_pip_install
 
@@ -180,7 +180,7 @@ def test_build_env_without_requires_is_a_plain_venv_and_is_reused(tmp_path, incr
     def no_uv(*a, **k):
         raise AssertionError("uv must not run for a complete build env")
 
-    monkeypatch.setattr("incrinstall.uv.run_uv", no_uv)
+    monkeypatch.setattr("incrinstall.common.uv.run_uv", no_uv)
     assert build.build_env([], python=sys.executable, index=None) == env
     assert [p.name for p in env.parent.iterdir()] == [env.name], "no temp folders left behind"
 
@@ -191,11 +191,11 @@ def test_build_env_with_requires_is_reused_until_requires_change(build_index, in
     requests = build_index.count()
     made = sorted(p.name for p in (incrinstall_cache / "build-envs").iterdir())
 
-    import incrinstall.uv
+    import incrinstall.common.uv
 
     calls = []
-    real_run_uv = incrinstall.uv.run_uv
-    monkeypatch.setattr(incrinstall.uv, "run_uv", lambda *a, **k: calls.append(a) or real_run_uv(*a, **k))
+    real_run_uv = incrinstall.common.uv.run_uv
+    monkeypatch.setattr(incrinstall.common.uv, "run_uv", lambda *a, **k: calls.append(a) or real_run_uv(*a, **k))
     assert build.build_env(["hatchling"], python=sys.executable, index=None) == env
     assert calls == [] and build_index.count() == requests
     assert sorted(p.name for p in (incrinstall_cache / "build-envs").iterdir()) == made

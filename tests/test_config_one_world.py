@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from incrinstall.errors import SpecError
-from incrinstall.index_config import index_config
+from incrinstall.common.errors import SpecError
+from incrinstall.index.config import index_config
 from tests.support.trees import write_project
 from tests.support.venvs import installed
 
@@ -160,8 +160,8 @@ def test_command_line_wins_over_environment_wins_over_project(tmp_path):
 
 
 def test_every_uv_call_says_no_config_and_gets_no_resolution_variables(monkeypatch):
-    from incrinstall.index_config import RESOLUTION_ENV
-    from incrinstall.uv import uv_env
+    from incrinstall.index.config import RESOLUTION_ENV
+    from incrinstall.common.uv import uv_env
 
     for name in RESOLUTION_ENV:
         monkeypatch.setenv(name, "leaked")

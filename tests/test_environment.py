@@ -14,8 +14,8 @@ import pytest
 from packaging.markers import default_environment
 from packaging.tags import sys_tags
 
-from incrinstall import environment
-from incrinstall.environment import (
+from incrinstall.target import environment
+from incrinstall.target.environment import (
     InstalledDist, InterpreterError, env_signature, find_interpreter, inspect, read_installed,
 )
 from tests.support.venvs import find_python, make_venv, run_uv, site_packages, uv_pip_install

@@ -6,7 +6,9 @@ import sys
 
 import pytest
 
-from incrinstall.specs import Selection, collect
+from incrinstall.specs.model import Selection
+
+from incrinstall.specs.collect import collect
 from incrinstall.specs.hatch import HookResult
 from tests.support.trees import marker_env, write_tree
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from incrinstall.errors import IndexUnavailable
-from incrinstall.index import IndexClient
-from incrinstall.index_config import IndexConfig
+from incrinstall.common.errors import IndexUnavailable
+from incrinstall.index.client import IndexClient
+from incrinstall.index.config import IndexConfig
 from tests.support import wheels
 
 PY312_TAGS = [
@@ -162,12 +162,12 @@ def test_without_metadata_files_the_wheel_is_downloaded(index_factory):
 
 
 def test_static_sdist_pkg_info_is_used_without_a_build(index, monkeypatch):
-    import incrinstall.build
+    import incrinstall.build.backend
 
     def no_build(*a, **kw):
         raise AssertionError("static PKG-INFO must not be built")
 
-    monkeypatch.setattr(incrinstall.build, "sdist_metadata", no_build)
+    monkeypatch.setattr(incrinstall.build.backend, "sdist_metadata", no_build)
     index.add_sdist("plain", "1.0", requires_dist=["dep<3"], metadata_version="2.2")
     c = client(index.url)
     md = c.metadata(c.versions("plain")[0])
@@ -176,7 +176,7 @@ def test_static_sdist_pkg_info_is_used_without_a_build(index, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["dynamic", "old-metadata-version"])
 def test_sdist_with_untrustworthy_pkg_info_is_built(index, monkeypatch, kind):
-    import incrinstall.build
+    import incrinstall.build.backend
 
     calls = []
 
@@ -184,7 +184,7 @@ def test_sdist_with_untrustworthy_pkg_info_is_built(index, monkeypatch, kind):
         calls.append((Path(sdist_path).name, python, index))
         return wheels.metadata_text("dyn", "1.0", requires_dist=["built-dep"])
 
-    monkeypatch.setattr(incrinstall.build, "sdist_metadata", fake_build)
+    monkeypatch.setattr(incrinstall.build.backend, "sdist_metadata", fake_build)
     if kind == "dynamic":
         index.add_sdist("dyn", "1.0", requires_dist=["stale-dep"], dynamic=["Requires-Dist"])
     else:

@@ -1,4 +1,4 @@
-"""No cache left behind: INCRINSTALL_NO_CACHE and the container-layer rule of incrinstall/paths.py.
+"""No cache left behind: INCRINSTALL_NO_CACHE and the container-layer rule of incrinstall/common/paths.py.
 
 The Docker test (tests/test_docker.py) checks real images; these check the rule itself and a
 real sync with real uv.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall import paths
+from incrinstall.common import paths
 from tests.support.venvs import installed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ def _files(folder: Path) -> list[str]:
 
 
 def test_no_cache_1_gives_one_temporary_cache_removed_at_exit():
-    code = ("import json; from incrinstall import paths; "
+    code = ("import json; from incrinstall.common import paths; "
             "print(json.dumps([paths.cache_root(), paths.uv_cache_override(), paths.ephemeral_root()]))")
     env = {**os.environ, "INCRINSTALL_NO_CACHE": "1", "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

@@ -2,7 +2,7 @@
 
 The scenario files in tests/packse/ were written by uv's authors (see tests/packse/SOURCE.md),
 so they check the resolver against expectations nobody here wrote. Every scenario runs twice:
-once through `incrinstall.resolver.resolve` (the test that matters) and once through
+once through `incrinstall.resolve.resolver.resolve` (the test that matters) and once through
 `uv pip compile` against the same loopback index, which tells a wrong incrinstall answer
 apart from a badly built index.
 
@@ -238,7 +238,7 @@ def target_tags(version: str) -> list[str]:
 
 def make_interpreter(version: str, prefix: Path):
     """The target the resolver is asked to resolve for: this machine, at the scenario's python version."""
-    from incrinstall.environment import Interpreter
+    from incrinstall.target.environment import Interpreter
 
     full = _full_version(version)
     site = prefix / "lib" / f"python{'.'.join(full.split('.')[:2])}" / "site-packages"
@@ -340,10 +340,10 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
         pytest.skip(f"unsupported: {reason}")
     build_scenario_index(scenario, index)
 
-    from incrinstall.errors import ResolutionError
-    from incrinstall.index import IndexClient
-    from incrinstall.index_config import IndexConfig
-    from incrinstall.resolver import resolve
+    from incrinstall.common.errors import ResolutionError
+    from incrinstall.index.client import IndexClient
+    from incrinstall.index.config import IndexConfig
+    from incrinstall.resolve.resolver import resolve
     from incrinstall.specs.model import RootRequirement
 
     interp = make_interpreter(scenario.target_python, tmp_path / "target")
@@ -377,7 +377,7 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
 # --- the cross-check: uv against the same index ----------------------------------------
 
 def _uv_binary() -> str:
-    from incrinstall.uv import uv_binary
+    from incrinstall.common.uv import uv_binary
 
     return str(uv_binary())
 
@@ -392,7 +392,7 @@ def test_packse_index_matches_uv(scenario: Scenario, index, tmp_path: Path) -> N
     if reason:
         pytest.skip(f"unsupported: {reason}")
     build_scenario_index(scenario, index)
-    from incrinstall.index_config import uv_prerelease_args
+    from incrinstall.index.config import uv_prerelease_args
 
     markers = target_markers(scenario.target_python)
     req_file = tmp_path / "requirements.in"

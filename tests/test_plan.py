@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incrinstall.environment import InstalledDist
-from incrinstall.plan import ACTIONS, ALWAYS_KEEP, Plan, diff, render, why
-from incrinstall.resolver import ROOT, Pin, Resolution
+from incrinstall.target.environment import InstalledDist
+from incrinstall.resolve.plan import ACTIONS, ALWAYS_KEEP, Plan, diff, render, why
+from incrinstall.resolve.resolver import ROOT, Pin, Resolution
 
 
 def dist(name: str, version: str) -> InstalledDist:

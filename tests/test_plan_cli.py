@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from incrinstall import state
+from incrinstall.install import state
 from tests.support.venvs import find_python, installed, uv_pip_install
 
 ACTIONS = {"install", "upgrade", "downgrade", "remove", "keep"}

@@ -38,14 +38,14 @@ def test_there_are_pre_release_scenarios_to_compare():
 
 @pytest.mark.parametrize("scenario", PARAMS)
 def test_baseline_by_uv_and_sync_by_incrinstall_agree_on_pre_releases(scenario, index, tmp_path: Path):
-    from incrinstall.environment import find_interpreter
-    from incrinstall.errors import ResolutionError
-    from incrinstall.index import IndexClient
-    from incrinstall.index_config import IndexConfig
-    from incrinstall.resolver import resolve
+    from incrinstall.target.environment import find_interpreter
+    from incrinstall.common.errors import ResolutionError
+    from incrinstall.index.client import IndexClient
+    from incrinstall.index.config import IndexConfig
+    from incrinstall.resolve.resolver import resolve
     from incrinstall.specs.model import RootRequirement
     from incrinstall.pipeline import has_only_prereleases
-    from incrinstall.uv_resolve import resolve_with_uv
+    from incrinstall.resolve.uv_resolve import resolve_with_uv
 
     build_scenario_index(scenario, index)
     interp = find_interpreter(sys.executable)

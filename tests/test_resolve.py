@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall import environment, pipeline, resolver
-from incrinstall.errors import ResolutionError
-from incrinstall.index import IndexClient
-from incrinstall.index_config import IndexConfig
+from incrinstall import pipeline
+
+from incrinstall.target import environment
+
+from incrinstall.resolve import resolver
+from incrinstall.common.errors import ResolutionError
+from incrinstall.index.client import IndexClient
+from incrinstall.index.config import IndexConfig
 from incrinstall.specs.model import RootRequirement
 from tests.support.venvs import uv_pip_install
 
@@ -386,7 +390,7 @@ def test_delta_and_full_resolutions_agree_on_random_worlds(index, monkeypatch):
     from the same metadata, so 40 environments cost no uv runs.)"""
     import random
 
-    from incrinstall.environment import InstalledDist
+    from incrinstall.target.environment import InstalledDist
     from tests.support.wheels import requires_dist_lines
 
     rng = random.Random(1234)

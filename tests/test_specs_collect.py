@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall.specs import Selection, collect, render_text
-from incrinstall.fingerprint import fingerprint
+from incrinstall.specs.model import Selection
+
+from incrinstall.specs.collect import collect, render_text
+from incrinstall.common.fingerprint import fingerprint
 from tests.support.trees import marker_env, write_tree
 
 MARKERS = marker_env("3.11", patch="4")
@@ -90,7 +92,7 @@ def test_fingerprint_can_be_recomputed_from_the_recorded_files_alone(tmp_path):
 def test_fingerprint_module_stays_light():
     import subprocess
 
-    code = ("import sys, incrinstall.fingerprint, incrinstall.fastpath, incrinstall.specs; "
+    code = ("import sys, incrinstall.common.fingerprint, incrinstall.fastpath, incrinstall.specs; "
             "print(sorted(m for m in ('tomlkit', 'yaml', 'packaging', 'urllib.request') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}).stdout

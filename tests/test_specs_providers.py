@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from incrinstall.errors import SpecError
-from incrinstall.specs import Selection, collect
+from incrinstall.common.errors import SpecError
+from incrinstall.specs.model import Selection
+from incrinstall.specs.collect import collect
 from incrinstall.specs.providers import find_provider_files
 from tests.support.trees import marker_env, write_tree
 

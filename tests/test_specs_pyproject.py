@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall.errors import SpecError
-from incrinstall.specs import Selection, collect
-from incrinstall.tomlfile import TomlLocator
+from incrinstall.common.errors import SpecError
+from incrinstall.specs.model import Selection
+from incrinstall.specs.collect import collect
+from incrinstall.common.tomlfile import TomlLocator
 from tests.support.trees import marker_env, write_tree
 
 

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from incrinstall.errors import SpecError
-from incrinstall.specs import Selection, collect
+from incrinstall.common.errors import SpecError
+from incrinstall.specs.model import Selection
+from incrinstall.specs.collect import collect
 from incrinstall.specs import reqfiles
 from tests.support.trees import marker_env, write_tree
 

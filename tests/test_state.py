@@ -9,7 +9,7 @@ import pytest
 import tomlkit
 from packaging import pylock
 
-from incrinstall import state
+from incrinstall.install import state
 
 try:
     from tomllib import loads as parse_toml  # the standard library's strict parser

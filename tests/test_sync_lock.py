@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall import installer
+from incrinstall.install import installer
 from tests.support.venvs import installed, pip_check, uv_bin
 
 pytestmark = pytest.mark.slow

@@ -160,7 +160,7 @@ def dist_info(site: Path, name: str, *paths: str) -> None:
 
 
 def test_overlap_is_found_by_normalized_path_in_and_outside_site_packages(tmp_path):
-    from incrinstall.installer import overlapped_survivors
+    from incrinstall.install.installer import overlapped_survivors
 
     purelib, platlib = tmp_path / "lib" / "site-packages", tmp_path / "lib64" / "site-packages"
     dist_info(purelib, "gone", "gone/__init__.py", "six.py", "../../bin/tool", "gone/data/x.txt")

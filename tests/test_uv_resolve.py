@@ -1,4 +1,4 @@
-"""A baseline into an empty environment lets uv do the fresh resolution (incrinstall/uv_resolve.py)."""
+"""A baseline into an empty environment lets uv do the fresh resolution (incrinstall/resolve/uv_resolve.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall.uv_resolve import parse_pylock
+from incrinstall.resolve.uv_resolve import parse_pylock
 from tests.support.venvs import installed, pip_check
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ Procedure, fast path first:
    backend read when it last ran for that material;
 2. the current content of those files, with the material, makes the result key;
 3. a stored result under that key is returned without running anything;
-4. otherwise the backend builds the editable wheel for real (incrinstall.build),
+4. otherwise the backend builds the editable wheel for real (incrinstall.build.backend),
    its METADATA is parsed, and result and file list are stored for next time.
 """
 
@@ -18,8 +18,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from incrinstall.atomic import write_atomic
-from incrinstall.paths import cache_dir
+from incrinstall.common.atomic import write_atomic
+from incrinstall.common.paths import cache_dir
 
 CACHE_VERSION = "2"  # 2: results carry the version
 
@@ -97,7 +97,7 @@ def run_hook(
 
     import sys
 
-    from incrinstall.build import editable_metadata
+    from incrinstall.build.backend import editable_metadata
 
     metadata, opened = editable_metadata(project_dir, python=python or sys.executable, index=index,
                                          build=not metadata_only)
@@ -144,7 +144,7 @@ def parse_version(text: str) -> str:
 
 def _hook_file(project_dir: Path) -> str:
     """The custom build hook script that pyproject.toml names (hatchling's default: hatch_build.py)."""
-    from incrinstall.tomlfile import load_toml
+    from incrinstall.common.tomlfile import load_toml
 
     try:
         data = load_toml(project_dir / "pyproject.toml", "pyproject.toml")[0]

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+
+def normalize(name: str) -> str:
+    """PEP 503 / 685 / 735 name normalization (packages, extras, groups)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A requirement string as a spec file declares it, before markers are evaluated."""
+
+    requirement: str
+    source: str  # "relpath:line"
+    kind: str  # "pyproject" | "hatch" | "provider" | "requirements"
+    extra: str = ""  # the extra it is declared under: the value of `extra` when its marker is evaluated
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.errors import SpecError
-from incrinstall.specs import Declared, normalize
+from incrinstall.common.errors import SpecError
+from incrinstall.specs.model import Declared, normalize
 
 PROVIDER_YAML = "provider.yaml"
 AIRFLOW_PREFIX = "apache-airflow-providers-"

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.errors import SpecError
-from incrinstall.tomlfile import TomlLocator, load_toml
-from incrinstall.specs import Declared, normalize
+from incrinstall.common.errors import SpecError
+from incrinstall.common.tomlfile import TomlLocator, load_toml
+from incrinstall.specs.model import Declared, normalize
 
 PYPROJECT = "pyproject.toml"
 

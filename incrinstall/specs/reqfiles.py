@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.errors import SpecError
-from incrinstall.specs import Declared
+from incrinstall.common.errors import SpecError
+from incrinstall.specs.model import Declared
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _EXTRAS_SUFFIX = re.compile(r"^(?P<path>.*?)(\[(?P<extras>[^\]]*)\])?$")

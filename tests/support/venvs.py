@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 def uv_bin() -> str:
     """The uv binary of the dev environment (the `uv` package), else the one on PATH (INCRINSTALL_UV wins)."""
-    from incrinstall.uv import uv_binary
+    from incrinstall.common.uv import uv_binary
 
     return uv_binary()
 

@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.errors import LockTimeout
-from incrinstall.state import JOURNAL_NAME, _write_atomic, state_dir
-from incrinstall.uv import run_uv
+from incrinstall.common.errors import LockTimeout
+from incrinstall.install.state import JOURNAL_NAME, _write_atomic, state_dir
+from incrinstall.common.uv import run_uv
 
 
 _REQUIREMENTS_PREFIX = "incrinstall-"  # the pinned requirements file handed to uv, in the state folder
@@ -76,7 +76,7 @@ def read_journal(prefix: str) -> Journal | None:
             and all(isinstance(data.get(key), list) and all(isinstance(v, str) for v in data[key])
                     for key in ("install", "remove"))):
         return Journal(data["phase"], data["install"], data["remove"], data["pid"])
-    from incrinstall.environment import canonical_name
+    from incrinstall.target.environment import canonical_name
 
     try:
         since = (state_dir(prefix) / "pylock.toml").stat().st_mtime_ns // 1_000_000_000
@@ -120,7 +120,7 @@ def clear_torn(site_dirs, names: set[str]) -> list[str]:
     uv cannot uninstall a folder without RECORD and counts it as a second installed copy; one without
     METADATA is invisible to our reader, so nothing would ever remove it. The files RECORD lists go too.
     """
-    from incrinstall.environment import canonical_name
+    from incrinstall.target.environment import canonical_name
 
     cleared = []
     for site in site_dirs:
@@ -232,7 +232,7 @@ def overlapped_survivors(site_dirs: Iterable[str], remove: Iterable[str]) -> lis
     removed dists' RECORDs are parsed; a staying dist's RECORD is only searched for the removed
     top-level names, and parsed when one is there, so a removal without overlap costs a read per dist.
     """
-    from incrinstall.environment import canonical_name
+    from incrinstall.target.environment import canonical_name
 
     removing = {canonical_name(name) for name in remove}
     removed: dict[str, set[str]] = {}  # site -> normalized absolute paths the removed dists name

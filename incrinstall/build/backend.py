@@ -12,9 +12,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.errors import HookError, InstallError, SpecError
-from incrinstall.index_config import IndexConfig
-from incrinstall.paths import cache_dir
+from incrinstall.common.errors import HookError, InstallError, SpecError
+from incrinstall.index.config import IndexConfig
+from incrinstall.common.paths import cache_dir
 
 RUNNER = Path(__file__).with_name("_hook_runner.py")
 COMPLETE_MARKER = ".incrinstall-complete"
@@ -59,8 +59,8 @@ def _interpreter_identity(python: str) -> str:
 
     From the target probe, which incrinstall caches on disk: no extra interpreter start.
     """
-    from incrinstall.environment import find_interpreter
-    from incrinstall.errors import InterpreterError
+    from incrinstall.target.environment import find_interpreter
+    from incrinstall.common.errors import InterpreterError
 
     try:
         interp = find_interpreter(python)
@@ -72,13 +72,13 @@ def _interpreter_identity(python: str) -> str:
 
 def _env_index() -> IndexConfig:
     """No IndexConfig given: the one uv's environment variables describe (uv itself no longer reads them)."""
-    from incrinstall.index_config import index_config
+    from incrinstall.index.config import index_config
 
     return index_config()
 
 
 def _index_identity(index: IndexConfig | None) -> list[str]:
-    from incrinstall.httpcache import redact
+    from incrinstall.common.http import redact
 
     index = index if index is not None else _env_index()
     return [redact(a) for a in index.uv_args()]  # a password must not even reach a hash
@@ -99,7 +99,7 @@ def build_env(requires: list[str], *, python: str, index: IndexConfig | None) ->
     only when complete, so a killed run or a concurrent one never leaves a
     half-made environment that looks usable.
     """
-    from incrinstall.uv import run_uv
+    from incrinstall.common.uv import run_uv
 
     root = cache_dir() / "build-envs"
     env = root / build_env_key(requires, python=python, index=index)

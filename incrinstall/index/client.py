@@ -55,11 +55,11 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from incrinstall import paths
-from incrinstall.errors import IndexUnavailable
-from incrinstall.atomic import write_atomic
-from incrinstall.httpcache import HttpClient, Response, file_url_path, redact
-from incrinstall.index_config import IndexConfig, exclude_newer_cutoff
+from incrinstall.common import paths
+from incrinstall.common.errors import IndexUnavailable
+from incrinstall.common.atomic import write_atomic
+from incrinstall.common.http import HttpClient, Response, file_url_path, redact
+from incrinstall.index.config import IndexConfig, exclude_newer_cutoff
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 METADATA_CACHE = "metadata-v1"
@@ -413,7 +413,7 @@ class IndexClient:
 
     def _metadata_by_ranges(self, dist: DistFile) -> bytes | None:
         """A wheel's METADATA read from its zip directory by HTTP ranges (as uv does); None: download it."""
-        from incrinstall.remote_wheel import RangesUnsupported, read_metadata
+        from incrinstall.index.remote_wheel import RangesUnsupported, read_metadata
 
         def fetch(start: int, end: int | None) -> tuple[bytes, int]:
             body, size = self.http.get_range(dist.url, start, end)
@@ -427,7 +427,7 @@ class IndexClient:
             return None  # the whole file it is, downloaded with its hash checked
 
     def _build_metadata(self, sdist_path: Path) -> Metadata:
-        from incrinstall import build  # heavy (PEP 517 environment); only for dynamic sdists
+        from incrinstall.build import backend as build  # heavy (PEP 517 environment); only for dynamic sdists
 
         text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
         return _to_metadata(parse_core_metadata(text))

@@ -46,8 +46,8 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from incrinstall import __version__
-from incrinstall.atomic import replacing, write_atomic
-from incrinstall.errors import IndexUnavailable
+from incrinstall.common.atomic import replacing, write_atomic
+from incrinstall.common.errors import IndexUnavailable
 
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_STATUSES = (500, 502, 503, 504)

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from incrinstall.errors import SpecError
+from incrinstall.common.errors import SpecError
 
 
 def load_toml(path: Path, rel: str) -> tuple[dict, TomlLocator]:

@@ -24,10 +24,10 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from incrinstall.errors import InstallError, ResolutionError
-from incrinstall.resolver import ROOT, Pin, Resolution
+from incrinstall.common.errors import InstallError, ResolutionError
+from incrinstall.resolve.resolver import ROOT, Pin, Resolution
 from incrinstall.specs.model import LocalPackage
-from incrinstall.state import read_toml
+from incrinstall.install.state import read_toml
 
 def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
     """A wheel with no files standing for a package the tree provides: its real version and requirements.
@@ -75,7 +75,7 @@ def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleas
     Otherwise resolve with `explicit` plus those packages allowed, and allow any more that uv's
     hint then names as refused and that have only pre-releases.
     """
-    from incrinstall.uv import run_uv
+    from incrinstall.common.uv import run_uv
 
     at = args.index("--prerelease") + 1 if "--prerelease" in args else None
     if only_prereleases is None or at is None or args[at] != "explicit":
@@ -178,7 +178,7 @@ def resolve_with_uv(
     `only_prereleases(name)`: has the package published nothing but pre-releases? (See
     `_run_allowing_only_prereleases`.)
     """
-    from incrinstall.index_config import uv_prerelease_args
+    from incrinstall.index.config import uv_prerelease_args
 
     local = {lp.name: lp.version for lp in local_packages}
     with tempfile.TemporaryDirectory(prefix="incrinstall-uv-") as tmp:

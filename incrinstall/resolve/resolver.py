@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from incrinstall.errors import ResolutionError
+from incrinstall.common.errors import ResolutionError
 
 if TYPE_CHECKING:
     from incrinstall.specs.model import LocalPackage

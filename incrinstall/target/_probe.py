@@ -1,6 +1,6 @@
 """Run inside the TARGET interpreter; print one JSON object with everything incrinstall needs to know about it.
 
-Invoked as ``python -I -S _probe.py [PACKAGING_DIR]`` by incrinstall.environment.  It must run on any
+Invoked as ``python -I -S _probe.py [PACKAGING_DIR]`` by incrinstall.target.environment.  It must run on any
 Python 3 that someone may still install into (3.6 and up), so: no f-strings, no walrus, stdlib only.
 PACKAGING_DIR is the folder of incrinstall's own ``packaging`` package; when it imports on this
 interpreter we use its ``sys_tags()`` and ``default_environment()`` (exactly what pip/uv compute);

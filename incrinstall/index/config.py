@@ -13,7 +13,7 @@ index strategy, exclude-newer, pre-release policy, constraint files) is read by
 
 and then handed to incrinstall's own index client *and* spelled out as explicit flags on every
 uv call (`uv_args()`), while uv itself reads no configuration (`--no-config`) and none of
-`RESOLUTION_ENV` (incrinstall.uv strips them from its environment). Settings that would change
+`RESOLUTION_ENV` (incrinstall.common.uv strips them from its environment). Settings that would change
 the resolution and that incrinstall does not implement are refused with the file and line.
 """
 
@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from incrinstall.errors import SpecError
+from incrinstall.common.errors import SpecError
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
 PRERELEASE_MODES = ("if-necessary-or-explicit", "allow", "disallow")
 
 # uv's environment variables that change what uv resolves or installs. index_config() reads the
-# ones it implements and refuses the others; incrinstall.uv removes all of them from uv's
+# ones it implements and refuses the others; incrinstall.common.uv removes all of them from uv's
 # environment, so the flags incrinstall passes are the only say uv gets.
 RESOLUTION_ENV = (
     "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_FIND_LINKS", "UV_NO_INDEX",
@@ -120,7 +120,7 @@ class IndexConfig:
         return self.exclude_newer
 
     def as_dict(self) -> dict:
-        from incrinstall.httpcache import redact
+        from incrinstall.common.http import redact
 
         return {
             "index_url": redact(self.index_url),
@@ -145,7 +145,7 @@ def uv_prerelease_args(mode: str, root_requirements=()) -> list[str]:
     """
     if mode != "if-necessary-or-explicit":
         return ["--prerelease", mode]
-    from incrinstall.resolver import _names_prerelease
+    from incrinstall.resolve.resolver import _names_prerelease
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
@@ -298,7 +298,7 @@ def project_settings(project_dir: str | os.PathLike | None) -> dict[str, _Settin
 
 
 def _parse(text: str, filename: str) -> dict:
-    from incrinstall.tomlfile import parse_toml
+    from incrinstall.common.tomlfile import parse_toml
 
     return parse_toml(text, filename)
 

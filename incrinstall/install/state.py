@@ -59,7 +59,7 @@ def state_dir(prefix: str) -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    from incrinstall.atomic import write_atomic
+    from incrinstall.common.atomic import write_atomic
 
     write_atomic(path, text, durable=True)  # after a crash the state is whole or absent
 
@@ -119,9 +119,9 @@ def _is_wheel(url: str) -> bool:
 
 
 def read_toml(path: Path) -> dict:
-    """A TOML file as plain data (the one reader, incrinstall.tomlfile)."""
-    from incrinstall.errors import SpecError
-    from incrinstall.tomlfile import parse_toml
+    """A TOML file as plain data (the one reader, incrinstall.common.tomlfile)."""
+    from incrinstall.common.errors import SpecError
+    from incrinstall.common.tomlfile import parse_toml
 
     try:
         return parse_toml(path.read_bytes().decode("utf-8"), str(path))

@@ -1,6 +1,6 @@
 """The target environment: which interpreter, what it is (markers, tags, paths), and what is installed in it.
 
-The interpreter is asked once, in one subprocess (incrinstall/_probe.py), and the answer is cached on disk
+The interpreter is asked once, in one subprocess (incrinstall/target/_probe.py), and the answer is cached on disk
 keyed by the executable's identity, so a no-op run starts no subprocess at all.  Installed distributions
 are read straight from ``*.dist-info`` folders, never imported.  This module sits on the no-op fast path:
 it imports only the standard library's light modules at import time.
@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 
-from incrinstall.errors import InterpreterError
+from incrinstall.common.errors import InterpreterError
 
 # Bump when _probe.py or the cached layout changes: old cache files are then ignored.
 PROBE_VERSION = 1
@@ -169,7 +169,7 @@ def _cache_key(exe: str) -> dict:
 def _cache_file(exe: str) -> str:
     import hashlib
 
-    from incrinstall.paths import cache_dir
+    from incrinstall.common.paths import cache_dir
 
     digest = hashlib.sha256(exe.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return os.path.join(cache_dir(), "interpreters", f"{digest}.json")
@@ -188,7 +188,7 @@ def _load_cache(cache_file: str, key: dict) -> dict | None:
 
 def _store_cache(cache_file: str, key: dict, info: dict) -> None:
     # A cache we cannot write only costs the next run a subprocess.
-    from incrinstall.atomic import write_atomic
+    from incrinstall.common.atomic import write_atomic
 
     try:
         write_atomic(cache_file, json.dumps({"key": key, "info": info}))

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from incrinstall.errors import InstallError
+from incrinstall.common.errors import InstallError
 
 
 def uv_binary() -> str:
@@ -34,14 +34,14 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     (IndexConfig.uv_args), so uv cannot resolve in a different world from incrinstall's own.
     Credentials stay: uv reads URL userinfo from the flags and `$NETRC` / `~/.netrc` itself.
     """
-    from incrinstall.index_config import RESOLUTION_ENV
+    from incrinstall.index.config import RESOLUTION_ENV
 
     env = {k: v for k, v in os.environ.items() if k not in RESOLUTION_ENV}
     env.setdefault("UV_NO_PROGRESS", "1")
     env["NO_COLOR"] = env.get("NO_COLOR", "1")
     # incrinstall decides what to install; uv must not re-resolve from a project config it finds.
     env["UV_NO_CONFIG"] = "1"
-    from incrinstall.paths import uv_cache_override
+    from incrinstall.common.paths import uv_cache_override
 
     override = uv_cache_override()  # a cache that would stay in an image layer is a temporary one
     if override:

@@ -1,0 +1,416 @@
+"""Collect a project tree's root requirements from every spec source, with provenance and the spec fingerprint.
+
+`collect()` asks each source module (pyproject.py, hatch.py, providers.py, reqfiles.py)
+for what it declares, then expands the declarations against the packages the tree
+itself provides (the project, uv workspace members, in-tree providers): a requirement
+on one of those is satisfied by the tree, so its own dependencies are collected instead.
+
+Extras of in-tree providers (`additional-extras` in provider.yaml) are included for a
+selected provider when `--all-extras` is given, when `--extra NAME` names them, or when
+a requirement asks for them (`apache-airflow-providers-x[NAME]`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from incrinstall.specs.model import Declared, LocalPackage, RootRequirement, Selection, SpecSet, normalize
+
+_DYNAMIC_DEPS = frozenset({"dependencies", "optional-dependencies"})
+
+
+@dataclass
+class _Node:
+    """A package the tree provides, with what it declares."""
+
+    name: str
+    base: list[Declared]
+    extras: dict[str, list[Declared]]
+    label: str  # for errors: where its extras are declared
+
+
+def collect(project_dir, selection: Selection, markers: dict[str, str], *,
+            python_full_version: str | None = None, python: str | None = None, index=None,
+            hook_runner=None) -> SpecSet:
+    """The root requirements and constraints the tree's spec files ask for, evaluated for `markers`.
+
+    `python` (the target interpreter) and `index` (an IndexConfig) are handed to the build
+    backend hook when dependencies are dynamic; `hook_runner` replaces
+    incrinstall.specs.hatch.run_hook (tests). The fingerprint equals
+    `fingerprint(project_dir, specset.files, selection, markers)`, so the no-op path can
+    recompute it from the recorded files alone. `python_full_version` is accepted for
+    symmetry with the other steps; the markers already carry it.
+    """
+    from incrinstall.common.errors import SpecError
+    from incrinstall.specs import providers as provider_specs
+    from incrinstall.specs import pyproject, reqfiles
+    from incrinstall.common.fingerprint import fingerprint
+
+    project_dir = Path(project_dir).resolve()
+    if not project_dir.is_dir():
+        raise SpecError("project folder not found", where=str(project_dir))
+    env = dict(markers)
+
+    workspace = pyproject.read_workspace(project_dir)
+    root = workspace.root
+    files: list[str] = list(workspace.files)
+    if (project_dir / "uv.toml").is_file():
+        files.append("uv.toml")  # its index settings change the resolution: an edit must defeat the no-op
+    scanned: list[str] = []
+    provider_files = provider_specs.find_provider_files(project_dir, scanned)
+    providers = provider_specs.read_providers(project_dir, provider_files, env)
+    files += provider_files
+    reqs = reqfiles.read(project_dir, selection.requirement_files, selection.constraint_files)
+    files += reqs.files
+    if root is not None:
+        files += _glob_files(project_dir, root.spec_globs)
+        for pattern in [*root.members, *root.exclude, *root.spec_globs]:
+            scanned += _glob_scanned_dirs(project_dir, pattern)
+
+    # A provider.yaml is a package of the tree only where the tree builds it: beside a workspace
+    # member's pyproject.toml (which then declares its dependencies), or anywhere in a tree
+    # without a workspace (the Airflow 2 layout, where the root builds every provider).
+    member_dirs = {m.path for m in workspace.members}
+    notes: list[str] = []
+    if member_dirs:
+        member_providers = [p for p in providers if p.path in member_dirs]
+        yaml_providers: list = []
+        notes += [f"{p.yaml}: not a package of the tree (no workspace member builds it); ignored"
+                  for p in providers if p.path not in member_dirs]
+    else:
+        member_providers, yaml_providers = [], providers
+    chosen = _select_providers(yaml_providers + member_providers, selection.providers)
+    # `--provider ID` of a workspace member selects that package; by default members are reached
+    # like any other (through requirements), never seeded by their provider.yaml.
+    chosen_members = [p for p in chosen if p in member_providers] if selection.providers else []
+    chosen = [p for p in chosen if p not in member_providers]
+
+    # The slow part last, so that cheap errors surface first.
+    for project in ([root] if root else []) + workspace.members:
+        if project.name is not None and project.dynamic & (_DYNAMIC_DEPS | {"version"}):
+            files += _run_hook(project_dir, project, env, hook_runner, python=python, index=index)
+
+    nodes: dict[str, _Node] = {}
+    versions: dict[str, tuple[str | None, str, str]] = {}  # name -> (version, folder, file that states it)
+    paths: dict[str, str] = {}  # absolute folder -> node name
+    for project in ([root] if root else []) + workspace.members:
+        if project.name is None:
+            continue
+        _add_node(nodes, project.name, project.base, project.extras, project.extras_where or project.pyproject)
+        versions.setdefault(project.name, (project.version, project.path, project.pyproject))
+        paths[str((project_dir / project.path).resolve())] = project.name
+    for p in yaml_providers:
+        if p.skipped is not None:
+            continue
+        base = p.dependencies + (p.devel if selection.provider_devel else [])
+        _add_node(nodes, p.name, base, p.extras, p.yaml)
+        versions.setdefault(p.name, (p.version, p.path, p.yaml))
+        paths.setdefault(str((project_dir / p.path).resolve()), p.name)
+
+    expander = _Expander(nodes, env)
+    local = {name: _local_package(name, versions[name], nodes[name], expander) for name in versions}
+
+    # Seeds, in the order their requirements are listed: the selected projects, their extras and
+    # groups, the providers, then requirements files. The selection follows `uv sync`: the root
+    # project by default (every member for a virtual root), `--all-packages`, or `--package NAME`.
+    selected = _select_projects(root, workspace.members, selection, chosen_members)
+    for project in selected:
+        expander.take(project.name, None, project.pyproject)
+    provider_extras = {e for p in chosen for e in p.extras}
+    wanted = [normalize(e) for e in selection.extras]
+    declared = {e for project in selected for e in nodes[project.name].extras}
+    for extra in wanted:
+        if extra not in declared and extra not in provider_extras:
+            valid = ", ".join(sorted(declared | provider_extras)) or "(none)"
+            labels = [nodes[project.name].label for project in selected]
+            where = labels[0] if labels else (root.pyproject if root else None)
+            raise SpecError(f"unknown extra {extra!r}; valid extras: {valid}", where=where)
+    for project in selected:
+        node = nodes[project.name]
+        for extra in node.extras if selection.all_extras else [e for e in wanted if e in node.extras]:
+            expander.take(node.name, extra, node.label)
+    if root is None:
+        group_owners = []
+    elif selection.packages:
+        group_owners = selected
+    elif selection.all_packages or root.name is None:
+        group_owners = [root, *workspace.members]  # uv takes a group from every member that has it
+    else:
+        group_owners = [root]
+    for group in selection.groups:
+        if root is None:
+            raise SpecError(f"unknown dependency group {group!r}: there is no pyproject.toml", where=str(project_dir))
+        owners = [project for project in group_owners if normalize(group) in project.groups]
+        if not owners:
+            valid = ", ".join(sorted({g for project in group_owners for g in project.groups})) or "(none)"
+            first = group_owners[0] if group_owners else root
+            raise SpecError(f"unknown dependency group {group!r}; valid groups: {valid}",
+                            where=first.groups_where or first.pyproject)
+        for project in owners:
+            expander.queue.extend(pyproject.group_requirements(project, group,
+                                                               where=project.groups_where or project.pyproject))
+    for p in chosen:
+        expander.take(p.name, None, p.yaml)
+        for extra in p.extras:
+            if selection.all_extras or extra in wanted:
+                expander.take(p.name, extra, p.yaml)
+    for item in reqs.requirements:
+        if isinstance(item, reqfiles.LocalRef):
+            name = paths.get(item.path)
+            if name is None:
+                continue  # a folder that is not one of the tree's packages: nothing to resolve from an index
+            extras = f"[{','.join(item.extras)}]" if item.extras else ""
+            item = Declared(name + extras, item.source, "requirements")
+        expander.queue.append(item)
+
+    requirements = expander.run()
+    constraints = _Expander({}, env)
+    constraints.queue.extend(reqs.constraints)
+    files = sorted(set(files))
+    return SpecSet(
+        project_dir=str(project_dir),
+        project_name=root.name if root is not None else None,
+        requirements=requirements,
+        constraints=constraints.run(),
+        files=files,
+        fingerprint=fingerprint(project_dir, files, selection, env, contents=reqs.url_contents),
+        selection=selection,
+        local_packages=list(local.values()),
+        scanned_dirs=sorted(set(scanned)),
+        notes=notes,
+    )
+
+
+def _select_projects(root, members, selection: Selection, chosen_members) -> list:
+    """The workspace projects whose dependencies are installed, as `uv sync` selects them."""
+    from incrinstall.common.errors import SpecError
+
+    everyone = ([root] if root is not None and root.name else []) + list(members)
+    if selection.packages:
+        by_name = {project.name: project for project in everyone}
+        picked = []
+        for name in selection.packages:
+            project = by_name.get(normalize(name))
+            if project is None:
+                valid = ", ".join(sorted(by_name)) or "(none)"
+                raise SpecError(f"unknown workspace package {name!r}; valid packages: {valid}", where="--package")
+            if project not in picked:
+                picked.append(project)
+        return picked + [m for m in members if m.name in {p.name for p in chosen_members} and m not in picked]
+    if selection.all_packages or (root is not None and root.name is None):
+        return everyone
+    picked = [root] if root is not None and root.name else []
+    return picked + [m for m in members if m.name in {p.name for p in chosen_members}]
+
+
+def _add_node(nodes: dict[str, _Node], name: str, base, extras, label: str) -> None:
+    # A workspace member that also has a provider.yaml is one package: merge what both declare.
+    node = nodes.get(name)
+    if node is None:
+        nodes[name] = _Node(name, list(base), {k: list(v) for k, v in extras.items()}, label)
+        return
+    node.base.extend(base)
+    for key, items in extras.items():
+        node.extras.setdefault(key, []).extend(items)
+
+
+def _select_providers(providers, wanted: tuple[str, ...]):
+    from incrinstall.common.errors import SpecError
+
+    active = [p for p in providers if p.skipped is None]
+    if not wanted:
+        return active
+    chosen = []
+    for ident in wanted:
+        match = [p for p in providers if ident in (p.id, p.folder_id, p.name) or normalize(ident) == p.name]
+        if not match:
+            valid = ", ".join(sorted(p.id for p in active)) or "(none)"
+            raise SpecError(f"unknown provider {ident!r}; valid providers: {valid}", where="--provider")
+        for p in match:
+            if p.skipped is not None:
+                raise SpecError(f"provider {ident!r} is not part of the tree for this target: {p.skipped}",
+                                where=p.yaml)
+            if p not in chosen:
+                chosen.append(p)
+    return chosen
+
+
+def _glob_files(project_dir: Path, patterns: list[str]) -> list[str]:
+    import glob
+    import os
+
+    out = []
+    for pattern in patterns:
+        for hit in glob.glob(pattern, root_dir=project_dir, recursive=True):
+            if os.path.isfile(project_dir / hit):
+                out.append(Path(hit).as_posix())
+    return out
+
+
+def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
+    """The folders whose listing a glob depends on: its literal base, and everything below if it goes deeper."""
+    import glob
+    import os
+
+    parts = Path(pattern).as_posix().split("/")
+    literal = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        literal.append(part)
+    base = "/".join(literal[:-1] if len(literal) == len(parts) else literal) or "."
+    out = [base]
+    if len(parts) - len(literal) > 1 or "**" in parts:
+        for folder, dirs, _ in os.walk(project_dir / base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            out += [Path(os.path.relpath(os.path.join(folder, d), project_dir)).as_posix() for d in dirs]
+    return out
+
+
+def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, **backend) -> list[str]:
+    """Let the build backend compute the dynamic fields; return the files it read (relative to project_dir)."""
+    from incrinstall.common.errors import SpecError
+    from incrinstall.specs import pyproject
+    from incrinstall.common.fingerprint import fingerprint
+
+    if hook_runner is None:
+        try:
+            from incrinstall.specs.hatch import run_hook as hook_runner
+        except ImportError:
+            raise SpecError("dependencies are dynamic, but the build-backend hook runner is not available",
+                            where=project.pyproject) from None
+    folder = project_dir / project.path
+    own = ["pyproject.toml"] + (["hatch_build.py"] if (folder / "hatch_build.py").is_file() else [])
+    material = fingerprint(folder, own, {}, {})
+    if not project.dynamic & _DYNAMIC_DEPS:
+        backend["metadata_only"] = True  # only the version is dynamic: no wheel needs building
+    result = hook_runner(folder, markers, material, **{k: v for k, v in backend.items() if v is not None})
+    if "version" in project.dynamic:
+        project.version = getattr(result, "version", "") or None
+        if project.version is None:
+            raise SpecError("the build backend computed no Version for the dynamic version",
+                            where=project.pyproject)
+    hook_files = pyproject.apply_hook_result(project, result, project_dir, markers=markers)
+    label = ("" if project.path == "." else project.path + "/") + (result.metadata_file or "hatch_build.py")
+    if (project_dir / label).is_file():
+        hook_files.append(label)
+    return hook_files
+
+
+def _local_package(name: str, known: tuple[str | None, str, str], node: _Node, expander: _Expander) -> LocalPackage:
+    """A tree package with its version and what it requires for the target (markers evaluated).
+
+    A dynamic version was computed by the backend already; a version the tree does not state
+    at all (no `version`, a provider.yaml without `versions`) stays None, and the resolver
+    refuses to check a version specifier against it rather than accept it unchecked.
+    """
+    version, path, where = known
+    return LocalPackage(
+        name, version, path,
+        requires=expander.evaluate(node.base),
+        extras={extra: expander.evaluate(items) for extra, items in node.extras.items()},
+        where=where,
+    )
+
+
+class _Expander:
+    """Evaluate markers and replace requirements on tree packages by what those packages declare."""
+
+    def __init__(self, nodes: dict[str, _Node], markers: dict[str, str]):
+        from collections import deque
+
+        self.nodes = nodes
+        self.markers = markers
+        self.queue: deque[Declared] = deque()
+        self.taken: set[tuple[str, str | None]] = set()
+        self._parsed: dict = {}  # requirement text -> packaging Requirement
+
+    def take(self, name: str, extra: str | None, where: str, *, now: bool = False) -> None:
+        """Queue what a tree package declares (its base or one extra); `now` puts it next in line."""
+        from incrinstall.common.errors import SpecError
+
+        if (name, extra) in self.taken:
+            return  # also ends self-referencing cycles
+        self.taken.add((name, extra))
+        node = self.nodes[name]
+        if extra is not None and extra not in node.extras:
+            valid = ", ".join(sorted(node.extras)) or "(none)"
+            raise SpecError(f"{name} has no extra {extra!r}; valid extras: {valid}", where=where)
+        items = node.base if extra is None else node.extras[extra]
+        if now:
+            self.queue.extendleft(reversed(items))
+        else:
+            self.queue.extend(items)
+
+    def parse(self, item: Declared):
+        """The parsed requirement (memoized: the same text is met again in the tree packages' own lists)."""
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        from incrinstall.common.errors import SpecError
+
+        req = self._parsed.get(item.requirement)
+        if req is None:
+            try:
+                req = Requirement(item.requirement)
+            except InvalidRequirement as exc:
+                raise SpecError(f"invalid requirement {item.requirement!r}: {exc}", where=item.source) from None
+            self._parsed[item.requirement] = req
+        return req
+
+    def applies(self, item: Declared, req) -> bool:
+        return req.marker is None or req.marker.evaluate({**self.markers, "extra": item.extra})
+
+    def evaluate(self, items: list[Declared]) -> tuple[str, ...]:
+        """The requirement strings that apply to the target, markers dropped, in order, once each."""
+        out: dict[str, None] = {}
+        for item in items:
+            req = self.parse(item)
+            if self.applies(item, req):
+                out[_without_marker(req)] = None
+        return tuple(out)
+
+    def run(self) -> list[RootRequirement]:
+        out: list[RootRequirement] = []
+        seen: set[str] = set()
+        while self.queue:
+            item = self.queue.popleft()
+            req = self.parse(item)
+            if not self.applies(item, req):
+                continue
+            name = normalize(req.name)
+            if name in self.nodes:
+                # Expanded in place, so a package's requirements are listed where it is referenced.
+                for extra in sorted(req.extras, reverse=True):
+                    self.take(name, normalize(extra), item.source, now=True)
+                self.take(name, None, item.source, now=True)
+                continue
+            text = _without_marker(req)
+            if text not in seen:
+                seen.add(text)
+                out.append(RootRequirement(text, item.source, item.kind))
+        return out
+
+
+def _without_marker(req) -> str:
+    if req.marker is None:
+        return str(req)
+    marker, req.marker = req.marker, None
+    try:
+        return str(req)
+    finally:
+        req.marker = marker
+
+
+def render_text(specset: SpecSet) -> str:
+    """The human output of `incrinstall specs`: requirements with sources, constraints, files, fingerprint."""
+    def rows(items: list[RootRequirement]) -> list[str]:
+        width = min(max((len(r.requirement) for r in items), default=0), 50)
+        return [f"{r.requirement.ljust(width)}  ({r.source})" for r in items]
+
+    lines = rows(specset.requirements) or ["(no requirements)"]
+    if specset.constraints:
+        lines += ["", "constraints:"] + ["  " + row for row in rows(specset.constraints)]
+    lines += ["", "files:"] + ["  " + f for f in specset.files]
+    lines += ["", f"fingerprint: {specset.fingerprint}"]
+    return "\n".join(lines) + "\n"
