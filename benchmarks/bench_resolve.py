@@ -226,7 +226,7 @@ def _clear_http_cache(s: Setup) -> None:
 def time_make_plan(s: Setup, runs: int) -> tuple[list[float], list[int], list[int], object]:
     from incrinstall import pipeline
     from incrinstall.target import environment
-    from incrinstall.index.config import IndexConfig
+    from incrinstall.common.config import IndexConfig
 
     interpreter = environment.find_interpreter(str(s.python))
     options = pipeline.Options(project_dir=s.project, python=str(s.python), index=IndexConfig(index_url=s.index.url))
@@ -249,7 +249,7 @@ def time_resolve_only(s: Setup, runs: int) -> list[float]:
     from incrinstall.resolve import resolver
     from incrinstall.install import state
     from incrinstall.index.client import IndexClient
-    from incrinstall.index.config import IndexConfig
+    from incrinstall.common.config import IndexConfig
     from incrinstall.specs.model import Selection
 
     interpreter = environment.find_interpreter(str(s.python))
@@ -301,7 +301,7 @@ def profile(s: Setup, case: str) -> None:
     from incrinstall import pipeline
 
     from incrinstall.target import environment
-    from incrinstall.index.config import IndexConfig
+    from incrinstall.common.config import IndexConfig
 
     _set_case(s, case)
     _clear_http_cache(s)

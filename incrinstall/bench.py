@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from incrinstall.common.errors import IncrinstallError, SpecError
-from incrinstall.index.config import IndexConfig
+from incrinstall.common.config import IndexConfig
 
 # -- arithmetic -------------------------------------------------------------------------------
 
@@ -378,7 +378,7 @@ def run_bench(project_dir: str | Path, *, change_file: str | Path | None = None,
     Nothing of the user's is written to: the tree is copied, the venvs are temporary.
     """
     from incrinstall.target import environment
-    from incrinstall.index.config import index_config
+    from incrinstall.common.config import index_config
     from incrinstall.common.uv import run_uv, uv_binary, uv_env
 
     if runs < 1:

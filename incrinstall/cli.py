@@ -217,7 +217,7 @@ def _selection(args, index=None):
 
 def _index(args, project_dir: Path | None = None):
     """The one configuration of where packages come from (options, uv's env vars, the project's [tool.uv])."""
-    from incrinstall.index.config import index_config
+    from incrinstall.common.config import index_config
 
     return index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
                         no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,

@@ -23,16 +23,12 @@ import os
 import sys
 import time
 
-from incrinstall.common.fingerprint import fingerprint, is_url
 from incrinstall.common.paths import cache_root
+from incrinstall.install.stamp import (
+    JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME, _identity, env_signature, read_json, read_stamp, unchanged,
+)
 
-STATE_DIRNAME = ".incrinstall"  # inside the target environment's prefix (see state.py)
-STAMP_NAME = "stamp.json"
-JOURNAL_NAME = "journal.json"  # written by installer.py while a sync changes the environment
-# Bump a schema when its record's keys or their meaning change: older records then count as absent.
-STAMP_SCHEMA = 1
-INVOCATION_SCHEMA = 1
-JOURNAL_SCHEMA = 1  # read and written by installer.py
+INVOCATION_SCHEMA = 1  # bump when the invocation record changes: older records then count as absent
 # Environment variables that can change what a given command line means.
 _MEANINGFUL_ENV = ("VIRTUAL_ENV", "PATH", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_INDEX_URL",
                    "PIP_EXTRA_INDEX_URL", "INCRINSTALL_CACHE_DIR", "XDG_CACHE_HOME", "HOME",
@@ -43,133 +39,12 @@ _MEANINGFUL_ENV = ("VIRTUAL_ENV", "PATH", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", 
                    "UV_TORCH_BACKEND", "UV_CONFIG_FILE", "UV_EXCLUDE_NEWER_PACKAGE", "UV_PYTHON_PLATFORM")
 # Options that ask for more than the one-line answer: the full path handles them.
 _NOT_FAST = {"--dry-run", "-h", "--help", "-v", "--verbose", "--version"}
-_SIGNED_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
-
-
-def env_signature(site_dirs) -> str:
-    """A hash of every metadata folder's name and mtime: changes on install, removal and reinstall.
-
-    Whole seconds, not nanoseconds: Docker and containerd truncate mtimes to seconds when they commit
-    a layer, so a signature taken in one RUN step must still match in the next.  (A reinstall of the
-    same version within the same second as the original install goes unnoticed; nothing does that.)
-    """
-    digest = hashlib.sha256()
-    for site in site_dirs:
-        digest.update(os.fsencode(site) + b"\0")
-        items = []
-        try:
-            with os.scandir(site) as it:
-                for entry in it:
-                    if entry.name.endswith(_SIGNED_SUFFIXES):
-                        try:
-                            seconds = entry.stat().st_mtime_ns // 1_000_000_000
-                        except OSError:
-                            continue
-                        items.append(f"{entry.name}\0{seconds}")
-        except (OSError, ValueError):  # ValueError: a path with a NUL byte, from a damaged stamp
-            digest.update(b"<missing>\0")
-            continue
-        items.sort()
-        digest.update("\n".join(items).encode("utf-8", "surrogateescape"))
-        digest.update(b"\0\0")
-    return digest.hexdigest()
-
-
-def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
-    out = {}
-    for rel in dirs:
-        try:
-            # Whole seconds: image layers keep only those, and the stamp must survive a layer commit.
-            out[rel] = int(os.stat(os.path.join(project_dir, rel)).st_mtime)
-        except (OSError, ValueError):
-            out[rel] = -1
-    return out
-
-
-def _identity(path: str) -> list:
-    """What changes when an interpreter is replaced at the same path."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return []
-    return [st.st_size, st.st_mtime_ns // 1_000_000_000]
-
-
-def make_stamp(*, project_dir: str, options: dict, specset, interpreter, env_signature: str) -> dict:
-    return {
-        "schema": STAMP_SCHEMA,
-        "project_dir": str(project_dir),
-        "options": options,
-        "fingerprint": specset.fingerprint,
-        "files": list(specset.files),
-        "dirs": dir_mtimes(str(project_dir), specset.scanned_dirs),
-        "env_signature": env_signature,
-        "markers": dict(interpreter.markers),
-        "python": interpreter.executable,
-        "python_identity": _identity(interpreter.executable),
-        "site_dirs": list(interpreter.site_dirs),
-    }
-
-
-# Every key of a stamp and the type its value must have (what make_stamp writes).
-_STAMP_SHAPE = {"schema": int, "project_dir": str, "options": dict, "fingerprint": str, "files": list,
-                "dirs": dict, "env_signature": str, "markers": dict, "python": str, "python_identity": list,
-                "site_dirs": list}
-
-
-def valid_stamp(stamp) -> bool:
-    """Is `stamp` one that make_stamp of this version wrote? (Anything else is treated as no stamp.)"""
-    if not isinstance(stamp, dict) or stamp.get("schema") != STAMP_SCHEMA:
-        return False
-    if not all(isinstance(stamp.get(key), kind) for key, kind in _STAMP_SHAPE.items()):
-        return False
-    if not isinstance(stamp["options"].get("selection"), dict):
-        return False
-    strings = [*stamp["files"], *stamp["site_dirs"], *stamp["dirs"], *stamp["markers"].values()]
-    return (all(isinstance(s, str) for s in strings)
-            and all(isinstance(v, int) for v in stamp["dirs"].values()))
-
-
-def read_stamp(path: str) -> dict | None:
-    """The stamp at `path`, or None when it is missing or not valid_stamp()."""
-    stamp = _read_json(path)
-    return stamp if valid_stamp(stamp) else None
-
-
-def unchanged(stamp: dict | None, *, project_dir: str, options: dict, selection, markers: dict,
-              env_signature: str) -> bool:
-    """True when the specs, the selection and the environment are exactly as the last sync left them."""
-    if not valid_stamp(stamp) or stamp["project_dir"] != str(project_dir) or stamp["options"] != options:
-        return False
-    if stamp["env_signature"] != env_signature or stamp["markers"] != markers:
-        return False
-    files = stamp["files"]
-    if any(is_url(f) for f in files):
-        return False  # a remote constraints file cannot be checked without the network
-    if dir_mtimes(str(project_dir), list(stamp["dirs"])) != stamp["dirs"]:
-        return False  # a folder that decided which spec files exist has changed
-    try:
-        return fingerprint(project_dir, files, selection, markers) == stamp["fingerprint"]
-    except (OSError, ValueError):  # a spec path that is unreadable or not a path at all: not unchanged
-        return False
-
-
 # -- the no-op answer before any argument parsing ------------------------------------------------
 
 
 def _invocation_file(argv: list[str]) -> str:
     material = json.dumps([[str(a) for a in argv], os.getcwd(), {k: os.environ.get(k) for k in _MEANINGFUL_ENV}])
     return os.path.join(cache_root(), "invocations", hashlib.sha256(material.encode()).hexdigest() + ".json")
-
-
-def _read_json(path: str) -> dict | None:
-    """A JSON object from `path`; None if it is missing, unreadable, not JSON or not an object."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested garbage
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def remember_invocation(argv: list[str], prefix: str) -> None:
@@ -188,7 +63,7 @@ def try_noop(argv: list[str]) -> bool:
     if not argv or argv[0] != "sync" or _NOT_FAST.intersection(argv):
         return False
     started = time.perf_counter()
-    record = _read_json(_invocation_file(argv))
+    record = read_json(_invocation_file(argv))
     if not record or record.get("schema") != INVOCATION_SCHEMA or not isinstance(record.get("prefix"), str):
         return False
     state = os.path.join(record["prefix"], STATE_DIRNAME)

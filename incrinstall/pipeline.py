@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall import fastpath
+from incrinstall.install import stamp as stamps
 
 from incrinstall.target import environment
 
 from incrinstall.install import state
-from incrinstall.index.config import IndexConfig
+from incrinstall.common.config import IndexConfig
 from incrinstall.specs.model import Selection
 
 
@@ -212,9 +212,9 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
     prefix = interpreter.prefix
     if not dry_run and baseline is None and not state.sync_interrupted(prefix):
         stamp = state.load_stamp(prefix)
-        if fastpath.unchanged(stamp, project_dir=str(options.project_dir), options=options.stamp_options(),
+        if stamps.unchanged(stamp, project_dir=str(options.project_dir), options=options.stamp_options(),
                               selection=options.selection, markers=dict(interpreter.markers),
-                              env_signature=environment.env_signature(interpreter.site_dirs)):
+                              env_signature=stamps.env_signature(interpreter.site_dirs)):
             return Outcome(None, True, time.perf_counter() - started, prefix=prefix)
 
     if dry_run:
@@ -243,9 +243,9 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         editable_installed = _install_editable(options, planned)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         state.save(prefix, _new_state(planned, options, baseline=baseline, editable=editable))
-        state.save_stamp(prefix, fastpath.make_stamp(
+        state.save_stamp(prefix, stamps.make_stamp(
             project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
-            interpreter=interpreter, env_signature=environment.env_signature(interpreter.site_dirs),
+            interpreter=interpreter, env_signature=stamps.env_signature(interpreter.site_dirs),
         ))
         installer.clear_journal(prefix)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,

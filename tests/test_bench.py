@@ -18,7 +18,7 @@ from incrinstall import bench
 from incrinstall.bench import (BenchReport, Measurement, Stats, compare_to_expected, env_diff, median, ratio,
                                render_table, reset_tree, speedup, summarize)
 from incrinstall.common.errors import SpecError
-from incrinstall.index.config import IndexConfig
+from incrinstall.common.config import IndexConfig
 from incrinstall.specs.model import Selection
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import pytest
 
 import incrinstall.build.backend as build
 from incrinstall.common.errors import HookError, SpecError
-from incrinstall.index.config import IndexConfig
+from incrinstall.common.config import IndexConfig
 from incrinstall.specs.hatch import HookResult, parse_metadata, run_hook
 from tests.support.venvs import site_packages, uv_pip_install
 

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from incrinstall.common.errors import SpecError
-from incrinstall.index.config import index_config
+from incrinstall.common.config import index_config
 from tests.support.trees import write_project
 from tests.support.venvs import installed
 
@@ -160,7 +160,7 @@ def test_command_line_wins_over_environment_wins_over_project(tmp_path):
 
 
 def test_every_uv_call_says_no_config_and_gets_no_resolution_variables(monkeypatch):
-    from incrinstall.index.config import RESOLUTION_ENV
+    from incrinstall.common.config import RESOLUTION_ENV
     from incrinstall.common.uv import uv_env
 
     for name in RESOLUTION_ENV:

@@ -123,7 +123,7 @@ def test_a_wrong_password_fails_clearly_without_printing_it(private, venv_factor
 
 
 def test_the_stamp_options_name_the_index_without_its_password():
-    from incrinstall.index.config import index_config
+    from incrinstall.common.config import index_config
 
     config = index_config("https://alice:hunter22@pkgs.example/simple/", environ={})
     text = json.dumps(config.as_dict())

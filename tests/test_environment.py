@@ -15,8 +15,9 @@ from packaging.markers import default_environment
 from packaging.tags import sys_tags
 
 from incrinstall.target import environment
+from incrinstall.install.stamp import env_signature
 from incrinstall.target.environment import (
-    InstalledDist, InterpreterError, env_signature, find_interpreter, inspect, read_installed,
+    InstalledDist, InterpreterError, find_interpreter, inspect, read_installed,
 )
 from tests.support.venvs import find_python, make_venv, run_uv, site_packages, uv_pip_install
 from tests.support.wheels import build_wheel

@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from incrinstall.common.errors import IndexUnavailable
 from incrinstall.index.client import IndexClient
-from incrinstall.index.config import IndexConfig
+from incrinstall.common.config import IndexConfig
 from tests.support import wheels
 
 PY312_TAGS = [

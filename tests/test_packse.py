@@ -342,7 +342,7 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
 
     from incrinstall.common.errors import ResolutionError
     from incrinstall.index.client import IndexClient
-    from incrinstall.index.config import IndexConfig
+    from incrinstall.common.config import IndexConfig
     from incrinstall.resolve.resolver import resolve
     from incrinstall.specs.model import RootRequirement
 
@@ -392,7 +392,7 @@ def test_packse_index_matches_uv(scenario: Scenario, index, tmp_path: Path) -> N
     if reason:
         pytest.skip(f"unsupported: {reason}")
     build_scenario_index(scenario, index)
-    from incrinstall.index.config import uv_prerelease_args
+    from incrinstall.common.config import uv_prerelease_args
 
     markers = target_markers(scenario.target_python)
     req_file = tmp_path / "requirements.in"

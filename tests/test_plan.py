@@ -6,7 +6,7 @@ import pytest
 
 from incrinstall.target.environment import InstalledDist
 from incrinstall.resolve.plan import ACTIONS, ALWAYS_KEEP, Plan, diff, render, why
-from incrinstall.resolve.resolver import ROOT, Pin, Resolution
+from incrinstall.resolve.model import ROOT, Pin, Resolution
 
 
 def dist(name: str, version: str) -> InstalledDist:

@@ -41,7 +41,7 @@ def test_baseline_by_uv_and_sync_by_incrinstall_agree_on_pre_releases(scenario, 
     from incrinstall.target.environment import find_interpreter
     from incrinstall.common.errors import ResolutionError
     from incrinstall.index.client import IndexClient
-    from incrinstall.index.config import IndexConfig
+    from incrinstall.common.config import IndexConfig
     from incrinstall.resolve.resolver import resolve
     from incrinstall.specs.model import RootRequirement
     from incrinstall.pipeline import has_only_prereleases

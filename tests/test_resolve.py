@@ -18,7 +18,7 @@ from incrinstall.target import environment
 from incrinstall.resolve import resolver
 from incrinstall.common.errors import ResolutionError
 from incrinstall.index.client import IndexClient
-from incrinstall.index.config import IndexConfig
+from incrinstall.common.config import IndexConfig
 from incrinstall.specs.model import RootRequirement
 from tests.support.venvs import uv_pip_install
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incrinstall.common.errors import HookError, InstallError, SpecError
-from incrinstall.index.config import IndexConfig
+from incrinstall.common.config import IndexConfig
 from incrinstall.common.paths import cache_dir
 
 RUNNER = Path(__file__).with_name("_hook_runner.py")
@@ -72,7 +72,7 @@ def _interpreter_identity(python: str) -> str:
 
 def _env_index() -> IndexConfig:
     """No IndexConfig given: the one uv's environment variables describe (uv itself no longer reads them)."""
-    from incrinstall.index.config import index_config
+    from incrinstall.common.config import index_config
 
     return index_config()
 

@@ -1,1 +1,1 @@
-"""common"""
+"""Plumbing every stage shares: errors, configuration, HTTP, atomic writes, TOML, names, paths, uv."""

@@ -11,20 +11,18 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 
+from incrinstall.common.names import is_url
+
 # Bump when the way specs are collected changes, so old fingerprints stop matching.
 FORMAT = "incrinstall-specs-1"
-
-
-def is_url(entry: str) -> bool:
-    return entry.startswith(("http://", "https://", "file://"))
 
 
 def read_spec_bytes(project_dir: str | os.PathLike, entry: str) -> bytes | None:
     """The bytes of one `files` entry (relative to project_dir, absolute, or a URL); None if missing."""
     if is_url(entry):
-        from incrinstall.specs.reqfiles import fetch_url
+        from incrinstall.common.http import fetch_spec_file
 
-        return fetch_url(entry, where=entry)
+        return fetch_spec_file(entry, where=entry)
     try:
         with open(os.path.join(project_dir, entry), "rb") as fh:
             return fh.read()

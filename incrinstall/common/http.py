@@ -517,3 +517,18 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     if not proxy or proxy_bypass_environment(host, proxies):
         return None
     return proxy
+
+
+def fetch_spec_file(url: str, *, where: str) -> bytes:
+    """A requirements/constraints file the user named by URL; SpecError when it cannot be fetched."""
+    import urllib.error
+    import urllib.request
+
+    from incrinstall.common.errors import SpecError
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise SpecError(f"cannot fetch {url}: {reason}", where=where) from None

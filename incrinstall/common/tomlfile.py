@@ -24,6 +24,14 @@ def load_toml(path: Path, rel: str) -> tuple[dict, TomlLocator]:
     return parse_toml(text, rel), TomlLocator(text, rel)
 
 
+def read_toml(path: Path) -> dict:
+    """A file incrinstall wrote itself (the state's pylock.toml, uv's output): ValueError when it is not TOML."""
+    try:
+        return parse_toml(path.read_bytes().decode("utf-8"), str(path))
+    except SpecError as exc:  # not the user's specs: callers treat a bad file as absent or as uv's failure
+        raise ValueError(str(exc)) from None
+
+
 def parse_toml(text: str, rel: str) -> dict:
     """Parse with tomllib (about 20x faster than tomlkit); errors become SpecError at rel:line.
 

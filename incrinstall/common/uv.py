@@ -34,7 +34,7 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     (IndexConfig.uv_args), so uv cannot resolve in a different world from incrinstall's own.
     Credentials stay: uv reads URL userinfo from the flags and `$NETRC` / `~/.netrc` itself.
     """
-    from incrinstall.index.config import RESOLUTION_ENV
+    from incrinstall.common.config import RESOLUTION_ENV
 
     env = {k: v for k, v in os.environ.items() if k not in RESOLUTION_ENV}
     env.setdefault("UV_NO_PROGRESS", "1")

@@ -1,1 +1,1 @@
-"""index"""
+"""Package indexes and find-links: versions, files and core metadata for the target."""

@@ -59,7 +59,7 @@ from incrinstall.common import paths
 from incrinstall.common.errors import IndexUnavailable
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.http import HttpClient, Response, file_url_path, redact
-from incrinstall.index.config import IndexConfig, exclude_newer_cutoff
+from incrinstall.common.config import IndexConfig, exclude_newer_cutoff
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 METADATA_CACHE = "metadata-v1"

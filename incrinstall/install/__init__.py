@@ -1,1 +1,1 @@
-"""install"""
+"""Applying a plan (installer, journal) and the records kept in the target (state, stamp)."""

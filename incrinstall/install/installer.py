@@ -62,7 +62,7 @@ def read_journal(prefix: str) -> Journal | None:
     by other means since the last sync and remove it if the specs do not need it: the price of
     never leaving a half-written package or an untracked install behind.
     """
-    from incrinstall.fastpath import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
+    from incrinstall.install.stamp import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
 
     path = journal_path(prefix)
     try:
@@ -76,7 +76,7 @@ def read_journal(prefix: str) -> Journal | None:
             and all(isinstance(data.get(key), list) and all(isinstance(v, str) for v in data[key])
                     for key in ("install", "remove"))):
         return Journal(data["phase"], data["install"], data["remove"], data["pid"])
-    from incrinstall.target.environment import canonical_name
+    from incrinstall.common.names import canonical_name
 
     try:
         since = (state_dir(prefix) / "pylock.toml").stat().st_mtime_ns // 1_000_000_000
@@ -99,7 +99,7 @@ def read_journal(prefix: str) -> Journal | None:
 
 
 def _write_journal(prefix: str, journal: Journal) -> None:
-    from incrinstall.fastpath import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
+    from incrinstall.install.stamp import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
 
     _write_atomic(journal_path(prefix), json.dumps({"schema": JOURNAL_SCHEMA, **journal.__dict__}, indent=1))
 
@@ -120,7 +120,7 @@ def clear_torn(site_dirs, names: set[str]) -> list[str]:
     uv cannot uninstall a folder without RECORD and counts it as a second installed copy; one without
     METADATA is invisible to our reader, so nothing would ever remove it. The files RECORD lists go too.
     """
-    from incrinstall.target.environment import canonical_name
+    from incrinstall.common.names import canonical_name
 
     cleared = []
     for site in site_dirs:
@@ -232,7 +232,7 @@ def overlapped_survivors(site_dirs: Iterable[str], remove: Iterable[str]) -> lis
     removed dists' RECORDs are parsed; a staying dist's RECORD is only searched for the removed
     top-level names, and parsed when one is there, so a removal without overlap costs a read per dist.
     """
-    from incrinstall.target.environment import canonical_name
+    from incrinstall.common.names import canonical_name
 
     removing = {canonical_name(name) for name in remove}
     removed: dict[str, set[str]] = {}  # site -> normalized absolute paths the removed dists name

@@ -25,7 +25,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.fastpath import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME, read_stamp
+from incrinstall.common.tomlfile import read_toml
+from incrinstall.install.stamp import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME, read_stamp
 
 SCHEMA = 1  # of [tool.incrinstall] in pylock.toml (and its JSON copy); bump on any incompatible change
 
@@ -116,17 +117,6 @@ def _as_lock_data(state: State) -> dict:
 
 def _is_wheel(url: str) -> bool:
     return url.split("#", 1)[0].split("?", 1)[0].endswith(".whl")
-
-
-def read_toml(path: Path) -> dict:
-    """A TOML file as plain data (the one reader, incrinstall.common.tomlfile)."""
-    from incrinstall.common.errors import SpecError
-    from incrinstall.common.tomlfile import parse_toml
-
-    try:
-        return parse_toml(path.read_bytes().decode("utf-8"), str(path))
-    except SpecError as exc:  # state files are not the user's specs: callers treat bad ones as absent
-        raise ValueError(str(exc)) from None
 
 
 class _Unreadable(ValueError):
@@ -228,7 +218,7 @@ def sync_interrupted(prefix: str) -> bool:
 
 
 def load_stamp(prefix: str) -> dict | None:
-    """The stamp, or None when it is missing or not one this version wrote (see fastpath.read_stamp)."""
+    """The stamp, or None when it is missing or not one this version wrote (see stamp.read_stamp)."""
     return read_stamp(str(state_dir(prefix) / STAMP_NAME))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from incrinstall.resolve.resolver import ROOT, Resolution
+from incrinstall.resolve.model import ROOT, Resolution
 
 ACTIONS = ("install", "upgrade", "downgrade", "remove", "keep")
 # Tools the environment needs to stay usable: never removed, not even with --exact.

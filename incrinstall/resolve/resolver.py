@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
@@ -25,21 +25,13 @@ from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from incrinstall.common.errors import ResolutionError
+from incrinstall.common.names import names_prerelease
+from incrinstall.resolve.model import PRERELEASE_MODES, ROOT, LargeResolution, Pin, Resolution
 
 if TYPE_CHECKING:
+    from incrinstall.index.client import IndexVersion
     from incrinstall.specs.model import LocalPackage
-
-ROOT = "<root>"
-
-
-class LargeResolution(Exception):
-    """More packages to decide than `resolve(max_open=...)` allows: the caller hands the resolution to uv."""
-
-    def __init__(self, count: int):
-        super().__init__(f"{count} packages to look up on the index")
-        self.count = count
-PRERELEASE_MODES = ("if-necessary-or-explicit", "allow", "disallow")
-
+    from incrinstall.target.environment import InstalledDist
 
 @dataclass(frozen=True)
 class Req:
@@ -70,8 +62,8 @@ class Candidate:
     version: Version
     origin: str
     extras: frozenset[str] = frozenset()
-    installed: object | None = None  # environment.InstalledDist
-    index_version: object | None = None  # index.IndexVersion
+    installed: InstalledDist | None = None
+    index_version: IndexVersion | None = None
     yanked: bool = False
     direct: bool = False  # the file a direct URL requirement (`name @ https://...`) names
 
@@ -85,32 +77,6 @@ class Candidate:
 
     def __repr__(self) -> str:
         return f"{self.key}=={self.version} ({self.origin})"
-
-
-@dataclass(frozen=True)
-class Pin:
-    """A resolved package, as `plan.diff()` needs it."""
-
-    name: str
-    version: str
-    origin: str  # "installed" | "index"
-    requires: tuple[str, ...]  # canonical names this package depends on (extras folded in)
-    file: object | None = None  # index.DistFile to install, when origin == "index"
-    # "sha256:<hex>" of every installable file of this version, so uv can verify whichever it picks;
-    # empty when any file lacks a hash (uv's --require-hashes is all or nothing).
-    hashes: tuple[str, ...] = ()
-    direct_url: str | None = None  # installed from this URL (`name @ URL`), not by name from an index
-
-
-@dataclass
-class Resolution:
-    """name -> pin for every package to have installed, plus why each is there."""
-
-    pins: dict[str, Pin]
-    local: dict[str, str | None]  # tree-provided packages that were required, with the tree's version
-    required_by: dict[str, list[str]] = field(default_factory=dict)  # name -> parents ("<root>" for roots)
-    root_sources: dict[str, list[str]] = field(default_factory=dict)  # name -> ["pyproject.toml:12", ...]
-    index_requests: int = 0
 
 
 def identifier(name: str, extras: Iterable[str] = ()) -> str:
@@ -410,7 +376,7 @@ class _Provider(AbstractProvider):
             return False
         # "if-necessary-or-explicit": a specifier of the user's that names a pre-release
         # opts in, and so does a package that has published nothing but pre-releases.
-        if any(_names_prerelease(s.version) for r in reqs if r.from_user for s in r.specifier):
+        if any(names_prerelease(s.version) for r in reqs if r.from_user for s in r.specifier):
             return True
         return bool(versions) and all(iv.version.is_prerelease for iv in versions)
 
@@ -427,11 +393,6 @@ def _from_url(candidate: Candidate, url: str) -> bool:
         recorded = (candidate.installed.direct_url or {}).get("url")
         return recorded is not None and _bare_url(recorded) == _bare_url(url)
     return False
-
-
-def _names_prerelease(spec_version: str) -> bool:
-    version = _version(spec_version.removesuffix(".*"))
-    return version is not None and version.is_prerelease
 
 
 # A requirement whose whole marker is one `extra == "name"` test (group 1: the requirement, group 2: the extra).

@@ -25,9 +25,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from incrinstall.common.errors import InstallError, ResolutionError
-from incrinstall.resolve.resolver import ROOT, Pin, Resolution
+from incrinstall.resolve.model import ROOT, Pin, Resolution
 from incrinstall.specs.model import LocalPackage
-from incrinstall.install.state import read_toml
+from incrinstall.common.tomlfile import read_toml
 
 def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
     """A wheel with no files standing for a package the tree provides: its real version and requirements.
@@ -178,7 +178,7 @@ def resolve_with_uv(
     `only_prereleases(name)`: has the package published nothing but pre-releases? (See
     `_run_allowing_only_prereleases`.)
     """
-    from incrinstall.index.config import uv_prerelease_args
+    from incrinstall.common.config import uv_prerelease_args
 
     local = {lp.name: lp.version for lp in local_packages}
     with tempfile.TemporaryDirectory(prefix="incrinstall-uv-") as tmp:

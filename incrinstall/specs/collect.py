@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from incrinstall.specs.model import Declared, LocalPackage, RootRequirement, Selection, SpecSet, normalize
+from incrinstall.specs.model import Declared, LocalPackage, RootRequirement, Selection, SpecSet
+from incrinstall.common.names import canonical_name
 
 _DYNAMIC_DEPS = frozenset({"dependencies", "optional-dependencies"})
 
@@ -118,7 +119,7 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
     for project in selected:
         expander.take(project.name, None, project.pyproject)
     provider_extras = {e for p in chosen for e in p.extras}
-    wanted = [normalize(e) for e in selection.extras]
+    wanted = [canonical_name(e) for e in selection.extras]
     declared = {e for project in selected for e in nodes[project.name].extras}
     for extra in wanted:
         if extra not in declared and extra not in provider_extras:
@@ -141,7 +142,7 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
     for group in selection.groups:
         if root is None:
             raise SpecError(f"unknown dependency group {group!r}: there is no pyproject.toml", where=str(project_dir))
-        owners = [project for project in group_owners if normalize(group) in project.groups]
+        owners = [project for project in group_owners if canonical_name(group) in project.groups]
         if not owners:
             valid = ", ".join(sorted({g for project in group_owners for g in project.groups})) or "(none)"
             first = group_owners[0] if group_owners else root
@@ -191,7 +192,7 @@ def _select_projects(root, members, selection: Selection, chosen_members) -> lis
         by_name = {project.name: project for project in everyone}
         picked = []
         for name in selection.packages:
-            project = by_name.get(normalize(name))
+            project = by_name.get(canonical_name(name))
             if project is None:
                 valid = ", ".join(sorted(by_name)) or "(none)"
                 raise SpecError(f"unknown workspace package {name!r}; valid packages: {valid}", where="--package")
@@ -223,7 +224,7 @@ def _select_providers(providers, wanted: tuple[str, ...]):
         return active
     chosen = []
     for ident in wanted:
-        match = [p for p in providers if ident in (p.id, p.folder_id, p.name) or normalize(ident) == p.name]
+        match = [p for p in providers if ident in (p.id, p.folder_id, p.name) or canonical_name(ident) == p.name]
         if not match:
             valid = ", ".join(sorted(p.id for p in active)) or "(none)"
             raise SpecError(f"unknown provider {ident!r}; valid providers: {valid}", where="--provider")
@@ -378,11 +379,11 @@ class _Expander:
             req = self.parse(item)
             if not self.applies(item, req):
                 continue
-            name = normalize(req.name)
+            name = canonical_name(req.name)
             if name in self.nodes:
                 # Expanded in place, so a package's requirements are listed where it is referenced.
                 for extra in sorted(req.extras, reverse=True):
-                    self.take(name, normalize(extra), item.source, now=True)
+                    self.take(name, canonical_name(extra), item.source, now=True)
                 self.take(name, None, item.source, now=True)
                 continue
             text = _without_marker(req)

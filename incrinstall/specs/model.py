@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-
-
-def normalize(name: str) -> str:
-    """PEP 503 / 685 / 735 name normalization (packages, extras, groups)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incrinstall.common.errors import SpecError
-from incrinstall.specs.model import Declared, normalize
+from incrinstall.specs.model import Declared
+from incrinstall.common.names import canonical_name
 
 PROVIDER_YAML = "provider.yaml"
 AIRFLOW_PREFIX = "apache-airflow-providers-"
@@ -61,7 +62,7 @@ def find_provider_files(project_dir: str | os.PathLike, scanned: list[str] | Non
 
 
 def provider_id(package_name: str) -> str:
-    name = normalize(package_name)
+    name = canonical_name(package_name)
     return name[len(AIRFLOW_PREFIX):].replace("-", ".") if name.startswith(AIRFLOW_PREFIX) else name
 
 
@@ -84,7 +85,7 @@ def _read_one(project_dir: Path, rel: str, python: str) -> Provider:
     provider = Provider(
         id=provider_id(name_node.value),
         folder_id=_folder_id(folder),
-        name=normalize(name_node.value),
+        name=canonical_name(name_node.value),
         version=versions[0][0] if versions else None,
         path=folder,
         yaml=rel,
@@ -100,7 +101,7 @@ def _read_one(project_dir: Path, rel: str, python: str) -> Provider:
         extra_name = sub.get("name")
         if extra_name is None or not _is_scalar(extra_name) or not extra_name.value:
             raise SpecError("additional-extras item has no name", where=_where(rel, item))
-        key = normalize(extra_name.value)
+        key = canonical_name(extra_name.value)
         deps = _scalars(rel, sub.get("dependencies"), f"additional-extras {extra_name.value} dependencies")
         provider.extras.setdefault(key, []).extend(Declared(r, s, "provider", key) for r, s in deps)
 

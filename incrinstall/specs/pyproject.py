@@ -10,7 +10,8 @@ from pathlib import Path
 
 from incrinstall.common.errors import SpecError
 from incrinstall.common.tomlfile import TomlLocator, load_toml
-from incrinstall.specs.model import Declared, normalize
+from incrinstall.specs.model import Declared
+from incrinstall.common.names import canonical_name
 
 PYPROJECT = "pyproject.toml"
 
@@ -111,7 +112,7 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
         name = table.get("name")
         if not isinstance(name, str) or not name:
             raise SpecError("[project] has no name", where=locator.where(("project",)))
-        proj.name = normalize(name)
+        proj.name = canonical_name(name)
         version = table.get("version")
         proj.version = version if isinstance(version, str) else None
         proj.dynamic = frozenset(_str_list(table.get("dynamic", []), locator, ("project", "dynamic")))
@@ -122,7 +123,7 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
                             where=locator.where(("project", "optional-dependencies")))
         proj.extras_where = locator.where(("project", "optional-dependencies"))
         for extra, reqs in optional.items():
-            key = normalize(extra)
+            key = canonical_name(extra)
             items = _requirements(reqs, locator, ("project", "optional-dependencies", extra), key)
             proj.extras.setdefault(key, []).extend(items)
 
@@ -131,7 +132,7 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
         raise SpecError("[dependency-groups] must be a table", where=locator.where(("dependency-groups",)))
     proj.groups_where = locator.where(("dependency-groups",))
     for group, entries in groups.items():
-        proj.groups.setdefault(normalize(group), []).extend(_group_entries(entries, locator, group))
+        proj.groups.setdefault(canonical_name(group), []).extend(_group_entries(entries, locator, group))
     return proj
 
 
@@ -156,7 +157,7 @@ def _group_entries(entries, locator: TomlLocator, group: str) -> list:
         if isinstance(entry, str):
             out.append(Declared(entry, where, "pyproject", ""))
         elif isinstance(entry, dict) and set(entry) == {"include-group"} and isinstance(entry["include-group"], str):
-            out.append(_Include(normalize(entry["include-group"]), where))
+            out.append(_Include(canonical_name(entry["include-group"]), where))
         else:
             raise SpecError(f"dependency group {group!r}: expected a requirement string or "
                             f"{{include-group = \"...\"}}, got {entry!r}", where=where)
@@ -179,7 +180,7 @@ def group_requirements(project: Project, group: str, *, where: str) -> list[Decl
             else:
                 out.append(entry)
 
-    walk(normalize(group), (), where)
+    walk(canonical_name(group), (), where)
     return out
 
 
@@ -204,7 +205,7 @@ def apply_hook_result(project: Project, result, project_dir: Path, *, markers: d
     label = prefix + (result.metadata_file or "hatch_build.py")
     finder = _LiteralFinder(project_dir, [label, *hook_files])
     base: list[Declared] = []
-    extras: dict[str, list[Declared]] = {normalize(e): [] for e in result.provides_extra}
+    extras: dict[str, list[Declared]] = {canonical_name(e): [] for e in result.provides_extra}
     for line in result.requires_dist:
         try:
             req = Requirement(line)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incrinstall.common.errors import SpecError
+from incrinstall.common.names import is_url
 from incrinstall.specs.model import Declared
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
@@ -30,23 +31,6 @@ class ReqFiles:
     constraints: list[Declared] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # relpaths (or absolute outside the tree, or URLs)
     url_contents: dict[str, bytes] = field(default_factory=dict)
-
-
-def is_url(entry: str) -> bool:
-    return entry.startswith(("http://", "https://", "file://"))
-
-
-def fetch_url(url: str, *, where: str) -> bytes:
-    """Fetch a requirements/constraints file the user named by URL (the only network access in specs)."""
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.read()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise SpecError(f"cannot fetch {url}: {reason}", where=where) from None
 
 
 def read(project_dir: Path, requirement_files=(), constraint_files=()) -> ReqFiles:
@@ -89,7 +73,9 @@ class _Reader:
         self.done.add((location, constraint))
         label = self._label(location)
         if is_url(location):
-            data = fetch_url(location, where=where)
+            from incrinstall.common.http import fetch_spec_file  # http.client only for a URL
+
+            data = fetch_spec_file(location, where=where)
             self.out.url_contents[location] = data
         else:
             try:

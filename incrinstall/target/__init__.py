@@ -1,1 +1,1 @@
-"""target"""
+"""The target environment: its interpreter (probed once) and the distributions installed in it."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 
 from incrinstall.common.errors import InterpreterError
+from incrinstall.common.names import canonical_name
 
 # Bump when _probe.py or the cached layout changes: old cache files are then ignored.
 PROBE_VERSION = 1
@@ -279,17 +280,11 @@ def _to_interpreter(info: dict, exe: str, found_by: str) -> Interpreter:
 
 # --- what is installed -------------------------------------------------------------------------
 
-_NAME_SEPARATORS = re.compile(r"[-_.]+")
 # A wanted header at the start of a line, with its folded continuation lines (which start with
 # whitespace, so text folded into another header can never look like one of these).
 _FIELD = rb"(name|version|requires-dist|requires-python):[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)"
 _FIRST_HEADER = re.compile(_FIELD, re.IGNORECASE)
 _HEADER = re.compile(rb"\n" + _FIELD, re.IGNORECASE)  # the literal \n lets the scan skip ahead fast
-
-
-def canonical_name(name: str) -> str:
-    """packaging.utils.canonicalize_name without importing packaging (PEP 503)."""
-    return _NAME_SEPARATORS.sub("-", name).lower()
 
 
 def read_installed(site_dirs: Iterable[str]) -> dict[str, InstalledDist]:
@@ -484,9 +479,3 @@ def file_url_to_path(url: str) -> str | None:
     if parts.netloc and parts.netloc != "localhost":
         return None  # a remote host's path means nothing here
     return path
-
-
-# --- the no-op fast path -----------------------------------------------------------------------
-
-# Lives with the fast path, which must not import this module; re-exported here for callers.
-from incrinstall.fastpath import env_signature as env_signature  # noqa: E402

@@ -145,7 +145,7 @@ def uv_prerelease_args(mode: str, root_requirements=()) -> list[str]:
     """
     if mode != "if-necessary-or-explicit":
         return ["--prerelease", mode]
-    from incrinstall.resolve.resolver import _names_prerelease
+    from incrinstall.common.names import names_prerelease
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
@@ -156,7 +156,7 @@ def uv_prerelease_args(mode: str, root_requirements=()) -> list[str]:
             req = Requirement(str(getattr(text, "requirement", text)))
         except InvalidRequirement:
             continue
-        if any(_names_prerelease(s.version) for s in req.specifier):
+        if any(names_prerelease(s.version) for s in req.specifier):
             named.add(canonicalize_name(req.name))
     for name in sorted(named):
         args += ["--prerelease-package", f"{name}=allow"]
