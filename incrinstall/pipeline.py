@@ -176,7 +176,8 @@ def _install_items(planned: Planned):
     return items
 
 
-def _new_state(planned: Planned, options: Options, *, baseline: dict | None, editable: str | None) -> state.State:
+def _new_state(planned: Planned, options: Options, *, baseline: dict | None, editable: str | None,
+               editable_shape: str | None = None) -> state.State:
     previous = planned.previous
     managed = set(previous.managed) if previous else set()
     plan = planned.plan
@@ -200,6 +201,7 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict | None, edi
         baseline=baseline if baseline is not None else (previous.baseline if previous else None),
         project_dir=str(options.project_dir),
         editable=editable,
+        editable_shape=editable_shape if editable else None,
         tree={lp.name: lp.version for lp in planned.specset.local_packages if lp.version},
     )
 
@@ -240,9 +242,10 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,
             )
-        editable_installed = _install_editable(options, planned)
+        editable_installed = _install_editable(options, planned, report)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
-        state.save(prefix, _new_state(planned, options, baseline=baseline, editable=editable))
+        shape = _editable_shape(planned, editable_installed)
+        state.save(prefix, _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape))
         state.save_stamp(prefix, stamps.make_stamp(
             project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
             interpreter=interpreter, env_signature=stamps.env_signature(interpreter.site_dirs),
@@ -268,11 +271,21 @@ def _editable_record(options: Options, planned: Planned) -> str | None:
     return previous.editable if previous is not None and _editable_here(options, planned) else None
 
 
-def _install_editable(options: Options, planned: Planned) -> bool:
+def _editable_shape(planned: Planned, installed_now: bool) -> str | None:
+    """The shape to record with the editable install: the new one after an install, else the previous one."""
+    if installed_now:
+        meta = planned.specset.project_metadata
+        return meta.shape if meta is not None else None
+    return planned.previous.editable_shape if planned.previous is not None else None
+
+
+def _install_editable(options: Options, planned: Planned, report: Callable[[str], None] = lambda _: None) -> bool:
     """Install the project itself, editable and without dependencies, unless it already is, from these specs.
 
     With --editable; and also without it when the project is installed editable from this tree and
     the specs changed since: its metadata (Requires-Dist) would otherwise name what the sync removed.
+    When only its dependencies changed, the installed METADATA is rewritten in place (install/editable.py)
+    rather than built again.
     """
     from incrinstall.common.uv import run_uv
 
@@ -281,6 +294,15 @@ def _install_editable(options: Options, planned: Planned) -> bool:
         return False
     if here and _editable_record(options, planned) == planned.specset.fingerprint:
         return False
+    meta = planned.specset.project_metadata
+    previous = planned.previous
+    if here and meta is not None and previous is not None and previous.editable_shape == meta.shape:
+        from incrinstall.install import editable
+
+        dist = planned.installed[meta.name]
+        if editable.refresh(dist.dist_info, meta):
+            report(f"refreshed the editable install's metadata of {meta.name} in place (only its dependencies changed)")
+            return True
     override = ["--break-system-packages"] if options.break_system_packages else []
     run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *override,
             "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")

@@ -48,6 +48,7 @@ class State:
     baseline: dict | None = None  # {"source", "sha256", "fingerprint", "created"}
     project_dir: str | None = None
     editable: str | None = None  # fingerprint of the specs the project was last installed editable from
+    editable_shape: str | None = None  # ProjectMetadata.shape of that install (a refresh in place needs it equal)
     tree: dict[str, str] = field(default_factory=dict)  # canonical name -> version of each package the tree provides
 
     @property
@@ -109,6 +110,8 @@ def _as_lock_data(state: State) -> dict:
         own["packages-without-file"] = without_file
     if state.editable:
         own["editable-fingerprint"] = state.editable
+    if state.editable and state.editable_shape:
+        own["editable-shape"] = state.editable_shape
     if state.baseline:
         own["baseline"] = state.baseline
     return {"lock-version": "1.0", "created-by": "incrinstall", "packages": packages,
@@ -177,6 +180,7 @@ def _from_lock_data(data) -> State:
         baseline=dict(baseline) if baseline else None,
         project_dir=_typed(own, "project-dir", str, "") or None,
         editable=_typed(own, "editable-fingerprint", str, "") or None,
+        editable_shape=_typed(own, "editable-shape", str, "") or None,
         tree=dict(tree),
     )
 

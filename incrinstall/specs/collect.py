@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from incrinstall.specs.model import Declared, LocalPackage, RootRequirement, Selection, SpecSet
+from incrinstall.specs.model import Declared, LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
 from incrinstall.common.names import canonical_name
 
 _DYNAMIC_DEPS = frozenset({"dependencies", "optional-dependencies"})
@@ -180,7 +180,26 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
         local_packages=list(local.values()),
         scanned_dirs=sorted(set(scanned)),
         notes=notes,
+        project_metadata=_project_metadata(root) if root is not None and root.name else None,
     )
+
+
+def _project_metadata(root) -> ProjectMetadata:
+    """The root project's Requires-Dist / Provides-Extra as its backend writes them (see ProjectMetadata)."""
+    from incrinstall.specs import pyproject
+
+    if root.backend is not None:  # a hook ran: the backend's own lines, exactly
+        backend = root.backend
+        text = ""
+        if getattr(backend, "metadata_path", ""):
+            try:
+                text = Path(backend.metadata_path).read_text(encoding="utf-8")
+            except OSError:
+                text = ""
+        return ProjectMetadata(root.name, root.version, tuple(backend.requires_dist),
+                               tuple(backend.provides_extra), root.shape, text)
+    requires, extras = pyproject.static_requires_dist(root)
+    return ProjectMetadata(root.name, root.version, requires, extras, root.shape)
 
 
 def _select_projects(root, members, selection: Selection, chosen_members) -> list:

@@ -73,6 +73,24 @@ class LocalPackage:
     where: str = ""  # the file that states the version (pyproject.toml, provider.yaml, or the backend's source)
 
 
+@dataclass(frozen=True)
+class ProjectMetadata:
+    """The dependency part of the root project's core metadata, as its build backend writes it.
+
+    What an editable install's METADATA needs when only the dependencies changed: the sync can then
+    rewrite Requires-Dist / Provides-Extra in place instead of asking uv to build the project again.
+    """
+
+    name: str  # canonical
+    version: str | None
+    requires_dist: tuple[str, ...]  # METADATA form: markers kept, optional ones with `extra == "x"`
+    provides_extra: tuple[str, ...]
+    # A digest of everything else in pyproject.toml that can change what the backend builds (build
+    # system, entry points, package layout, hooks' settings): a refresh in place needs it unchanged.
+    shape: str
+    backend_metadata: str = ""  # the backend's own METADATA text, when a hook ran (dynamic fields)
+
+
 @dataclass
 class SpecSet:
     """Everything downstream needs to know about the project's specs."""
@@ -89,6 +107,7 @@ class SpecSet:
     # to project_dir: the no-op fast path re-checks their mtimes to notice a new spec file.
     scanned_dirs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was read but ignored, and why (shown with -v)
+    project_metadata: ProjectMetadata | None = None  # the root project's, for an editable refresh in place
 
     def to_json(self) -> dict:
         return {

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incrinstall.common.errors import SpecError
+from incrinstall.common.names import canonical_name
 from incrinstall.common.tomlfile import TomlLocator, load_toml
 from incrinstall.specs.model import Declared
-from incrinstall.common.names import canonical_name
+
+if TYPE_CHECKING:
+    from incrinstall.specs.hatch import HookResult
 
 PYPROJECT = "pyproject.toml"
 
@@ -33,6 +38,8 @@ class Project:
     spec_globs: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)  # workspace member globs
     exclude: list[str] = field(default_factory=list)
+    shape: str = ""  # digest of the pyproject.toml minus what only changes dependencies (ProjectMetadata.shape)
+    backend: HookResult | None = None  # what the backend computed, when a field is dynamic
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
     data, locator = load_toml(project_dir / rel, rel)
     table = data.get("project")
     tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-    proj = Project(name=None, version=None, path=rel_dir, pyproject=rel)
+    proj = Project(name=None, version=None, path=rel_dir, pyproject=rel, shape=_shape(data))
 
     workspace = (tool.get("uv") or {}).get("workspace") if isinstance(tool.get("uv"), dict) else None
     if isinstance(workspace, dict):
@@ -134,6 +141,40 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
     for group, entries in groups.items():
         proj.groups.setdefault(canonical_name(group), []).extend(_group_entries(entries, locator, group))
     return proj
+
+
+def _shape(data: dict) -> str:
+    """A digest of the pyproject.toml data without the tables that change only what is required.
+
+    Dependencies, optional dependencies, dependency groups and uv's or incrinstall's own settings
+    do not change what the backend builds beyond Requires-Dist / Provides-Extra; everything else
+    (name, version, build system, scripts, entry points, hatch's build settings) may.
+    """
+    import hashlib
+
+    rest = {key: value for key, value in data.items() if key != "dependency-groups"}
+    if isinstance(rest.get("project"), dict):
+        rest["project"] = {k: v for k, v in rest["project"].items()
+                           if k not in ("dependencies", "optional-dependencies")}
+    if isinstance(rest.get("tool"), dict):
+        rest["tool"] = {k: v for k, v in rest["tool"].items() if k not in ("uv", "incrinstall")}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def static_requires_dist(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(Requires-Dist, Provides-Extra) as a PEP 621 backend writes them from static tables."""
+    from packaging.requirements import Requirement
+
+    lines = [d.requirement for d in project.base]
+    for extra, items in project.extras.items():
+        for item in items:
+            req = Requirement(item.requirement)
+            if req.marker is None:
+                lines.append(f'{req}; extra == "{extra}"')
+            else:
+                marker, req.marker = req.marker, None
+                lines.append(f'{req}; ({marker}) and extra == "{extra}"')
+    return tuple(lines), tuple(project.extras)
 
 
 def _str_list(value, locator: TomlLocator, path: tuple) -> list[str]:
@@ -218,6 +259,7 @@ def apply_hook_result(project: Project, result, project_dir: Path, *, markers: d
         for name in extras:
             if req.marker.evaluate({**markers, "extra": name}):
                 extras[name].append(Declared(line, source, "hatch", name))
+    project.backend = result
     if "dependencies" in project.dynamic:
         project.base = base
     if "optional-dependencies" in project.dynamic:

@@ -1,0 +1,129 @@
+"""Refresh the project's editable install in place when only its dependencies changed.
+
+An editable install is a .pth file (or an import hook) pointing at the tree, plus a dist-info
+whose METADATA lists the project's requirements. When the sync changes only those, rebuilding
+the project through uv (a build-backend run, a wheel, an install) just rewrites two lines of
+METADATA. So: when the installed dist-info is this project at this version, and nothing else
+that the backend builds from changed (ProjectMetadata.shape), rewrite the Requires-Dist and
+Provides-Extra headers and the RECORD line of METADATA, each file atomically. Any doubt (a
+different name or version, a backend METADATA that differs in other headers, an unreadable
+file) answers False, and the caller does the full editable install instead.
+
+A sync killed between the two writes leaves the state file as it was, so the next sync sees the
+old fingerprint and refreshes again, rewriting both files from the same inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import re
+from typing import TYPE_CHECKING
+
+from incrinstall.common.atomic import write_atomic
+from incrinstall.common.names import canonical_name
+
+if TYPE_CHECKING:
+    from incrinstall.specs.model import ProjectMetadata
+
+_DEPENDENCY_HEADERS = ("requires-dist", "provides-extra")
+
+
+def refresh(dist_info: str, new: ProjectMetadata) -> bool:
+    """Rewrite `dist_info`'s METADATA and RECORD for `new`'s dependencies; False when a rebuild is needed."""
+    metadata_path = os.path.join(dist_info, "METADATA")
+    record_path = os.path.join(dist_info, "RECORD")
+    try:
+        with open(metadata_path, encoding="utf-8", newline="") as fh:
+            text = fh.read()
+        with open(record_path, encoding="utf-8", newline="") as fh:
+            record = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return False
+    headers, body = _split(text)
+    if _field(headers, "name") is None or canonical_name(_field(headers, "name")) != new.name:
+        return False
+    if new.version is None or _field(headers, "version") != new.version:
+        return False
+    if new.backend_metadata:
+        # The backend's own METADATA for the new tree: everything but the dependencies must match.
+        theirs, their_body = _split(new.backend_metadata)
+        if _others(theirs) != _others(headers) or their_body.strip() != body.strip():
+            return False
+    rewritten = _with_dependencies(headers, new) + body
+    if rewritten == text:
+        return True
+    data = rewritten.encode("utf-8")
+    record_rows = _updated_record(record, os.path.basename(dist_info) + "/METADATA", data)
+    if record_rows is None:
+        return False
+    write_atomic(metadata_path, data)
+    write_atomic(record_path, record_rows)
+    return True
+
+
+def _split(text: str) -> tuple[list[str], str]:
+    """Header lines (each with its continuation lines folded in, line ends kept) and the body after them."""
+    lines = text.splitlines(keepends=True)
+    headers: list[str] = []
+    for i, line in enumerate(lines):
+        if line in ("\n", "\r\n"):
+            return headers, "".join(lines[i:])
+        if line[:1] in (" ", "\t") and headers:
+            headers[-1] += line
+        else:
+            headers.append(line)
+    return headers, ""
+
+
+def _name(header: str) -> str:
+    return header.split(":", 1)[0].strip().lower()
+
+
+def _field(headers: list[str], name: str) -> str | None:
+    for header in headers:
+        if _name(header) == name:
+            return header.split(":", 1)[1].strip()
+    return None
+
+
+def _others(headers: list[str]) -> list[str]:
+    return [re.sub(r"\s+", " ", h).strip() for h in headers if _name(h) not in _DEPENDENCY_HEADERS]
+
+
+def _with_dependencies(headers: list[str], new: ProjectMetadata) -> str:
+    """The headers with the dependency ones replaced, the new ones where the old ones began."""
+    end = "\r\n" if headers and headers[0].endswith("\r\n") else "\n"
+    fresh = [f"Provides-Extra: {e}{end}" for e in new.provides_extra]
+    fresh += [f"Requires-Dist: {r}{end}" for r in new.requires_dist]
+    out: list[str] = []
+    placed = False
+    for header in headers:
+        if _name(header) in _DEPENDENCY_HEADERS:
+            if not placed:
+                out += fresh
+                placed = True
+            continue
+        out.append(header)
+    if not placed:
+        out += fresh
+    return "".join(out)
+
+
+def _updated_record(record: str, metadata_row: str, data: bytes) -> str | None:
+    """RECORD with METADATA's hash and size updated; None when RECORD does not list METADATA."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
+    rows = list(csv.reader(io.StringIO(record)))
+    found = False
+    for row in rows:
+        if row and row[0].replace("\\", "/") == metadata_row:
+            row[1:] = [f"sha256={digest}", str(len(data))]
+            found = True
+    if not found:
+        return None
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()

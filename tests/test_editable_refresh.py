@@ -1,0 +1,134 @@
+"""When only the project's dependencies change, its editable install is refreshed in place, not rebuilt.
+
+Real hatchling (served from loopback) builds the first editable install through uv; the next sync
+rewrites METADATA and RECORD. The refreshed dist-info must be what a full rebuild gives, as
+parsed core metadata, and `uv pip check` and importlib.metadata must see the new requirements.
+Anything else changed (here: a new console script) means a full editable install again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from packaging.metadata import Metadata
+from packaging.utils import canonicalize_name
+
+from tests.support.venvs import installed, pip_check, run_uv, site_packages
+
+pytestmark = pytest.mark.slow
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "Refresh_Me"
+version = "1.0"
+dependencies = [{deps}]
+{extras}
+{scripts}
+[tool.hatch.build.targets.wheel]
+packages = ["refresh_me"]
+"""
+
+
+def write(root: Path, deps: list[str], extras: dict[str, list[str]] | None = None, scripts: str = "") -> Path:
+    (root / "refresh_me").mkdir(parents=True, exist_ok=True)
+    (root / "refresh_me" / "__init__.py").write_text("def main():\n    print('hi')\n")
+    extra_table = ""
+    if extras:
+        extra_table = "[project.optional-dependencies]\n" + "".join(
+            f"{name} = [{', '.join(json.dumps(r) for r in reqs)}]\n" for name, reqs in extras.items())
+    (root / "pyproject.toml").write_text(PYPROJECT.format(
+        deps=", ".join(json.dumps(d) for d in deps), extras=extra_table, scripts=scripts))
+    return root
+
+
+@pytest.fixture
+def served(index):
+    for name, version in (("alpha-lite", "1.0"), ("alpha-lite", "2.0"), ("beta-lite", "1.0"), ("gamma-lite", "1.0")):
+        index.add_wheel(name, version)
+    return index
+
+
+def cli(run_cli, served, real_wheels_index, *args):
+    proc = run_cli(*args, "--index-url", served.url, "--extra-index-url", real_wheels_index.url, "-v")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def site(python: Path) -> Path:
+    return Path(site_packages(python)[0])
+
+
+def dist_info(python: Path) -> Path:
+    found = [p for p in site(python).glob("*.dist-info") if canonicalize_name(p.name.split("-")[0]) == "refresh-me"]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def parsed(folder: Path) -> tuple[set[str], set[str], dict]:
+    """Requires-Dist (as normalized requirement strings), Provides-Extra, and every other field."""
+    meta = Metadata.from_email((folder / "METADATA").read_text(encoding="utf-8"), validate=False)
+    requires = {str(r) for r in meta.requires_dist or []}
+    extras = {str(e) for e in meta.provides_extra or []}
+    others = {k: v for k, v in vars(meta).items() if k not in ("_raw", "requires_dist", "provides_extra")}
+    return requires, extras, {**others, "raw": {k: v for k, v in meta._raw.items()
+                                                  if k not in ("requires_dist", "provides_extra")}}
+
+
+def rebuilt(tmp_path: Path, tree: Path, served, real_wheels_index, python_factory) -> Path:
+    """The dist-info a full editable install of `tree` gives, in a venv of its own."""
+    python = python_factory("rebuilt")
+    run_uv(["pip", "install", "--python", str(python), "-e", str(tree),
+            "--index-url", served.url, "--extra-index-url", real_wheels_index.url])
+    return dist_info(python)
+
+
+def test_a_dependency_change_rewrites_the_metadata_in_place_equal_to_a_rebuild(
+        tmp_path, run_cli, served, real_wheels_index, venv_factory):
+    tree = write(tmp_path / "tree", ["alpha-lite>=1,<2"], {"fast": ["beta-lite"]})
+    python = venv_factory("target")
+    cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    folder = dist_info(python)
+    pth = sorted(site(python).glob("*.pth"))
+    untouched = {p: p.stat().st_mtime_ns for p in [*pth, folder / "direct_url.json", folder / "WHEEL"]}
+
+    write(tree, ["alpha-lite>=2", 'gamma-lite; python_version >= "3"'],
+          {"fast": ["beta-lite"], "Slow_Mode": ['gamma-lite; sys_platform != "win32"']})
+    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+
+    assert "refreshed the editable install's metadata of refresh-me in place" in proc.stdout + proc.stderr
+    assert {p: p.stat().st_mtime_ns for p in untouched} == untouched  # not reinstalled
+    assert installed(python)["alpha-lite"] == "2.0"
+    ours = parsed(dist_info(python))
+    theirs = parsed(rebuilt(tmp_path, tree, served, real_wheels_index, venv_factory))
+    assert ours[0] == theirs[0] and ours[1] == theirs[1]
+    assert ours[2] == theirs[2]  # every other field as the backend wrote it
+    ok, output = pip_check(python)
+    assert ok, output
+    seen = subprocess.run([str(python), "-c", "import importlib.metadata as m; print('\\n'.join(m.requires('refresh-me')))"],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    assert any(line.startswith("alpha-lite>=2") for line in seen), seen
+    assert any(line.startswith("gamma-lite") and "slow-mode" in line for line in seen), seen
+
+
+def test_anything_else_changed_means_a_full_editable_install(
+        tmp_path, run_cli, served, real_wheels_index, venv_factory):
+    tree = write(tmp_path / "tree", ["alpha-lite>=1,<2"])
+    python = venv_factory("target")
+    cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+
+    write(tree, ["alpha-lite>=2"], scripts='[project.scripts]\nrefresh-me = "refresh_me:main"\n')
+    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+
+    assert "in place" not in proc.stdout + proc.stderr
+    assert (python.parent / "refresh-me").is_file()  # the new console script: only a real install makes it
+    requires, _extras, _ = parsed(dist_info(python))
+    assert requires == {"alpha-lite>=2"}
+    ok, output = pip_check(python)
+    assert ok, output
