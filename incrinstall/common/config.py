@@ -19,6 +19,8 @@ the resolution and that incrinstall does not implement are refused with the file
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -247,28 +249,66 @@ class _Setting:
 
 def _line_of(text: str, key: str, table: str | None) -> int:
     """The line of `key =` (inside `[table]` when given), 1-based; 1 when not found."""
-    lines = text.splitlines()
+    own_key = re.compile(rf"{re.escape(key)}\s*=")  # compiled once: a big pyproject.toml has thousands of lines
+    dotted_key = re.compile(rf"{re.escape(table)}\.{re.escape(key)}\s*=") if table else None
     current = None
-    for i, line in enumerate(lines, 1):
+    for i, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        header = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?", stripped)
-        if header:
-            current = header.group(1).replace('"', "").replace(" ", "")
-            if table is not None and current == table and key == "index" and stripped.startswith("[["):
-                return i
-            continue
-        if re.match(rf"{re.escape(key)}\s*=", stripped) and current == table:
+        if stripped.startswith("["):
+            header = _HEADER.fullmatch(stripped)
+            if header:
+                current = header.group(1).replace('"', "").replace(" ", "")
+                if table is not None and current == table and key == "index" and stripped.startswith("[["):
+                    return i
+                continue
+        if current == table and own_key.match(stripped):
             return i
-        if table and re.match(rf"{re.escape(table)}\.{re.escape(key)}\s*=", stripped) and current is None:
+        if dotted_key is not None and current is None and dotted_key.match(stripped):
             return i
     return 1
 
 
+_HEADER = re.compile(r"\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?")
+
+
 def project_settings(project_dir: str | os.PathLike | None) -> dict[str, _Setting]:
-    """The resolution settings of the project's uv.toml, else its [tool.uv] / [tool.uv.pip] (pip wins)."""
+    """The resolution settings of the project's uv.toml, else its [tool.uv] / [tool.uv.pip] (pip wins).
+
+    Remembered by the bytes of the file they come from: a big pyproject.toml (Airflow's) costs tens
+    of milliseconds to parse, every command needs these settings, and they rarely change.
+    """
     if project_dir is None:
         return {}
     folder = Path(project_dir)
+    source = folder / "uv.toml" if (folder / "uv.toml").is_file() else folder / "pyproject.toml"
+    try:
+        data = source.read_bytes()
+    except OSError:
+        return _read_project_settings(folder)
+    from incrinstall.common.paths import cache_dir
+
+    key = hashlib.sha256(b"settings-1\0" + source.name.encode() + b"\0" + data).hexdigest()
+    entry = cache_dir() / "settings" / f"{key}.json"
+    try:
+        with open(entry, encoding="utf-8") as fh:
+            return {k: _Setting(v, where) for k, (v, where) in json.load(fh).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    settings = _read_project_settings(folder)
+    try:
+        text = json.dumps({k: [s.value, s.where] for k, s in settings.items()})
+    except (TypeError, ValueError):
+        return settings  # a TOML date or time: not JSON, so not remembered
+    from incrinstall.common.atomic import write_atomic
+
+    try:
+        write_atomic(entry, text)
+    except OSError:
+        pass
+    return settings
+
+
+def _read_project_settings(folder: Path) -> dict[str, _Setting]:
     sections: list[tuple[dict, str | None, str, str]] = []  # (table, table name for line lookup, file, text)
     uv_toml = folder / "uv.toml"
     pyproject = folder / "pyproject.toml"
@@ -333,7 +373,7 @@ def _project_indexes(setting: _Setting) -> tuple[str | None, tuple[str, ...], tu
 
 def _per_package_cutoffs(setting: _Setting) -> tuple[tuple[str, str | None], ...]:
     """[tool.uv.exclude-newer-package]: name = timestamp / date / duration, or false (no cutoff)."""
-    from packaging.utils import canonicalize_name
+    from incrinstall.common.names import canonical_name as canonicalize_name  # packaging.utils pulls in packaging.tags
 
     if not isinstance(setting.value, dict):
         raise SpecError("exclude-newer-package must be a table of package = date", where=setting.where)

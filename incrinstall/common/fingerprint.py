@@ -53,3 +53,15 @@ def fingerprint(project_dir: str | os.PathLike, files: Iterable[str], selection,
         h.update(label.encode() + b"\0")
         h.update(json.dumps(material, sort_keys=True, default=str).encode() + b"\0")
     return h.hexdigest()
+
+
+def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
+    """The mtime of each folder that decided which spec files exist (-1 when it is gone)."""
+    out = {}
+    for rel in dirs:
+        try:
+            # Whole seconds: image layers keep only those, and the stamp must survive a layer commit.
+            out[rel] = int(os.stat(os.path.join(project_dir, rel)).st_mtime)
+        except (OSError, ValueError):
+            out[rel] = -1
+    return out

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 
-from incrinstall.common.fingerprint import fingerprint
+from incrinstall.common.fingerprint import dir_mtimes, fingerprint
 from incrinstall.common.names import is_url
 
 STATE_DIRNAME = ".incrinstall"  # inside the target environment's prefix (state.py writes the rest)
@@ -51,17 +51,6 @@ def env_signature(site_dirs) -> str:
         digest.update("\n".join(items).encode("utf-8", "surrogateescape"))
         digest.update(b"\0\0")
     return digest.hexdigest()
-
-
-def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
-    out = {}
-    for rel in dirs:
-        try:
-            # Whole seconds: image layers keep only those, and the stamp must survive a layer commit.
-            out[rel] = int(os.stat(os.path.join(project_dir, rel)).st_mtime)
-        except (OSError, ValueError):
-            out[rel] = -1
-    return out
 
 
 def _identity(path: str) -> list:

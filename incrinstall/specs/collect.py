@@ -44,14 +44,21 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
     symmetry with the other steps; the markers already carry it.
     """
     from incrinstall.common.errors import SpecError
-    from incrinstall.specs import providers as provider_specs
-    from incrinstall.specs import pyproject, reqfiles
     from incrinstall.common.fingerprint import fingerprint
 
     project_dir = Path(project_dir).resolve()
     if not project_dir.is_dir():
         raise SpecError("project folder not found", where=str(project_dir))
     env = dict(markers)
+    if hook_runner is None:  # (an injected runner is a test's: its answers are not the backend's to cache)
+        from incrinstall.specs import cache
+
+        cached = cache.load(project_dir, selection, env)
+        if cached is not None:
+            return cached
+    # The readers only now: a cached answer needs none of them.
+    from incrinstall.specs import providers as provider_specs
+    from incrinstall.specs import pyproject, reqfiles
 
     workspace = pyproject.read_workspace(project_dir)
     root = workspace.root
@@ -169,7 +176,7 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
     constraints = _Expander({}, env)
     constraints.queue.extend(reqs.constraints)
     files = sorted(set(files))
-    return SpecSet(
+    specset = SpecSet(
         project_dir=str(project_dir),
         project_name=root.name if root is not None else None,
         requirements=requirements,
@@ -182,6 +189,9 @@ def collect(project_dir, selection: Selection, markers: dict[str, str], *,
         notes=notes,
         project_metadata=_project_metadata(root) if root is not None and root.name else None,
     )
+    if hook_runner is None:
+        cache.store(specset, env)
+    return specset
 
 
 def _project_metadata(root) -> ProjectMetadata:
