@@ -433,3 +433,39 @@ def test_delta_and_full_resolutions_agree_on_random_worlds(index, monkeypatch):
                 assert _consistent(pins, roots_, metadata) == [], (roots_, pins)
         solved += delta is not None
     assert solved >= 15  # the property was checked on real resolutions, not only on conflicts
+
+
+def test_installed_requirements_are_parsed_once_and_answered_from_the_cache_after(world, monkeypatch, incrinstall_cache):
+    world.index.add_wheel("app", "1.0", requires_dist=["lib>=1", 'win-only; sys_platform == "win32"',
+                                                        'pyver>=2; python_version >= "3"'])
+    for name in ("lib", "win-only", "pyver"):
+        world.index.add_wheel(name, "1.0" if name == "lib" else "2.0")
+    world.install("app", "lib", "pyver")
+    first = versions(world.resolve("app", use_index=False))
+    assert first == {"app": "1.0", "lib": "1.0", "pyver": "2.0"}
+    assert list((Path(incrinstall_cache) / "requires").glob("*.json"))
+
+    parse = resolver.parse_requirement
+
+    def no_parse(text, where):
+        if not where.startswith("pyproject.toml"):  # the roots are parsed every time; installed lines only once
+            raise AssertionError(f"parsed {text!r} of {where} again")
+        return parse(text, where)
+
+    monkeypatch.setattr(resolver, "parse_requirement", no_parse)
+    assert versions(world.resolve("app", use_index=False)) == first
+
+
+def test_a_damaged_requirements_cache_is_ignored(world, incrinstall_cache):
+    world.index.add_wheel("app", "1.0", requires_dist=["lib>=1"])
+    world.index.add_wheel("lib", "1.0")
+    world.install("app", "lib")
+    folder = Path(incrinstall_cache) / "requires"
+    folder.mkdir(parents=True, exist_ok=True)
+    world.resolve("app", use_index=False)
+    for entry in folder.glob("*.json"):
+        entry.write_text('{"lib>=1": [true, "other"')
+    assert versions(world.resolve("app", use_index=False)) == {"app": "1.0", "lib": "1.0"}
+    for entry in folder.glob("*.json"):
+        entry.write_text('{"lib>=1": [true, "other", "not a list", 7]}')
+    assert versions(world.resolve("app", use_index=False)) == {"app": "1.0", "lib": "1.0"}

@@ -26,6 +26,8 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from incrinstall.common.errors import ResolutionError
 from incrinstall.common.names import names_prerelease
+from incrinstall.common.paths import cache_dir
+from incrinstall.resolve.requires import ParsedLine, RequiresCache
 from incrinstall.resolve.model import PRERELEASE_MODES, ROOT, LargeResolution, Pin, Resolution
 
 if TYPE_CHECKING:
@@ -120,6 +122,7 @@ class _Provider(AbstractProvider):
         self.frozen: frozenset[str] = frozenset()
         self.max_open: int | None = None  # raise LargeResolution beyond this many packages looked up
         self.looked_up: set[str] = set()
+        self.requires_cache: RequiresCache | None = None
 
     def look_up(self, names: Iterable[str]) -> None:
         """Count the packages the index is asked about, before it is asked."""
@@ -272,6 +275,8 @@ class _Provider(AbstractProvider):
         else:
             requires = self.index.metadata(candidate.index_version).requires_dist
         asked_by = f"{candidate.name} {candidate.version}"
+        if not candidate.extras and self.requires_cache is not None:
+            return self._base_requirements(requires, asked_by)
         wanted_extras = sorted(candidate.extras)
         out = []
         for text in requires:
@@ -298,6 +303,23 @@ class _Provider(AbstractProvider):
             elif marker is not None and not _evaluate(marker, {**self.markers, "extra": ""}):
                 continue
             out.append(make_req(req, asked_by))
+        return out
+
+    def _base_requirements(self, requires: Iterable[str], asked_by: str) -> list[Req]:
+        """The base candidate's requirements, each line parsed and judged once per target (requires.py)."""
+        cache = self.requires_cache
+        out = []
+        for text in requires:
+            line = cache.get(text)
+            if line is None:
+                req = parse_requirement(text, asked_by)
+                applies = req.marker is None or _evaluate(req.marker, {**self.markers, "extra": ""})
+                line = ParsedLine(applies, canonicalize_name(req.name), tuple(sorted(canonicalize_name(e) for e in req.extras)),
+                                  str(req.specifier), req.url, str(req))
+                cache.put(text, line)
+            if line.applies:
+                out.append(Req(line.name, frozenset(line.extras), _specifier_set(line.specifier), line.url,
+                               asked_by, line.text))
         return out
 
     def _iter_matches(self, name, extras, reqs, bad, bad_versions) -> Iterator[Candidate]:
@@ -397,6 +419,16 @@ def _from_url(candidate: Candidate, url: str) -> bool:
 
 # A requirement whose whole marker is one `extra == "name"` test (group 1: the requirement, group 2: the extra).
 _ONLY_EXTRA = re.compile(r"""^([^;@]*?)\s*;\s*extra\s*==\s*(?:"([^"]*)"|'([^']*)')\s*$""")
+
+
+_SPECIFIER_SETS: dict[str, SpecifierSet] = {}  # a large environment repeats a few hundred specifiers
+
+
+def _specifier_set(text: str) -> SpecifierSet:
+    spec = _SPECIFIER_SETS.get(text)
+    if spec is None:
+        spec = _SPECIFIER_SETS[text] = SpecifierSet(text)
+    return spec
 
 
 def _evaluate(marker: Marker, env: dict[str, str]) -> bool:
@@ -589,6 +621,14 @@ def resolve(
         upgrade=upgrade,
     )
     provider.max_open = max_open
+    provider.requires_cache = RequiresCache(markers, cache_dir() / "requires")
+    try:
+        return _resolve(roots, provider, index, upgrade)
+    finally:
+        provider.requires_cache.save()
+
+
+def _resolve(roots: list[Req], provider: _Provider, index, upgrade: bool) -> Resolution:
     before = index.requests if index is not None else 0
     walked = None if upgrade else _resolve_delta(roots, provider)
     if walked is not None:
