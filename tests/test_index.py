@@ -454,3 +454,28 @@ def test_tls_trusts_the_ca_named_by_ssl_cert_file(tmp_path, index_factory, monke
     c = client(url)
     assert [str(v.version) for v in c.versions("secure")] == ["1.0"]
     assert c.metadata(c.versions("secure")[0]).name == "secure"
+
+
+@pytest.mark.parametrize("filename", [
+    "pkg-1.0-py3-none-any.whl",
+    "pkg-1.0-py2.py3-none-any.whl",
+    "pkg-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "pkg-1.0-CP312-CP312-MANYLINUX_2_17_X86_64.whl",
+    "pkg-1.0-1-cp312-abi3-manylinux_2_28_x86_64.whl",
+    "pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+    "pkg-1.0-cp312-cp312-win_amd64.whl",
+    "pkg-1.0-cp312-cp312-macosx_11_0_arm64.whl",
+    "pkg-1.0-cp39.cp310.cp311.cp312-abi3-musllinux_1_2_x86_64.whl",
+    "broken-name.whl",
+])
+def test_the_quick_tag_look_never_drops_a_wheel_the_full_parse_would_keep(tmp_path, filename):
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    tags = ["cp312-cp312-manylinux_2_17_x86_64", "cp312-abi3-manylinux_2_28_x86_64", "py3-none-any"]
+    index = client(tags=tags, python="3.12.1", cache_dir=tmp_path)
+    try:
+        fits = any(str(tag) in tags for tag in parse_wheel_filename(filename)[3])
+    except InvalidWheelFilename:
+        fits = None  # the full parse refuses it: the quick look must let it through to that refusal
+    quick = index._some_tag_fits(filename)
+    assert quick == (fits if fits is not None else True), (filename, quick, fits)

@@ -220,7 +220,7 @@ class IndexClient:
         resp = self.http.get(page_url, accept=ACCEPT)
         if resp.status == 404:
             return None
-        return parse_page(resp, where=name, from_index=True)
+        return parse_page(resp, where=name, from_index=True, keep=self._may_suit)
 
     def _find_links_for(self, name: str) -> list[_Link]:
         every = _once(self._lock, self._find_links, "all",
@@ -293,6 +293,10 @@ class IndexClient:
         if uploaded.tzinfo is None:
             uploaded = uploaded.replace(tzinfo=timezone.utc)
         return uploaded >= cutoff
+
+    def _may_suit(self, filename: str) -> bool:
+        """Worth a link object: anything but a wheel, or a wheel with a tag the target might take."""
+        return not filename.endswith(".whl") or self._some_tag_fits(filename)
 
     def _some_tag_fits(self, filename: str) -> bool:
         """A quick look at a wheel name's compressed tag set: could any of its tags suit the target?
@@ -471,25 +475,27 @@ class IndexClient:
 # -- pages --------------------------------------------------------------------------------
 
 
-def parse_page(resp: Response, *, where: str, from_index: bool = False) -> list[_Link]:
+def parse_page(resp: Response, *, where: str, from_index: bool = False, keep=None) -> list[_Link]:
     """The files a simple-API project page (or a find-links page) lists."""
     ctype = resp.content_type.split(";")[0].strip().lower()
     is_json = ctype.endswith("json") or (not ctype and resp.body.lstrip()[:1] == b"{")
     try:
         if is_json:
-            return _parse_json(resp.body, resp.url, from_index)
-        return _parse_html(resp.body.decode("utf-8", errors="replace"), resp.url, from_index)
+            return _parse_json(resp.body, resp.url, from_index, keep)
+        return _parse_html(resp.body.decode("utf-8", errors="replace"), resp.url, from_index, keep)
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise IndexUnavailable(f"{redact(resp.url)} is not a valid simple-API page: {exc}", where=where) from exc
 
 
-def _parse_json(body: bytes, page_url: str, from_index: bool) -> list[_Link]:
+def _parse_json(body: bytes, page_url: str, from_index: bool, keep=None) -> list[_Link]:
     data = json.loads(body)
     api = str(data.get("meta", {}).get("api-version", "1.0"))
     if not api.startswith("1."):
         raise ValueError(f"unsupported simple API version {api}")
     links = []
     for f in data.get("files", []):
+        if keep is not None and not keep(f["filename"]):
+            continue  # a file for another target: no link object, no hash parsing
         url = f["url"]
         if url.startswith(("https://", "http://")) and "#" not in url:
             frag = ""  # absolute, as PyPI lists them: no join needed (it costs more than the rest of the loop)
@@ -525,7 +531,7 @@ class _AnchorParser(HTMLParser):
                 self.anchors.append(a)
 
 
-def _parse_html(text: str, page_url: str, from_index: bool) -> list[_Link]:
+def _parse_html(text: str, page_url: str, from_index: bool, keep=None) -> list[_Link]:
     parser = _AnchorParser()
     parser.feed(text)
     parser.close()
@@ -534,7 +540,7 @@ def _parse_html(text: str, page_url: str, from_index: bool) -> list[_Link]:
     for a in parser.anchors:
         url, frag = urldefrag(urljoin(base, a["href"]))
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-        if not filename:
+        if not filename or (keep is not None and not keep(filename)):
             continue
         core = a.get("data-core-metadata", a.get("data-dist-info-metadata"))
         metadata_url = metadata_hashes = None
