@@ -126,7 +126,11 @@ def file_url_path(url: str) -> Path:
 
 def ssl_context() -> ssl.SSLContext:
     """System trust store plus any CA bundle named by SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE."""
-    ctx = ssl.create_default_context()
+    hashed = None if any(os.environ.get(var) for var in CA_ENV_VARS) else _hashed_ca_dir()
+    # The system's hashed certificate folder, when it has one, is read per handshake, one file for
+    # the issuer asked; the bundle file is parsed whole up front (150-odd certificates: 30-120 ms).
+    # Both are the same trust store (update-ca-certificates writes both).
+    ctx = ssl.create_default_context(capath=hashed) if hashed else ssl.create_default_context()
     for var in CA_ENV_VARS:
         value = os.environ.get(var)
         if not value:
@@ -139,6 +143,22 @@ def ssl_context() -> ssl.SSLContext:
         except (ssl.SSLError, OSError) as exc:
             raise IndexUnavailable(f"cannot load the CA certificates named by {var}={value}: {exc}") from exc
     return ctx
+
+
+def _hashed_ca_dir() -> str | None:
+    """OpenSSL's default certificate folder, if it holds c_rehash links (`1a2b3c4d.0`); else None."""
+    import re
+
+    folder = ssl.get_default_verify_paths().capath
+    if not folder or not os.path.isdir(folder):
+        return None
+    try:
+        with os.scandir(folder) as entries:
+            if any(re.fullmatch(r"[0-9a-f]{8}\.[0-9]+", entry.name) for entry in entries):
+                return folder
+    except OSError:
+        pass
+    return None
 
 
 def _key(url: str) -> str:
