@@ -56,7 +56,8 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from incrinstall.common import paths
-from incrinstall.common.errors import IndexUnavailable
+from incrinstall.common.coremetadata import CoreMetadata, parse_core_metadata
+from incrinstall.common.errors import HashMismatch, IndexUnavailable, InvalidMetadata
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.http import HttpClient, Response, file_url_path, redact
 from incrinstall.common.config import IndexConfig, exclude_newer_cutoff
@@ -363,9 +364,8 @@ class IndexClient:
             pass
         md = self._fetch_metadata(dist)
         if canonicalize_name(md.name) != iv.name or _same_version(md.version, iv.version) is False:
-            raise IndexUnavailable(
-                f"{dist.filename}: its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
-                where=iv.name)
+            raise InvalidMetadata(f"its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
+                                  project=iv.name, version=str(iv.version), file=dist.filename)
         try:
             write_atomic(cache_file, json.dumps(asdict(md)))
         except OSError:
@@ -393,23 +393,23 @@ class IndexClient:
                 except IndexUnavailable:
                     self.http.forget(dist.metadata_url)
                     raise
-                fields = parse_core_metadata(resp.body)
+                fields = parse_core_metadata(resp.body, file=dist.filename)
                 if dist.kind == "wheel" or _is_static(fields):
                     return _to_metadata(fields)
         if dist.kind == "wheel" and dist.url.startswith(("https:", "http:")) and \
                 self.http.cached_file(dist.url, filename=dist.filename) is None:
             raw = self._metadata_by_ranges(dist)
             if raw is not None:
-                return _to_metadata(parse_core_metadata(raw))
+                return _to_metadata(parse_core_metadata(raw, file=dist.filename))
         path = self.http.download(dist.url, filename=dist.filename, hashes=dist.hashes)
         if dist.kind == "wheel":
-            return _to_metadata(parse_core_metadata(_wheel_metadata(path, dist.filename)))
+            return _to_metadata(parse_core_metadata(_wheel_metadata(path, dist.filename), file=dist.filename))
         pkg_info = _sdist_pkg_info(path, dist.filename)
         if pkg_info is not None:
-            fields = parse_core_metadata(pkg_info)
+            fields = parse_core_metadata(pkg_info, file=dist.filename)
             if _is_static(fields):
                 return _to_metadata(fields)
-        return self._build_metadata(path)
+        return self._build_metadata(path, dist.filename)
 
     def _metadata_by_ranges(self, dist: DistFile) -> bytes | None:
         """A wheel's METADATA read from its zip directory by HTTP ranges (as uv does); None: download it."""
@@ -426,11 +426,11 @@ class IndexClient:
         except (RangesUnsupported, IndexUnavailable):
             return None  # the whole file it is, downloaded with its hash checked
 
-    def _build_metadata(self, sdist_path: Path) -> Metadata:
+    def _build_metadata(self, sdist_path: Path, filename: str) -> Metadata:
         from incrinstall.build import backend as build  # heavy (PEP 517 environment); only for dynamic sdists
 
         text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
-        return _to_metadata(parse_core_metadata(text))
+        return _to_metadata(parse_core_metadata(text, file=filename))
 
     def direct(self, name: str, url: str) -> IndexVersion:
         """The one version a direct URL requirement (`name @ https://...`) names: its file and its metadata.
@@ -455,12 +455,13 @@ class IndexClient:
         dist = DistFile(filename, bare, hashes, None, None, None, {}, kind, 0)
         md = self._fetch_metadata(dist)
         if canonicalize_name(md.name) != canonicalize_name(name):
-            raise IndexUnavailable(f"direct URL {redact(url)} is {md.name}, not {name}", where=name)
+            raise InvalidMetadata(f"direct URL {redact(url)} is {md.name}, not {name}", project=name,
+                                  version=md.version)
         try:
             version = Version(md.version)
         except InvalidVersion:
-            raise IndexUnavailable(f"direct URL {redact(url)} has an invalid version {md.version!r}",
-                                   where=name) from None
+            raise InvalidMetadata(f"direct URL {redact(url)} has an invalid version {md.version!r}",
+                                  project=name, version=md.version) from None
         done: Future = Future()
         done.set_result(md)
         with self._lock:  # resolving asks for its metadata next: no second read
@@ -575,42 +576,26 @@ def _project_of(filename: str) -> str | None:
 # -- metadata files -----------------------------------------------------------------------
 
 
-def parse_core_metadata(raw: bytes | str) -> dict[str, list[str]]:
-    """Header fields of a METADATA / PKG-INFO file, lower-cased name -> values in order."""
-    from email.parser import HeaderParser
-    from email.policy import compat32
-
-    text = raw.decode("utf-8", errors="surrogateescape") if isinstance(raw, bytes) else raw
-    msg = HeaderParser(policy=compat32).parsestr(text)
-    fields: dict[str, list[str]] = {}
-    for key, value in msg.items():
-        value = re.sub(r"\r?\n[ \t]+", " ", str(value)).strip()
-        fields.setdefault(key.lower(), []).append(value)
-    return fields
-
-
-def _to_metadata(fields: dict[str, list[str]]) -> Metadata:
-    name = (fields.get("name") or [""])[0]
-    version = (fields.get("version") or [""])[0]
-    if not name or not version:
-        raise IndexUnavailable("a metadata file has no Name or Version", where=name or None)
+def _to_metadata(md: CoreMetadata) -> Metadata:
+    if not md.name or not md.version:
+        raise InvalidMetadata("a metadata file has no Name or Version", project=md.name)
     return Metadata(
-        name=canonicalize_name(name),
-        version=version,
-        requires_dist=tuple(v for v in fields.get("requires-dist", ()) if v),
-        requires_python=(fields.get("requires-python") or [None])[0] or None,
-        provides_extra=tuple(dict.fromkeys(canonicalize_name(e) for e in fields.get("provides-extra", ()) if e)),
+        name=canonicalize_name(md.name),
+        version=md.version,
+        requires_dist=md.requires_dist,
+        requires_python=md.requires_python,
+        provides_extra=tuple(dict.fromkeys(canonicalize_name(e) for e in md.provides_extra)),
     )
 
 
-def _is_static(fields: dict[str, list[str]]) -> bool:
+def _is_static(md: CoreMetadata) -> bool:
     """PEP 643: Metadata-Version >= 2.2 and nothing we read is marked Dynamic."""
     try:
-        if Version((fields.get("metadata-version") or ["0"])[0]) < Version("2.2"):
+        if Version(md.metadata_version or "0") < Version("2.2"):
             return False
     except InvalidVersion:
         return False
-    return not ({d.lower() for d in fields.get("dynamic", ())} & _NEEDED_STATIC)
+    return not (set(md.dynamic) & _NEEDED_STATIC)
 
 
 def _same_version(a: str, b: Version) -> bool | None:
@@ -624,8 +609,8 @@ def _check_hashes(body: bytes, hashes: dict[str, str], url: str, filename: str) 
     for algo, expected in hashes.items():
         got = hashlib.new(algo, body).hexdigest()
         if got != expected:
-            raise IndexUnavailable(f"metadata file {redact(url)} does not match its {algo} hash "
-                                   f"(expected {expected}, got {got})", where=filename)
+            raise HashMismatch(file=filename, url=redact(url), algorithm=algo, expected=expected, got=got,
+                               metadata=True)
 
 
 def _wheel_metadata(path: Path, filename: str) -> bytes:
