@@ -37,7 +37,7 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
@@ -362,7 +362,7 @@ class IndexClient:
                             cached["requires_python"], tuple(cached["provides_extra"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        md = self._fetch_metadata(dist)
+        md = self._fetch_metadata(dist, project=iv.name, version=str(iv.version))
         if canonicalize_name(md.name) != iv.name or _same_version(md.version, iv.version) is False:
             raise InvalidMetadata(f"its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
                                   project=iv.name, version=str(iv.version), file=dist.filename)
@@ -384,7 +384,10 @@ class IndexClient:
         key = hashlib.sha256(ident.encode("utf-8")).hexdigest()
         return self.cache_root / METADATA_CACHE / key[:2] / f"{key}.json"
 
-    def _fetch_metadata(self, dist: DistFile) -> Metadata:
+    def _fetch_metadata(self, dist: DistFile, *, project: str, version: str | None = None) -> Metadata:
+        def parse(raw: bytes | str) -> CoreMetadata:  # an unreadable file names the project and version asked for
+            return parse_core_metadata(raw, file=dist.filename, project=project, version=version)
+
         if dist.metadata_url:
             resp = self.http.get(dist.metadata_url, immutable=bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:"))
             if resp.status == 200:
@@ -393,23 +396,23 @@ class IndexClient:
                 except IndexUnavailable:
                     self.http.forget(dist.metadata_url)
                     raise
-                fields = parse_core_metadata(resp.body, file=dist.filename)
+                fields = parse(resp.body)
                 if dist.kind == "wheel" or _is_static(fields):
                     return _to_metadata(fields)
         if dist.kind == "wheel" and dist.url.startswith(("https:", "http:")) and \
                 self.http.cached_file(dist.url, filename=dist.filename) is None:
             raw = self._metadata_by_ranges(dist)
             if raw is not None:
-                return _to_metadata(parse_core_metadata(raw, file=dist.filename))
+                return _to_metadata(parse(raw))
         path = self.http.download(dist.url, filename=dist.filename, hashes=dist.hashes)
         if dist.kind == "wheel":
-            return _to_metadata(parse_core_metadata(_wheel_metadata(path, dist.filename), file=dist.filename))
+            return _to_metadata(parse(_wheel_metadata(path, dist.filename)))
         pkg_info = _sdist_pkg_info(path, dist.filename)
         if pkg_info is not None:
-            fields = parse_core_metadata(pkg_info, file=dist.filename)
+            fields = parse(pkg_info)
             if _is_static(fields):
                 return _to_metadata(fields)
-        return self._build_metadata(path, dist.filename)
+        return self._build_metadata(path, parse)
 
     def _metadata_by_ranges(self, dist: DistFile) -> bytes | None:
         """A wheel's METADATA read from its zip directory by HTTP ranges (as uv does); None: download it."""
@@ -426,11 +429,11 @@ class IndexClient:
         except (RangesUnsupported, IndexUnavailable):
             return None  # the whole file it is, downloaded with its hash checked
 
-    def _build_metadata(self, sdist_path: Path, filename: str) -> Metadata:
+    def _build_metadata(self, sdist_path: Path, parse: Callable[[str], CoreMetadata]) -> Metadata:
         from incrinstall.build import backend as build  # heavy (PEP 517 environment); only for dynamic sdists
 
         text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
-        return _to_metadata(parse_core_metadata(text, file=filename))
+        return _to_metadata(parse(text))
 
     def direct(self, name: str, url: str) -> IndexVersion:
         """The one version a direct URL requirement (`name @ https://...`) names: its file and its metadata.
@@ -453,7 +456,7 @@ class IndexClient:
         if "sha256" not in hashes:
             hashes = {**hashes, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
         dist = DistFile(filename, bare, hashes, None, None, None, {}, kind, 0)
-        md = self._fetch_metadata(dist)
+        md = self._fetch_metadata(dist, project=canonicalize_name(name))
         if canonicalize_name(md.name) != canonicalize_name(name):
             raise InvalidMetadata(f"direct URL {redact(url)} is {md.name}, not {name}", project=name,
                                   version=md.version)
