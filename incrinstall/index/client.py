@@ -43,6 +43,7 @@ from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -61,6 +62,12 @@ from incrinstall.common.errors import HashMismatch, IndexUnavailable, InvalidMet
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.http import HttpClient, Response, file_url_path, redact
 from incrinstall.common.config import IndexConfig, exclude_newer_cutoff
+
+if TYPE_CHECKING:
+    from packaging.specifiers import Specifier
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 METADATA_CACHE = "metadata-v1"
@@ -142,9 +149,9 @@ class IndexClient:
         self._python_verdicts: dict[str, bool] = {}
         self._any_cutoff = bool(config.exclude_newer or any(c for _n, c in config.exclude_newer_package))
         self._lock = threading.Lock()
-        self._projects: dict[str, Future] = {}
-        self._metadata: dict[tuple[str, str], Future] = {}
-        self._find_links: dict[str, Future] = {}  # one entry: every find-links file, read once
+        self._projects: dict[str, Future[tuple[IndexVersion, ...]]] = {}
+        self._metadata: dict[tuple[str, str], Future[Metadata]] = {}
+        self._find_links: dict[str, Future[tuple[_Link, ...]]] = {}  # one entry: every find-links file, read once
 
     # -- counters (every request that left the process; file:// reads are not requests) --
 
@@ -169,7 +176,8 @@ class IndexClient:
 
     def versions(self, name: str) -> list[IndexVersion]:
         """Installable versions of `name`, newest first. A project no source knows gives []."""
-        return list(_once(self._lock, self._projects, canonicalize_name(name), self._load_project))
+        found = _once(self._lock, self._projects, canonicalize_name(name), self._load_project)
+        return list(found)
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Fetch many project pages concurrently; errors surface later from versions()."""
@@ -186,7 +194,7 @@ class IndexClient:
             list(pool.map(lambda n: self._quietly(self.versions, n), todo))
 
     @staticmethod
-    def _quietly(fn, arg) -> None:
+    def _quietly(fn: Callable[[Any], object], arg: object) -> None:
         try:
             fn(arg)
         except Exception:  # remembered in the memo; the caller sees it when it asks
@@ -465,7 +473,7 @@ class IndexClient:
         except InvalidVersion:
             raise InvalidMetadata(f"direct URL {redact(url)} has an invalid version {md.version!r}",
                                   project=name, version=md.version) from None
-        done: Future = Future()
+        done: Future[Metadata] = Future()
         done.set_result(md)
         with self._lock:  # resolving asks for its metadata next: no second read
             self._metadata.setdefault((dist.url, json.dumps(sorted(dist.hashes.items()))), done)
@@ -655,7 +663,7 @@ def _sdist_pkg_info(path: Path, filename: str) -> bytes | None:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _lower_bound_ok(spec, python: Version) -> bool:
+def _lower_bound_ok(spec: Specifier, python: Version) -> bool:
     """Does `python` meet this clause's lower bound? Upper bounds and exclusions are ignored (as uv does)."""
     op, text = spec.operator, spec.version
     if op in ("<", "<=", "!="):
@@ -682,12 +690,12 @@ def _python_version(text: str) -> Version:
         return Version(match.group(0))
 
 
-def _once(lock: threading.Lock, memo: dict, key, compute):
+def _once(lock: threading.Lock, memo: dict[_K, Future[_V]], key: _K, compute: Callable[[_K], _V]) -> _V:
     """compute(key) once per key across threads; later callers get the result (or the error)."""
     with lock:
         fut = memo.get(key)
         owner = fut is None
-        if owner:
+        if fut is None:
             fut = memo[key] = Future()
     if owner:
         try:

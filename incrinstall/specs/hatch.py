@@ -24,6 +24,7 @@ from incrinstall.common.errors import InvalidMetadata
 from incrinstall.common.paths import cache_dir
 
 if TYPE_CHECKING:
+    from incrinstall.common.config import IndexConfig
     from incrinstall.common.coremetadata import CoreMetadata
 
 CACHE_VERSION = "2"  # 2: results carry the version
@@ -79,11 +80,11 @@ def _load_cached(material_id: str, project_dir: Path) -> HookResult | None:
 
 def run_hook(
     project_dir: Path,
-    markers: dict,
+    markers: dict[str, str],
     cache_key_material: str,
     *,
     python: str | None = None,
-    index=None,
+    index: IndexConfig | None = None,
     metadata_only: bool = False,
 ) -> HookResult:
     """Version / Requires-Dist / Provides-Extra of the project's editable wheel, from cache when nothing it read changed.

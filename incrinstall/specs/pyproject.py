@@ -7,11 +7,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incrinstall.common.errors import SpecError
 from incrinstall.common.tomlfile import TomlLocator, load_toml
 from incrinstall.specs.model import Declared
 from incrinstall.common.names import canonical_name
+
+if TYPE_CHECKING:
+    from incrinstall.specs.collect import HookOutput
 
 PYPROJECT = "pyproject.toml"
 
@@ -190,7 +194,7 @@ def _listing(names) -> str:
 
 # --- dynamic dependencies computed by the build backend -------------------------------------------
 
-def apply_hook_result(project: Project, result, project_dir: Path, *, markers: dict[str, str]) -> list[str]:
+def apply_hook_result(project: Project, result: HookOutput, project_dir: Path, *, markers: dict[str, str]) -> list[str]:
     """Replace the dynamic fields of `project` with the backend's Requires-Dist; return the files the hook read.
 
     Each line's marker is evaluated for the target (`markers`), as pip would: a line belongs to
