@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from incrinstall import __version__
-from incrinstall.common.errors import IncrinstallError
+from incrinstall.common.errors import IncrinstallError, ResolutionError
 
 INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")  # as in uv (index_config.py)
 
@@ -412,6 +412,37 @@ def cmd_recipe(args, console: Console) -> int:
 COMMANDS["recipe"] = cmd_recipe
 
 
+# -- errors: the one place an IncrinstallError becomes text, a JSON object and an exit code --
+
+# 1: the requirements cannot be met (like a failed `plan --check`, an answer about the specs);
+# 2: anything else went wrong (bad input, unreachable index, uv failed).
+_EXIT_CODES: dict[type[IncrinstallError], int] = {ResolutionError: 1}
+
+
+def exit_code(exc: IncrinstallError) -> int:
+    """The exit code for `exc`: that of the nearest kind in its class hierarchy with one, else 2."""
+    for kind in type(exc).__mro__:
+        if kind in _EXIT_CODES:
+            return _EXIT_CODES[kind]
+    return 2
+
+
+def render_error(exc: IncrinstallError) -> str:
+    """`where: message`, then the detail lines (uv's output, a hook's traceback), as stderr shows them."""
+    head = f"{exc.where}: {exc.message}" if exc.where else exc.message
+    return f"{head}\n{exc.detail.rstrip()}" if exc.detail else head
+
+
+def error_json(exc: IncrinstallError) -> dict:
+    """The error as --json reports it: its kind (the class name), message, where, detail, exit code and fields."""
+    out: dict = {"kind": type(exc).__name__, "message": exc.message, "where": exc.where, "detail": exc.detail,
+                 "exit_code": exit_code(exc)}
+    for key, value in vars(exc).items():  # the kind's own fields (HashMismatch.expected, ...)
+        if not key.startswith("_") and key not in out and isinstance(value, (str, int, float, bool, type(None))):
+            out[key] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     raw_argv = list(sys.argv[1:] if argv is None else argv)
@@ -424,8 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, console)
     except IncrinstallError as exc:
-        print(f"error: {exc.render()}", file=sys.stderr)
-        return exc.exit_code
+        print(f"error: {render_error(exc)}", file=sys.stderr)
+        if getattr(args, "json", False):  # stdout stays one JSON object, failure or not
+            print(json.dumps({"error": error_json(exc)}, indent=2))
+        return exit_code(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incrinstall.install import stamp as stamps
 
@@ -21,6 +22,12 @@ from incrinstall.target import environment
 from incrinstall.install import state
 from incrinstall.common.config import IndexConfig
 from incrinstall.specs.model import Selection
+
+if TYPE_CHECKING:
+    from incrinstall.resolve.model import Resolution
+    from incrinstall.resolve.plan import Plan
+    from incrinstall.specs.model import SpecSet
+    from incrinstall.target.environment import InstalledDist, Interpreter
 
 
 # Beyond this many packages to look up on the index, uv resolves: resolvelib in Python is far slower at
@@ -56,11 +63,11 @@ class Options:
 class Planned:
     """A plan and everything needed to apply and explain it."""
 
-    interpreter: object
-    specset: object
-    resolution: object
-    plan: object
-    installed: dict
+    interpreter: Interpreter
+    specset: SpecSet
+    resolution: Resolution
+    plan: Plan
+    installed: dict[str, InstalledDist]
     previous: state.State | None
     reinstall: set[str]
     index_requests: int

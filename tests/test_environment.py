@@ -15,6 +15,7 @@ from packaging.markers import default_environment
 from packaging.tags import sys_tags
 
 from incrinstall.target import environment
+from incrinstall.cli import render_error
 from incrinstall.install.stamp import env_signature
 from incrinstall.target.environment import (
     InstalledDist, InterpreterError, find_interpreter, inspect, read_installed,
@@ -262,7 +263,7 @@ def test_cache_file_from_an_older_probe_version_is_ignored(tmp_path: Path, monke
 def test_missing_python_path_is_a_clear_error(tmp_path: Path):
     with pytest.raises(InterpreterError) as err:
         find_interpreter(str(tmp_path / "nope" / "python"), environ={})
-    assert err.value.render() == f"{tmp_path / 'nope' / 'python'}: no such file (given with --python)"
+    assert render_error(err.value) == f"{tmp_path / 'nope' / 'python'}: no such file (given with --python)"
 
 
 def test_unknown_python_name_is_a_clear_error():

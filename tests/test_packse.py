@@ -340,6 +340,7 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
         pytest.skip(f"unsupported: {reason}")
     build_scenario_index(scenario, index)
 
+    from incrinstall.cli import render_error
     from incrinstall.common.errors import ResolutionError
     from incrinstall.index.client import IndexClient
     from incrinstall.common.config import IndexConfig
@@ -368,7 +369,7 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
                 baseline_pins={}, prerelease=scenario.prerelease,
             )
         except ResolutionError as exc:
-            error_text, where = exc.render(), exc.where
+            error_text, where = render_error(exc), exc.where
         else:
             pins = {name: pin.version for name, pin in resolution.pins.items()}
     check_outcome(scenario, pins, error_text, where)

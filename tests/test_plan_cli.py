@@ -375,9 +375,11 @@ def test_unsatisfiable_specs_exit_1_naming_each_requirement_and_where_it_came_fr
 
     proc = run_cli("plan", proj, "--python", py, "--index-url", index.url, "--json")
     assert proc.returncode == 1, proc.stderr
-    assert proc.stdout == ""
+    reported = json.loads(proc.stdout)["error"]  # --json: stdout is one JSON object, failure or not
+    assert reported["kind"] == "ResolutionError" and reported["exit_code"] == 1
     message = proc.stderr
     assert "cannot be satisfied" in message
+    assert reported["message"].splitlines()[0] in message
     lines = message.splitlines()
     b_line = next(i for i, line in enumerate(lines) if line.strip().startswith("b:"))
     block = "\n".join(lines[b_line:])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from incrinstall import pipeline
+from incrinstall.cli import exit_code, render_error
 
 from incrinstall.target import environment
 
@@ -216,8 +217,8 @@ def test_conflict_between_two_dependencies_names_both_parents(world):
     with pytest.raises(ResolutionError) as info:
         world.resolve("left", "right")
     err = info.value
-    assert err.exit_code == 1
-    detail = err.render()
+    assert exit_code(err) == 1
+    detail = render_error(err)
     assert "shared: no version satisfies all of" in detail
     assert "required by left 1.0" in detail and "required by right 1.0" in detail
     assert "available: 2.0, 1.0" in detail
@@ -229,7 +230,7 @@ def test_conflict_with_a_root_requirement_names_its_file_and_line(world):
     world.install("shared")
     with pytest.raises(ResolutionError) as info:
         world.resolve("left", "shared>=2")
-    detail = info.value.render()
+    detail = render_error(info.value)
     assert "required by pyproject.toml:2" in detail and "required by left 1.0" in detail
     assert "2.0 (installed)" in detail
 

@@ -1,4 +1,8 @@
-"""The one exception family of incrinstall; the CLI turns each into one message and an exit code."""
+"""The one exception family of incrinstall.
+
+Each error carries what it is about as attributes (`message`, `where`, `detail`, and the
+fields of its kind); cli.py alone turns one into text, a JSON object and an exit code.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,11 @@ from __future__ import annotations
 class IncrinstallError(Exception):
     """Base error. `where` names the file:line or the package the error is about."""
 
-    exit_code = 2
-
     def __init__(self, message: str, *, where: str | None = None, detail: str | None = None):
         super().__init__(message)
         self.message = message
         self.where = where
         self.detail = detail
-
-    def render(self) -> str:
-        head = f"{self.where}: {self.message}" if self.where else self.message
-        return f"{head}\n{self.detail.rstrip()}" if self.detail else head
 
 
 class SpecError(IncrinstallError):
@@ -35,10 +33,48 @@ class IndexUnavailable(IncrinstallError):
     """The package index could not be reached or answered with an error."""
 
 
+# HashMismatch and InvalidMetadata subclass IndexUnavailable: both are "the index gave us
+# something we cannot use", and the places that already recover from an unusable index answer
+# (a metadata file that fails its hash is forgotten and re-raised; a wheel read by ranges falls
+# back to a full, hash-checked download) must keep catching them without naming every kind.
+
+
+class HashMismatch(IndexUnavailable):
+    """A downloaded file (or a PEP 658 metadata file) does not have the hash the index gave for it.
+
+    `url` is the redacted URL (credentials never ride along in an error); `metadata` says the
+    file is the PEP 658 metadata file of `file` rather than `file` itself.
+    """
+
+    def __init__(self, *, file: str, url: str, algorithm: str, expected: str, got: str, metadata: bool = False):
+        what = f"metadata file {url}" if metadata else f"{file} from {url}"
+        super().__init__(f"{what} does not match its {algorithm} hash (expected {expected}, got {got})", where=file)
+        self.file = file
+        self.url = url
+        self.algorithm = algorithm
+        self.expected = expected
+        self.got = got
+        self.metadata = metadata
+
+
+class InvalidMetadata(IndexUnavailable):
+    """A core-metadata file (METADATA, PKG-INFO, PEP 658) that cannot be parsed or does not fit its file.
+
+    The message is `reason`, prefixed by `file` when that is known; `where` defaults to the
+    project (the package the user asked for), else the file.
+    """
+
+    def __init__(self, reason: str, *, project: str | None = None, version: str | None = None,
+                 file: str | None = None, where: str | None = None):
+        super().__init__(f"{file}: {reason}" if file else reason, where=where or project or file)
+        self.project = project
+        self.version = version
+        self.file = file
+        self.reason = reason
+
+
 class ResolutionError(IncrinstallError):
     """The requirements cannot all be satisfied together."""
-
-    exit_code = 1
 
 
 class ArchiveError(IncrinstallError):

@@ -47,7 +47,7 @@ from urllib.request import url2pathname
 
 from incrinstall import __version__
 from incrinstall.common.atomic import replacing, write_atomic
-from incrinstall.common.errors import IndexUnavailable
+from incrinstall.common.errors import HashMismatch, IndexUnavailable
 
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_STATUSES = (500, 502, 503, 504)
@@ -323,9 +323,8 @@ class HttpClient:
                             d.update(chunk)
                     for algo, d in digests.items():
                         if d.hexdigest() != checks[algo]:
-                            raise IndexUnavailable(
-                                f"{filename} from {redact(url)} does not match its {algo} hash "
-                                f"(expected {checks[algo]}, got {d.hexdigest()})", where=filename)
+                            raise HashMismatch(file=filename, url=redact(url), algorithm=algo,
+                                               expected=checks[algo], got=d.hexdigest())
             except BaseException:
                 self._count(nbytes=nbytes)  # what did arrive still crossed the wire
                 raise

@@ -37,12 +37,13 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -56,10 +57,17 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from incrinstall.common import paths
-from incrinstall.common.errors import IndexUnavailable
+from incrinstall.common.coremetadata import CoreMetadata, parse_core_metadata
+from incrinstall.common.errors import HashMismatch, IndexUnavailable, InvalidMetadata
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.http import HttpClient, Response, file_url_path, redact
 from incrinstall.common.config import IndexConfig, exclude_newer_cutoff
+
+if TYPE_CHECKING:
+    from packaging.specifiers import Specifier
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 METADATA_CACHE = "metadata-v1"
@@ -141,9 +149,9 @@ class IndexClient:
         self._python_verdicts: dict[str, bool] = {}
         self._any_cutoff = bool(config.exclude_newer or any(c for _n, c in config.exclude_newer_package))
         self._lock = threading.Lock()
-        self._projects: dict[str, Future] = {}
-        self._metadata: dict[tuple[str, str], Future] = {}
-        self._find_links: dict[str, Future] = {}  # one entry: every find-links file, read once
+        self._projects: dict[str, Future[tuple[IndexVersion, ...]]] = {}
+        self._metadata: dict[tuple[str, str], Future[Metadata]] = {}
+        self._find_links: dict[str, Future[tuple[_Link, ...]]] = {}  # one entry: every find-links file, read once
 
     # -- counters (every request that left the process; file:// reads are not requests) --
 
@@ -168,7 +176,8 @@ class IndexClient:
 
     def versions(self, name: str) -> list[IndexVersion]:
         """Installable versions of `name`, newest first. A project no source knows gives []."""
-        return list(_once(self._lock, self._projects, canonicalize_name(name), self._load_project))
+        found = _once(self._lock, self._projects, canonicalize_name(name), self._load_project)
+        return list(found)
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Fetch many project pages concurrently; errors surface later from versions()."""
@@ -185,7 +194,7 @@ class IndexClient:
             list(pool.map(lambda n: self._quietly(self.versions, n), todo))
 
     @staticmethod
-    def _quietly(fn, arg) -> None:
+    def _quietly(fn: Callable[[Any], object], arg: object) -> None:
         try:
             fn(arg)
         except Exception:  # remembered in the memo; the caller sees it when it asks
@@ -365,11 +374,10 @@ class IndexClient:
                             cached["requires_python"], tuple(cached["provides_extra"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        md = self._fetch_metadata(dist)
+        md = self._fetch_metadata(dist, project=iv.name, version=str(iv.version))
         if canonicalize_name(md.name) != iv.name or _same_version(md.version, iv.version) is False:
-            raise IndexUnavailable(
-                f"{dist.filename}: its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
-                where=iv.name)
+            raise InvalidMetadata(f"its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
+                                  project=iv.name, version=str(iv.version), file=dist.filename)
         try:
             write_atomic(cache_file, json.dumps(asdict(md)))
         except OSError:
@@ -388,7 +396,10 @@ class IndexClient:
         key = hashlib.sha256(ident.encode("utf-8")).hexdigest()
         return self.cache_root / METADATA_CACHE / key[:2] / f"{key}.json"
 
-    def _fetch_metadata(self, dist: DistFile) -> Metadata:
+    def _fetch_metadata(self, dist: DistFile, *, project: str, version: str | None = None) -> Metadata:
+        def parse(raw: bytes | str) -> CoreMetadata:  # an unreadable file names the project and version asked for
+            return parse_core_metadata(raw, file=dist.filename, project=project, version=version)
+
         if dist.metadata_url:
             resp = self.http.get(dist.metadata_url, immutable=bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:"))
             if resp.status == 200:
@@ -397,23 +408,23 @@ class IndexClient:
                 except IndexUnavailable:
                     self.http.forget(dist.metadata_url)
                     raise
-                fields = parse_core_metadata(resp.body)
+                fields = parse(resp.body)
                 if dist.kind == "wheel" or _is_static(fields):
                     return _to_metadata(fields)
         if dist.kind == "wheel" and dist.url.startswith(("https:", "http:")) and \
                 self.http.cached_file(dist.url, filename=dist.filename) is None:
             raw = self._metadata_by_ranges(dist)
             if raw is not None:
-                return _to_metadata(parse_core_metadata(raw))
+                return _to_metadata(parse(raw))
         path = self.http.download(dist.url, filename=dist.filename, hashes=dist.hashes)
         if dist.kind == "wheel":
-            return _to_metadata(parse_core_metadata(_wheel_metadata(path, dist.filename)))
+            return _to_metadata(parse(_wheel_metadata(path, dist.filename)))
         pkg_info = _sdist_pkg_info(path, dist.filename)
         if pkg_info is not None:
-            fields = parse_core_metadata(pkg_info)
+            fields = parse(pkg_info)
             if _is_static(fields):
                 return _to_metadata(fields)
-        return self._build_metadata(path)
+        return self._build_metadata(path, parse)
 
     def _metadata_by_ranges(self, dist: DistFile) -> bytes | None:
         """A wheel's METADATA read from its zip directory by HTTP ranges (as uv does); None: download it."""
@@ -430,11 +441,11 @@ class IndexClient:
         except (RangesUnsupported, IndexUnavailable):
             return None  # the whole file it is, downloaded with its hash checked
 
-    def _build_metadata(self, sdist_path: Path) -> Metadata:
+    def _build_metadata(self, sdist_path: Path, parse: Callable[[str], CoreMetadata]) -> Metadata:
         from incrinstall.build import backend as build  # heavy (PEP 517 environment); only for dynamic sdists
 
         text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
-        return _to_metadata(parse_core_metadata(text))
+        return _to_metadata(parse(text))
 
     def direct(self, name: str, url: str) -> IndexVersion:
         """The one version a direct URL requirement (`name @ https://...`) names: its file and its metadata.
@@ -457,15 +468,16 @@ class IndexClient:
         if "sha256" not in hashes:
             hashes = {**hashes, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
         dist = DistFile(filename, bare, hashes, None, None, None, {}, kind, 0)
-        md = self._fetch_metadata(dist)
+        md = self._fetch_metadata(dist, project=canonicalize_name(name))
         if canonicalize_name(md.name) != canonicalize_name(name):
-            raise IndexUnavailable(f"direct URL {redact(url)} is {md.name}, not {name}", where=name)
+            raise InvalidMetadata(f"direct URL {redact(url)} is {md.name}, not {name}", project=name,
+                                  version=md.version)
         try:
             version = Version(md.version)
         except InvalidVersion:
-            raise IndexUnavailable(f"direct URL {redact(url)} has an invalid version {md.version!r}",
-                                   where=name) from None
-        done: Future = Future()
+            raise InvalidMetadata(f"direct URL {redact(url)} has an invalid version {md.version!r}",
+                                  project=name, version=md.version) from None
+        done: Future[Metadata] = Future()
         done.set_result(md)
         with self._lock:  # resolving asks for its metadata next: no second read
             self._metadata.setdefault((dist.url, json.dumps(sorted(dist.hashes.items()))), done)
@@ -581,42 +593,26 @@ def _project_of(filename: str) -> str | None:
 # -- metadata files -----------------------------------------------------------------------
 
 
-def parse_core_metadata(raw: bytes | str) -> dict[str, list[str]]:
-    """Header fields of a METADATA / PKG-INFO file, lower-cased name -> values in order."""
-    from email.parser import HeaderParser
-    from email.policy import compat32
-
-    text = raw.decode("utf-8", errors="surrogateescape") if isinstance(raw, bytes) else raw
-    msg = HeaderParser(policy=compat32).parsestr(text)
-    fields: dict[str, list[str]] = {}
-    for key, value in msg.items():
-        value = re.sub(r"\r?\n[ \t]+", " ", str(value)).strip()
-        fields.setdefault(key.lower(), []).append(value)
-    return fields
-
-
-def _to_metadata(fields: dict[str, list[str]]) -> Metadata:
-    name = (fields.get("name") or [""])[0]
-    version = (fields.get("version") or [""])[0]
-    if not name or not version:
-        raise IndexUnavailable("a metadata file has no Name or Version", where=name or None)
+def _to_metadata(md: CoreMetadata) -> Metadata:
+    if not md.name or not md.version:
+        raise InvalidMetadata("a metadata file has no Name or Version", project=md.name)
     return Metadata(
-        name=canonicalize_name(name),
-        version=version,
-        requires_dist=tuple(v for v in fields.get("requires-dist", ()) if v),
-        requires_python=(fields.get("requires-python") or [None])[0] or None,
-        provides_extra=tuple(dict.fromkeys(canonicalize_name(e) for e in fields.get("provides-extra", ()) if e)),
+        name=canonicalize_name(md.name),
+        version=md.version,
+        requires_dist=md.requires_dist,
+        requires_python=md.requires_python,
+        provides_extra=tuple(dict.fromkeys(canonicalize_name(e) for e in md.provides_extra)),
     )
 
 
-def _is_static(fields: dict[str, list[str]]) -> bool:
+def _is_static(md: CoreMetadata) -> bool:
     """PEP 643: Metadata-Version >= 2.2 and nothing we read is marked Dynamic."""
     try:
-        if Version((fields.get("metadata-version") or ["0"])[0]) < Version("2.2"):
+        if Version(md.metadata_version or "0") < Version("2.2"):
             return False
     except InvalidVersion:
         return False
-    return not ({d.lower() for d in fields.get("dynamic", ())} & _NEEDED_STATIC)
+    return not (set(md.dynamic) & _NEEDED_STATIC)
 
 
 def _same_version(a: str, b: Version) -> bool | None:
@@ -630,8 +626,8 @@ def _check_hashes(body: bytes, hashes: dict[str, str], url: str, filename: str) 
     for algo, expected in hashes.items():
         got = hashlib.new(algo, body).hexdigest()
         if got != expected:
-            raise IndexUnavailable(f"metadata file {redact(url)} does not match its {algo} hash "
-                                   f"(expected {expected}, got {got})", where=filename)
+            raise HashMismatch(file=filename, url=redact(url), algorithm=algo, expected=expected, got=got,
+                               metadata=True)
 
 
 def _wheel_metadata(path: Path, filename: str) -> bytes:
@@ -673,7 +669,7 @@ def _sdist_pkg_info(path: Path, filename: str) -> bytes | None:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _lower_bound_ok(spec, python: Version) -> bool:
+def _lower_bound_ok(spec: Specifier, python: Version) -> bool:
     """Does `python` meet this clause's lower bound? Upper bounds and exclusions are ignored (as uv does)."""
     op, text = spec.operator, spec.version
     if op in ("<", "<=", "!="):
@@ -700,12 +696,12 @@ def _python_version(text: str) -> Version:
         return Version(match.group(0))
 
 
-def _once(lock: threading.Lock, memo: dict, key, compute):
+def _once(lock: threading.Lock, memo: dict[_K, Future[_V]], key: _K, compute: Callable[[_K], _V]) -> _V:
     """compute(key) once per key across threads; later callers get the result (or the error)."""
     with lock:
         fut = memo.get(key)
         owner = fut is None
-        if owner:
+        if fut is None:
             fut = memo[key] = Future()
     if owner:
         try:

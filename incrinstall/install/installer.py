@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +114,7 @@ def clear_journal(prefix: str) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def clear_torn(site_dirs, names: set[str]) -> list[str]:
+def clear_torn(site_dirs: Iterable[str], names: set[str]) -> list[str]:
     """Delete the metadata folders of `names` that lack RECORD or METADATA: a killed uv's half-done work.
 
     uv cannot uninstall a folder without RECORD and counts it as a second installed copy; one without
@@ -145,7 +145,7 @@ def clear_torn(site_dirs, names: set[str]) -> list[str]:
 
 
 @contextmanager
-def environment_lock(prefix: str, *, timeout: float | None, on_wait=None):
+def environment_lock(prefix: str, *, timeout: float | None, on_wait: Callable[[str], None] | None = None):
     """An exclusive lock per environment, so two syncs never interleave."""
     import fcntl
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from incrinstall.index.client import DistFile
+    from incrinstall.index.client import DistFile, IndexVersion, Metadata
 
 ROOT = "<root>"
 
@@ -20,6 +21,29 @@ class LargeResolution(Exception):
 
 
 PRERELEASE_MODES = ("if-necessary-or-explicit", "allow", "disallow")
+
+
+class PackageIndex(Protocol):
+    """What the resolver asks of the index it is given: index.client.IndexClient, or a test's stand-in."""
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far (the resolver reports how many one resolution cost)."""
+        ...
+
+    def prefetch(self, names: Iterable[str]) -> None: ...
+
+    def versions(self, name: str) -> Sequence[IndexVersion]:
+        """Installable versions of `name`, in the order they are to be tried."""
+        ...
+
+    def prefetch_metadata(self, ivs: Iterable[IndexVersion]) -> None: ...
+
+    def metadata(self, iv: IndexVersion) -> Metadata: ...
+
+    def direct(self, name: str, url: str) -> IndexVersion:
+        """The one version a direct URL requirement (`name @ URL`) names."""
+        ...
 
 
 @dataclass(frozen=True)

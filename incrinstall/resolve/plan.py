@@ -8,10 +8,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
 from incrinstall.resolve.model import ROOT, Resolution
+
+if TYPE_CHECKING:
+    from incrinstall.index.client import DistFile
+    from incrinstall.target.environment import InstalledDist
 
 ACTIONS = ("install", "upgrade", "downgrade", "remove", "keep")
 # Tools the environment needs to stay usable: never removed, not even with --exact.
@@ -25,7 +30,7 @@ class Action:
     from_version: str | None
     to_version: str | None
     reason: str
-    file: object | None = None  # index.DistFile for install/upgrade/downgrade
+    file: DistFile | None = None  # for install/upgrade/downgrade of an index pin
 
     def to_json(self) -> dict:
         return {
@@ -71,7 +76,7 @@ def _compare(old: str, new: str) -> int:
 
 def diff(
     resolution: Resolution,
-    installed: Mapping[str, object],
+    installed: Mapping[str, InstalledDist],
     *,
     managed: set[str] | None,
     exact: bool = False,

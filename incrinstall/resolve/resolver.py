@@ -32,8 +32,9 @@ from incrinstall.resolve.model import PRERELEASE_MODES, ROOT, LargeResolution, P
 
 if TYPE_CHECKING:
     from incrinstall.index.client import IndexVersion
-    from incrinstall.specs.model import LocalPackage
-    from incrinstall.target.environment import InstalledDist
+    from incrinstall.resolve.model import PackageIndex
+    from incrinstall.specs.model import LocalPackage, RootRequirement
+    from incrinstall.target.environment import InstalledDist, Interpreter
 
 @dataclass(frozen=True)
 class Req:
@@ -98,8 +99,8 @@ class _Provider(AbstractProvider):
         self,
         *,
         markers: dict[str, str],
-        installed: Mapping[str, object],
-        index,
+        installed: Mapping[str, InstalledDist],
+        index: PackageIndex | None,
         local: Mapping[str, LocalPackage],
         baseline_pins: Mapping[str, str],
         constraints: Mapping[str, list[Req]],
@@ -581,13 +582,13 @@ def _max_rounds(provider: _Provider, roots: list[Req]) -> int:
 
 
 def resolve(
-    requirements: Sequence,
-    constraints: Sequence = (),
+    requirements: Sequence[RootRequirement],
+    constraints: Sequence[RootRequirement] = (),
     *,
-    interpreter,
-    installed: Mapping[str, object],
-    index,
-    local_packages: Sequence = (),
+    interpreter: Interpreter,
+    installed: Mapping[str, InstalledDist],
+    index: PackageIndex | None,
+    local_packages: Sequence[LocalPackage] = (),
     baseline_pins: Mapping[str, str] | None = None,
     prerelease: str = "if-necessary-or-explicit",
     upgrade: bool = False,

@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -28,6 +29,10 @@ from incrinstall.common.errors import InstallError, ResolutionError
 from incrinstall.resolve.model import ROOT, Pin, Resolution
 from incrinstall.specs.model import LocalPackage
 from incrinstall.common.tomlfile import read_toml
+
+if TYPE_CHECKING:
+    from incrinstall.specs.model import RootRequirement
+    from incrinstall.target.environment import InstalledDist, Interpreter
 
 def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
     """A wheel with no files standing for a package the tree provides: its real version and requirements.
@@ -160,13 +165,13 @@ def parse_pylock(data: dict, skip: set[str]) -> dict[str, tuple[str, list[Locked
 
 
 def resolve_with_uv(
-    requirements: Sequence,
-    constraints: Sequence = (),
+    requirements: Sequence[RootRequirement],
+    constraints: Sequence[RootRequirement] = (),
     *,
-    interpreter,
-    installed: Mapping[str, object],
+    interpreter: Interpreter,
+    installed: Mapping[str, InstalledDist],
     uv_index_args: list[str],
-    local_packages: Sequence = (),
+    local_packages: Sequence[LocalPackage] = (),
     prerelease: str = "if-necessary-or-explicit",
     preferences: Mapping[str, str] | None = None,
     only_prereleases: Callable[[str], bool] | None = None,

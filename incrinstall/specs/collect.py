@@ -14,11 +14,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from incrinstall.specs.model import Declared, LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
 from incrinstall.common.names import canonical_name
 
+if TYPE_CHECKING:
+    from incrinstall.common.config import IndexConfig
+    from incrinstall.specs.pyproject import Project
+
 _DYNAMIC_DEPS = frozenset({"dependencies", "optional-dependencies"})
+
+
+class HookOutput(Protocol):
+    """What collect() reads of a hook runner's answer (specs.hatch.HookResult is one)."""
+
+    requires_dist: list[str]  # Requires-Dist values, markers kept
+    provides_extra: list[str]
+    files: list[str]  # relpaths the backend read
+    metadata_file: str  # the file the requirements are credited to ("": hatch_build.py)
+    version: str  # the Version computed ("" when none)
+
+
+class HookRunner(Protocol):
+    """The build-backend hook collect() runs for dynamic metadata: specs.hatch.run_hook, or a test's stand-in.
+
+    Called with the project folder, the target's markers and the key material of its cache;
+    `python`, `index` and `metadata_only` are passed only when set.
+    """
+
+    def __call__(self, project_dir: Path, markers: dict[str, str], cache_key_material: str, /, *,
+                 python: str = ..., index: IndexConfig = ..., metadata_only: bool = ...) -> HookOutput: ...
 
 
 @dataclass
@@ -31,9 +57,9 @@ class _Node:
     label: str  # for errors: where its extras are declared
 
 
-def collect(project_dir, selection: Selection, markers: dict[str, str], *,
-            python_full_version: str | None = None, python: str | None = None, index=None,
-            hook_runner=None) -> SpecSet:
+def collect(project_dir: str | Path, selection: Selection, markers: dict[str, str], *,
+            python_full_version: str | None = None, python: str | None = None, index: IndexConfig | None = None,
+            hook_runner: HookRunner | None = None) -> SpecSet:
     """The root requirements and constraints the tree's spec files ask for, evaluated for `markers`.
 
     `python` (the target interpreter) and `index` (an IndexConfig) are handed to the build
@@ -298,7 +324,8 @@ def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
     return out
 
 
-def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, **backend) -> list[str]:
+def _run_hook(project_dir: Path, project: Project, markers: dict[str, str], hook_runner: HookRunner | None, *,
+              python: str | None, index: IndexConfig | None) -> list[str]:
     """Let the build backend compute the dynamic fields; return the files it read (relative to project_dir)."""
     from incrinstall.common.errors import SpecError
     from incrinstall.specs import pyproject
@@ -306,16 +333,18 @@ def _run_hook(project_dir: Path, project, markers: dict[str, str], hook_runner, 
 
     if hook_runner is None:
         try:
-            from incrinstall.specs.hatch import run_hook as hook_runner
+            from incrinstall.specs.hatch import run_hook
         except ImportError:
             raise SpecError("dependencies are dynamic, but the build-backend hook runner is not available",
                             where=project.pyproject) from None
+        hook_runner = run_hook
     folder = project_dir / project.path
     own = ["pyproject.toml"] + (["hatch_build.py"] if (folder / "hatch_build.py").is_file() else [])
     material = fingerprint(folder, own, {}, {})
+    backend: dict[str, Any] = {k: v for k, v in (("python", python), ("index", index)) if v is not None}
     if not project.dynamic & _DYNAMIC_DEPS:
         backend["metadata_only"] = True  # only the version is dynamic: no wheel needs building
-    result = hook_runner(folder, markers, material, **{k: v for k, v in backend.items() if v is not None})
+    result = hook_runner(folder, markers, material, **backend)
     if "version" in project.dynamic:
         project.version = getattr(result, "version", "") or None
         if project.version is None:

@@ -17,9 +17,15 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incrinstall.common.atomic import write_atomic
+from incrinstall.common.errors import InvalidMetadata
 from incrinstall.common.paths import cache_dir
+
+if TYPE_CHECKING:
+    from incrinstall.common.config import IndexConfig
+    from incrinstall.common.coremetadata import CoreMetadata
 
 CACHE_VERSION = "2"  # 2: results carry the version
 
@@ -74,11 +80,11 @@ def _load_cached(material_id: str, project_dir: Path) -> HookResult | None:
 
 def run_hook(
     project_dir: Path,
-    markers: dict,
+    markers: dict[str, str],
     cache_key_material: str,
     *,
     python: str | None = None,
-    index=None,
+    index: IndexConfig | None = None,
     metadata_only: bool = False,
 ) -> HookResult:
     """Version / Requires-Dist / Provides-Extra of the project's editable wheel, from cache when nothing it read changed.
@@ -101,7 +107,7 @@ def run_hook(
 
     metadata, opened = editable_metadata(project_dir, python=python or sys.executable, index=index,
                                          build=not metadata_only)
-    requires_dist, provides_extra = parse_metadata(metadata)
+    requires_dist, provides_extra = parse_metadata(metadata, where=str(project_dir))
     hook_file = _hook_file(project_dir)
     files = sorted(set(opened) | {"pyproject.toml"} | ({hook_file} if (project_dir / hook_file).is_file() else set()))
     if hook_file not in files:  # no custom hook script: credit pyproject.toml
@@ -117,7 +123,7 @@ def run_hook(
         files=files,
         metadata_file=hook_file,
         metadata_path=str(metadata_path),
-        version=parse_version(metadata),
+        version=parse_version(metadata, where=str(project_dir)),
     )
     write_atomic(hooks / f"{key}.json", json.dumps(asdict(result), indent=1))
     # The index is written last: a reader that finds it also finds the result it points to.
@@ -125,21 +131,28 @@ def run_hook(
     return result
 
 
-def parse_metadata(text: str) -> tuple[list[str], list[str]]:
-    """Requires-Dist and Provides-Extra values of a core-metadata (METADATA / PKG-INFO) text."""
-    from email.parser import HeaderParser
+def parse_metadata(text: str, *, where: str | None = None) -> tuple[list[str], list[str]]:
+    """Requires-Dist and Provides-Extra values of a core-metadata (METADATA / PKG-INFO) text.
 
-    msg = HeaderParser().parsestr(text)
-    requires = [" ".join(v.split()) for v in msg.get_all("Requires-Dist") or []]
-    extras = [v.strip() for v in msg.get_all("Provides-Extra") or []]
-    return requires, extras
+    A text that cannot be parsed raises InvalidMetadata, about `where` (the project folder).
+    """
+    md = _parse(text, where)
+    return [" ".join(v.split()) for v in md.requires_dist], list(md.provides_extra)
 
 
-def parse_version(text: str) -> str:
+def parse_version(text: str, *, where: str | None = None) -> str:
     """The Version field of a core-metadata text ("" when absent)."""
-    from email.parser import HeaderParser
+    return _parse(text, where).version or ""
 
-    return (HeaderParser().parsestr(text).get("Version") or "").strip()
+
+def _parse(text: str, where: str | None) -> CoreMetadata:
+    # packaging.metadata is imported only here: a cached hook result (the common case) parses nothing.
+    from incrinstall.common.coremetadata import parse_core_metadata
+
+    try:
+        return parse_core_metadata(text)
+    except InvalidMetadata as exc:
+        raise InvalidMetadata(f"the build backend wrote {exc.reason}", where=where) from None
 
 
 def _hook_file(project_dir: Path) -> str:

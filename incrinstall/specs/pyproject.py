@@ -18,6 +18,9 @@ from incrinstall.specs.model import Declared
 if TYPE_CHECKING:
     from incrinstall.specs.hatch import HookResult
 
+if TYPE_CHECKING:
+    from incrinstall.specs.collect import HookOutput
+
 PYPROJECT = "pyproject.toml"
 
 
@@ -231,7 +234,7 @@ def _listing(names) -> str:
 
 # --- dynamic dependencies computed by the build backend -------------------------------------------
 
-def apply_hook_result(project: Project, result, project_dir: Path, *, markers: dict[str, str]) -> list[str]:
+def apply_hook_result(project: Project, result: HookOutput, project_dir: Path, *, markers: dict[str, str]) -> list[str]:
     """Replace the dynamic fields of `project` with the backend's Requires-Dist; return the files the hook read.
 
     Each line's marker is evaluated for the target (`markers`), as pip would: a line belongs to
