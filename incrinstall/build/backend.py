@@ -299,33 +299,20 @@ def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfi
 
 
 def _unpack_sdist(sdist: Path, into: Path) -> Path:
-    """Unpack safely (no absolute paths, no escapes, no links out) and return the project folder."""
-    import tarfile
+    """Unpack an sdist from an index (untrusted) with the archive checks; return the project folder."""
+    from incrinstall.common.unpack import unpack
 
-    name = sdist.name
-    if name.endswith(".zip"):
-        with zipfile.ZipFile(sdist) as zf:
-            for member in zf.namelist():
-                target = (into / member).resolve()
-                if not str(target).startswith(str(into.resolve())):
-                    raise SpecError(f"unsafe path in sdist: {member}", where=name)
-            zf.extractall(into)
-    elif name.endswith((".tar.gz", ".tgz", ".tar")):
-        with tarfile.open(sdist) as tf:
-            if hasattr(tarfile, "data_filter"):
-                tf.extractall(into, filter="data")
-            else:  # Python without extraction filters: check by hand
-                for member in tf.getmembers():
-                    target = (into / member.name).resolve()
-                    if not str(target).startswith(str(into.resolve())) or member.issym() or member.islnk():
-                        raise SpecError(f"unsafe member in sdist: {member.name}", where=name)
-                tf.extractall(into)
-    else:
-        raise SpecError("not a source distribution (.tar.gz or .zip expected)", where=name)
-    tops = [p for p in into.iterdir() if p.is_dir()]
+    if not sdist.name.endswith((".tar.gz", ".tgz", ".tar", ".zip")):
+        raise SpecError("not a source distribution (.tar.gz or .zip expected)", where=sdist.name)
+    into.mkdir(parents=True, exist_ok=True)
+    unpack(sdist, into, display=sdist.name, max_size=_SDIST_MAX_SIZE)
+    tops = [p for p in into.iterdir() if p.is_dir() and not p.is_symlink()]
     if len(tops) == 1 and not (into / "pyproject.toml").exists() and not (into / "setup.py").exists():
         return tops[0]
     return into
+
+
+_SDIST_MAX_SIZE = 1024**3  # unpacked; an sdist beyond this is an attack or a mistake
 
 
 def sdist_metadata(sdist_path: str | Path, *, python: str, index: IndexConfig | None) -> str:
