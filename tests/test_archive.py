@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall import archive as archive_mod
 from incrinstall.archive import open_archive, unpacked
 from incrinstall.cli import render_error
 from incrinstall.common.errors import ArchiveError

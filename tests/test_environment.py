@@ -198,45 +198,64 @@ def test_python_name_is_looked_up_on_path(tmp_path: Path):
     assert interp.executable == str(exe.parent / name) and interp.found_by == "--python"
 
 
+
+class _ProbeSpy:
+    count = 0
+
+
+@pytest.fixture
+def probes(monkeypatch) -> _ProbeSpy:
+    """Counts the interpreter probes (subprocesses of the target interpreter) a test causes."""
+    spy = _ProbeSpy()
+    real = environment._run_probe
+
+    def counting(exe):
+        spy.count += 1
+        return real(exe)
+
+    monkeypatch.setattr(environment, "_run_probe", counting)
+    return spy
+
+
 def test_wrapper_script_is_reported_as_the_interpreter_it_runs_and_never_cached(tmp_path: Path,
-                                                                                  incrinstall_cache: Path):
+                                                                                  incrinstall_cache: Path, probes):
     wrapper = tmp_path / "python-wrapper"
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     wrapper.chmod(0o755)
-    before = environment.probe_runs
+    before = probes.count
     first = find_interpreter(str(wrapper), environ={})
     second = find_interpreter(str(wrapper), environ={})
     assert first.executable == second.executable == sys.executable
-    assert environment.probe_runs == before + 2
+    assert probes.count == before + 2
     assert not list(incrinstall_cache.rglob("*.json"))
 
 
 def test_second_lookup_starts_no_subprocess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            incrinstall_cache: Path):
+                                            incrinstall_cache: Path, probes):
     exe = make_venv(tmp_path / "venv")
     first = find_interpreter(str(exe), environ={})
     cached = list((incrinstall_cache / "interpreters").glob("*.json"))
     assert len(cached) == 1
     _forbid_subprocesses(monkeypatch)
-    before = environment.probe_runs
+    before = probes.count
     second = find_interpreter(str(exe), environ={})
     assert second == first
-    assert environment.probe_runs == before
+    assert probes.count == before
 
 
-def test_cache_is_invalidated_when_the_executable_changes(tmp_path: Path):
+def test_cache_is_invalidated_when_the_executable_changes(tmp_path: Path, probes):
     base = _other_python()
     venv = tmp_path / "venv"
     subprocess.run([base, "-m", "venv", "--copies", "--without-pip", str(venv)], check=True)
     exe = venv / "bin" / "python"
     find_interpreter(str(exe), environ={})
-    before = environment.probe_runs
+    before = probes.count
     find_interpreter(str(exe), environ={})
-    assert environment.probe_runs == before  # cached
+    assert probes.count == before  # cached
     st = exe.stat()
     os.utime(exe, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     find_interpreter(str(exe), environ={})
-    assert environment.probe_runs == before + 1
+    assert probes.count == before + 1
 
 
 def test_venv_recreated_with_another_python_at_the_same_path_is_noticed(tmp_path: Path):
@@ -251,13 +270,13 @@ def test_venv_recreated_with_another_python_at_the_same_path_is_noticed(tmp_path
     assert second.markers["python_version"] in other
 
 
-def test_cache_file_from_an_older_probe_version_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_cache_file_from_an_older_probe_version_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probes):
     exe = make_venv(tmp_path / "venv")
     find_interpreter(str(exe), environ={})
     monkeypatch.setattr(environment, "PROBE_VERSION", environment.PROBE_VERSION + 1)
-    before = environment.probe_runs
+    before = probes.count
     find_interpreter(str(exe), environ={})
-    assert environment.probe_runs == before + 1
+    assert probes.count == before + 1
 
 
 def test_missing_python_path_is_a_clear_error(tmp_path: Path):

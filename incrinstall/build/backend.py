@@ -23,7 +23,6 @@ OUTPUT_TAIL_LINES = 30
 LEGACY_BUILD_SYSTEM = (["setuptools>=40.8.0"], "setuptools.build_meta:__legacy__", [])
 
 # How many hook subprocesses this process started; tests use it to prove a cache hit ran nothing.
-HOOK_RUNS = 0
 
 
 class HookNotProvided(HookError):
@@ -164,7 +163,6 @@ def run_backend_hook(
     reading are returned relative to project_dir (sources of cached bytecode
     count as their .py; `exclude` folders and the build env never count).
     """
-    global HOOK_RUNS
     project_dir = Path(project_dir).resolve()
     with tempfile.TemporaryDirectory(prefix="incrinstall-hook-") as work:
         request = {
@@ -183,7 +181,6 @@ def run_backend_hook(
             json.dump(request, f)
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
-        HOOK_RUNS += 1
         # -I: neither our folder nor the user site leak in; -B: no .pyc written into the tree;
         # -u: stdout and stderr interleave in order, so the output tail ends with the traceback.
         proc = subprocess.run(

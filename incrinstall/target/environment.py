@@ -22,7 +22,6 @@ from incrinstall.common.names import canonical_name
 PROBE_VERSION = 1
 
 # How many probe subprocesses this process started (tests and --verbose output read it).
-probe_runs = 0
 
 
 @dataclass(frozen=True)
@@ -199,11 +198,9 @@ def _store_cache(cache_file: str, key: dict, info: dict) -> None:
 
 def _run_probe(exe: str) -> dict:
     """Ask the interpreter everything in one subprocess: -I -S keeps its environment and .pth files out."""
-    global probe_runs
     import subprocess
 
     probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_probe.py")
-    probe_runs += 1
     try:
         proc = subprocess.run([exe, "-I", "-S", probe, _packaging_dir()], capture_output=True, text=True,
                               timeout=120, stdin=subprocess.DEVNULL)
