@@ -163,17 +163,14 @@ def _sha256_of(path: Path, display: str) -> str:
 
 
 def _tls_context():
-    import ssl
+    """The one TLS rule of incrinstall (common/http.py): the system store plus SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE."""
+    from incrinstall.common.errors import IndexUnavailable
+    from incrinstall.common.http import ssl_context
 
-    # explicit, so SSL_CERT_FILE/SSL_CERT_DIR win on every platform (as they do for OpenSSL, curl, pip and uv)
-    cafile = os.environ.get("SSL_CERT_FILE") or None
-    capath = os.environ.get("SSL_CERT_DIR") or None
     try:
-        return ssl.create_default_context(cafile=cafile, capath=capath)
-    except (OSError, ssl.SSLError) as exc:
-        raise ArchiveError(
-            f"cannot load TLS certificates (SSL_CERT_FILE={cafile or ''}, SSL_CERT_DIR={capath or ''}): {exc}"
-        ) from None
+        return ssl_context()
+    except IndexUnavailable as exc:
+        raise ArchiveError(exc.message) from None
 
 
 def _download(

@@ -138,10 +138,11 @@ def ssl_context() -> ssl.SSLContext:
         try:
             if os.path.isdir(value):
                 ctx.load_verify_locations(capath=value)
-            elif os.path.isfile(value):
+            else:  # a file, or a path that names nothing: an error that says which variable, not a silent skip
                 ctx.load_verify_locations(cafile=value)
         except (ssl.SSLError, OSError) as exc:
-            raise IndexUnavailable(f"cannot load the CA certificates named by {var}={value}: {exc}") from exc
+            raise IndexUnavailable(f"cannot load TLS certificates: the CA certificates named by {var}={value}: "
+                                   f"{exc}") from exc
     return ctx
 
 
@@ -545,8 +546,9 @@ def fetch_spec_file(url: str, *, where: str) -> bytes:
 
     from incrinstall.common.errors import SpecError
 
+    context = ssl_context() if url.lower().startswith("https:") else None  # the one TLS rule
     try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
+        with urllib.request.urlopen(url, timeout=30, context=context) as resp:
             return resp.read()
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
