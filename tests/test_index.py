@@ -486,7 +486,7 @@ def test_the_system_trust_store_is_taken_from_its_hashed_folder_only_when_it_has
 
     from incrinstall.common import http
 
-    paths = namedtuple("Paths", "cafile capath")
+    paths = namedtuple("Paths", "openssl_cafile openssl_capath")
     for var in http.CA_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     plain = tmp_path / "plain"

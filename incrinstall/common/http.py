@@ -126,31 +126,36 @@ def file_url_path(url: str) -> Path:
 
 def ssl_context() -> ssl.SSLContext:
     """System trust store plus any CA bundle named by SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE."""
-    hashed = None if any(os.environ.get(var) for var in CA_ENV_VARS) else _hashed_ca_dir()
+    defaults = ssl.get_default_verify_paths()
+    system = {os.path.realpath(p) for p in (defaults.openssl_cafile, defaults.openssl_capath) if p}
+    extra: dict[str, str] = {}  # real path -> the variable that names it; each loaded once
+    for var in CA_ENV_VARS:
+        value = os.environ.get(var)
+        if value and os.path.realpath(value) not in system:
+            extra.setdefault(os.path.realpath(value), f"{var}={value}")
+    # Variables that only name the system store add nothing to it (CI images often set all three).
     # The system's hashed certificate folder, when it has one, is read per handshake, one file for
     # the issuer asked; the bundle file is parsed whole up front (150-odd certificates: 30-120 ms).
     # Both are the same trust store (update-ca-certificates writes both).
+    hashed = _hashed_ca_dir()
     ctx = ssl.create_default_context(capath=hashed) if hashed else ssl.create_default_context()
-    for var in CA_ENV_VARS:
-        value = os.environ.get(var)
-        if not value:
-            continue
+    for path, named in extra.items():
         try:
-            if os.path.isdir(value):
-                ctx.load_verify_locations(capath=value)
+            if os.path.isdir(path):
+                ctx.load_verify_locations(capath=path)
             else:  # a file, or a path that names nothing: an error that says which variable, not a silent skip
-                ctx.load_verify_locations(cafile=value)
+                ctx.load_verify_locations(cafile=path)
         except (ssl.SSLError, OSError) as exc:
-            raise IndexUnavailable(f"cannot load TLS certificates: the CA certificates named by {var}={value}: "
+            raise IndexUnavailable(f"cannot load TLS certificates: the CA certificates named by {named}: "
                                    f"{exc}") from exc
     return ctx
 
 
 def _hashed_ca_dir() -> str | None:
-    """OpenSSL's default certificate folder, if it holds c_rehash links (`1a2b3c4d.0`); else None."""
+    """OpenSSL's own certificate folder, if it holds c_rehash links (`1a2b3c4d.0`); else None."""
     import re
 
-    folder = ssl.get_default_verify_paths().capath
+    folder = ssl.get_default_verify_paths().openssl_capath
     if not folder or not os.path.isdir(folder):
         return None
     try:
