@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -529,8 +528,8 @@ def markdown(rows: list[dict], runs: int) -> str:
         return "-" if s is None else (f"{format_seconds(s['median'])} [{format_seconds(s['min'])}-"
                                       f"{format_seconds(s['max'])}]")
 
-    lines = [f"| case | what | incrinstall median [min-max] | alternative median [min-max] | ratio | target | "
-             f"met | verified |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| case | what | incrinstall median [min-max] | alternative median [min-max] | ratio | target | "
+             "met | verified |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         alt = cell(r["alternative"]) + (f" ({r['alternative_label']})" if r["alternative"] and r["alternative_label"] else "")
         met = "-" if r["met"] is None else ("met" if r["met"] else "**missed**")
