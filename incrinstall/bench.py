@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,17 +37,8 @@ class Stats:
     max: float
 
 
-def median(values: Sequence[float]) -> float:
-    """The middle value; the mean of the two middle values for an even count."""
-    if not values:
-        raise ValueError("median of no values")
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def summarize(seconds: Sequence[float]) -> Stats:
-    return Stats(runs=len(seconds), median=median(seconds), min=min(seconds), max=max(seconds))
+    return Stats(runs=len(seconds), median=statistics.median(seconds), min=min(seconds), max=max(seconds))
 
 
 def ratio(ours: Stats | float, theirs: Stats | float) -> float | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from incrinstall import bench
-from incrinstall.bench import (BenchReport, Measurement, Stats, compare_to_expected, env_diff, median, ratio,
+from incrinstall.bench import (BenchReport, Measurement, Stats, compare_to_expected, env_diff, ratio,
                                render_table, reset_tree, speedup, summarize)
 from incrinstall.common.errors import SpecError
 from incrinstall.common.config import IndexConfig
@@ -25,19 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # -- arithmetic ------------------------------------------------------------------------------
-
-
-def test_median_of_odd_count_is_the_middle_value():
-    assert median([0.3, 0.1, 0.2]) == 0.2
-
-
-def test_median_of_even_count_is_the_mean_of_the_two_middle_values():
-    assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
-
-
-def test_median_of_nothing_is_an_error():
-    with pytest.raises(ValueError):
-        median([])
 
 
 def test_summarize_reports_runs_median_min_and_max():
