@@ -143,10 +143,21 @@ class Suite:
         return ["--index-url", self.index_url]
 
 
+def compile_incrinstall() -> None:
+    """Write incrinstall's .pyc files, as `pip install` does (a no-op once they are current)."""
+    import compileall
+
+    compileall.compile_dir(str(REPO / "incrinstall"), quiet=1)
+
+
 def subprocess_env(work: Path, uv_cache: Path, *, keep_network_config: bool = False) -> dict[str, str]:
     """A quiet, isolated environment: our uv cache and incrinstall cache, no pip/uv config of the machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "INCRINSTALL_"))}
     env.pop("VIRTUAL_ENV", None)
+    # incrinstall runs from this checkout (PYTHONPATH below); an installed incrinstall has its
+    # bytecode compiled by pip, so compile it here too rather than time CPython's compiler
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    compile_incrinstall()
     env.update({
         "UV_CACHE_DIR": str(uv_cache),
         "UV_NO_CONFIG": "1",

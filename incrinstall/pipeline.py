@@ -249,6 +249,8 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,
             )
+            if planned.resolution.by_uv:
+                _remember_requirements(interpreter, {item.name for item in items})
         editable_installed = _install_editable(options, planned, report)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         shape = _editable_shape(planned, editable_installed)
@@ -260,6 +262,14 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         installer.clear_journal(prefix)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
                    editable_installed, prefix)
+
+
+def _remember_requirements(interpreter, names: set[str]) -> None:
+    """After uv resolved and installed: parse the new packages' Requires-Dist now, for the next delta walk."""
+    from incrinstall.resolve.resolver import remember_requirements
+
+    installed = environment.read_installed(interpreter.site_dirs)
+    remember_requirements(interpreter.markers, [installed[n] for n in sorted(names) if n in installed])
 
 
 def _editable_here(options: Options, planned: Planned) -> bool:

@@ -279,3 +279,14 @@ def test_state_file_round_trips_wheels_sdists_and_packages_without_a_known_file(
     by_name = {p["name"]: p for p in doc["packages"]}
     assert "wheels" in by_name["aaa"] and "sdist" in by_name["bbb"] and "ccc" not in by_name
     pylock.Pylock.from_dict(doc)
+
+
+def test_baseline_leaves_the_installed_requirements_parsed_for_the_next_delta_walk(world, incrinstall_cache):
+    # uv resolves a baseline, so no Requires-Dist line is parsed by incrinstall's resolver; the
+    # baseline parses what it installed, so the first sync's walk finds every line in the cache.
+    assert_ok(world.baseline(world.tarball(), "--extra", "all"))
+    files = list((incrinstall_cache / "requires").glob("*.json"))
+    assert len(files) == 1
+    cached = json.loads(files[0].read_text())
+    assert cached["bbb>=2"][:2] == [True, "bbb"]  # aaa's only line: applies, names bbb
+    assert set(cached) == {"bbb>=2"}

@@ -41,7 +41,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -57,13 +56,13 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from incrinstall.common import paths
-from incrinstall.common.coremetadata import CoreMetadata, parse_core_metadata
 from incrinstall.common.errors import HashMismatch, IndexUnavailable, InvalidMetadata
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.http import HttpClient, Response, file_url_path, redact
 from incrinstall.common.config import IndexConfig, exclude_newer_cutoff
 
 if TYPE_CHECKING:
+    from incrinstall.common.coremetadata import CoreMetadata
     from packaging.specifiers import Specifier
 
 _K = TypeVar("_K")
@@ -397,6 +396,9 @@ class IndexClient:
         return self.cache_root / METADATA_CACHE / key[:2] / f"{key}.json"
 
     def _fetch_metadata(self, dist: DistFile, *, project: str, version: str | None = None) -> Metadata:
+        # packaging.metadata is only needed once a metadata file is read, never on a walk of what is installed
+        from incrinstall.common.coremetadata import parse_core_metadata
+
         def parse(raw: bytes | str) -> CoreMetadata:  # an unreadable file names the project and version asked for
             return parse_core_metadata(raw, file=dist.filename, project=project, version=version)
 
@@ -528,28 +530,33 @@ def _parse_json(body: bytes, page_url: str, from_index: bool, keep=None) -> list
     return links
 
 
-class _AnchorParser(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[dict[str, str | None]] = []
+def _anchors(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
+    """The <base href> and the <a href> attributes of an HTML page (html.parser: imported for HTML pages only)."""
+    from html.parser import HTMLParser
 
-    def handle_starttag(self, tag, attrs):
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            a = dict(attrs)
-            if a.get("href"):
-                self.anchors.append(a)
+    base: list[str | None] = [None]
+    anchors: list[dict[str, str | None]] = []
+
+    class AnchorParser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "base" and base[0] is None:
+                base[0] = dict(attrs).get("href")
+            elif tag == "a":
+                a = dict(attrs)
+                if a.get("href"):
+                    anchors.append(a)
+
+    parser = AnchorParser(convert_charrefs=True)
+    parser.feed(text)
+    parser.close()
+    return base[0], anchors
 
 
 def _parse_html(text: str, page_url: str, from_index: bool, keep=None) -> list[_Link]:
-    parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
-    base = urljoin(page_url, parser.base) if parser.base else page_url
+    page_base, anchors = _anchors(text)
+    base = urljoin(page_url, page_base) if page_base else page_url
     links = []
-    for a in parser.anchors:
+    for a in anchors:
         url, frag = urldefrag(urljoin(base, a["href"]))
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if not filename or (keep is not None and not keep(filename)):

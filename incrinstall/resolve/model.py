@@ -70,3 +70,4 @@ class Resolution:
     required_by: dict[str, list[str]] = field(default_factory=dict)  # name -> parents ("<root>" for roots)
     root_sources: dict[str, list[str]] = field(default_factory=dict)  # name -> ["pyproject.toml:12", ...]
     index_requests: int = 0
+    by_uv: bool = False  # uv decided it (resolve/uv_resolve.py): no Requires-Dist line was parsed here

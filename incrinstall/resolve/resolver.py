@@ -313,10 +313,7 @@ class _Provider(AbstractProvider):
         for text in requires:
             line = cache.get(text)
             if line is None:
-                req = parse_requirement(text, asked_by)
-                applies = req.marker is None or _evaluate(req.marker, {**self.markers, "extra": ""})
-                line = ParsedLine(applies, canonicalize_name(req.name), tuple(sorted(canonicalize_name(e) for e in req.extras)),
-                                  str(req.specifier), req.url, str(req))
+                line = _parsed_line(text, self.markers, asked_by)
                 cache.put(text, line)
             if line.applies:
                 out.append(Req(line.name, frozenset(line.extras), _specifier_set(line.specifier), line.url,
@@ -444,6 +441,35 @@ def parse_requirement(text: str, where: str) -> Requirement | None:
         return Requirement(text)
     except InvalidRequirement as exc:
         raise ResolutionError(f"invalid requirement {text!r}: {exc}", where=where) from None
+
+
+def _parsed_line(text: str, markers: dict[str, str], asked_by: str) -> ParsedLine:
+    """One Requires-Dist line judged for the base candidate on the target (what requires.py caches)."""
+    req = parse_requirement(text, asked_by)
+    applies = req.marker is None or _evaluate(req.marker, {**markers, "extra": ""})
+    return ParsedLine(applies, canonicalize_name(req.name), tuple(sorted(canonicalize_name(e) for e in req.extras)),
+                      str(req.specifier), req.url, str(req))
+
+
+def remember_requirements(markers: Mapping[str, str], dists: Iterable) -> int:
+    """Fill the Requires-Dist cache with the lines of `dists` (InstalledDist) it does not know yet; how many.
+
+    A resolution that uv made (a baseline, a large open part) parses no line here, so without this
+    the first delta walk after it would parse every installed package's requirements.
+    """
+    markers = dict(markers)
+    cache = RequiresCache(markers, cache_dir() / "requires")
+    learnt = 0
+    for dist in dists:
+        for text in dist.requires_dist:
+            if cache.get(text) is None:
+                try:
+                    cache.put(text, _parsed_line(text, markers, dist.name))
+                except ResolutionError:
+                    continue  # an invalid line is reported by the walk that needs it, with its package
+                learnt += 1
+    cache.save()
+    return learnt
 
 
 def make_req(req: Requirement, asked_by: str, *, from_user: bool = False) -> Req:

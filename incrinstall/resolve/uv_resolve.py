@@ -232,4 +232,4 @@ def resolve_with_uv(
     # uv's lock output does not say who required what; roots are known, the rest is "required".
     required_by = {name: [ROOT] for name in root_sources if name in pins}
     return Resolution(pins=dict(sorted(pins.items())), local=local, required_by=required_by,
-                      root_sources=root_sources, index_requests=0)
+                      root_sources=root_sources, index_requests=0, by_uv=True)
