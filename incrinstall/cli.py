@@ -86,6 +86,8 @@ def _add_index(p: argparse.ArgumentParser) -> None:
     g.add_argument("--find-links", "-f", action="append", default=[], metavar="DIR_OR_URL",
                    help="a folder or page of distribution files to consider too (default: $UV_FIND_LINKS)")
     g.add_argument("--no-index", action="store_true", help="use only --find-links")
+    g.add_argument("--allow-insecure-http", action="store_true",
+                   help="accept plain http:// indexes, find-links and archive URLs (loopback indexes need no flag)")
     g.add_argument("--offline", action="store_true", help="never touch the network; use cached index pages")
     g.add_argument("--index-strategy", choices=list(INDEX_STRATEGIES), default=None,
                    help="how several indexes combine, as in uv (default: $UV_INDEX_STRATEGY, the project's, else "
@@ -111,6 +113,8 @@ def _add_apply(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lock-timeout", type=float, metavar="SECONDS",
                    help="give up when another incrinstall holds the environment's lock this long (default: wait)")
     g.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing (uv)")
+    g.add_argument("--require-hashes", action="store_true",
+                   help="refuse to install any package whose file the index gives no sha256 for (nothing is changed)")
     g.add_argument("--break-system-packages", action="store_true",
                    help="allow changing an interpreter its distribution marks EXTERNALLY-MANAGED (PEP 668)")
 
@@ -166,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
                                    "itself) into the target. Records the result as the baseline for later syncs.")
     p.add_argument("archive", metavar="ARCHIVE")
     p.add_argument("--sha256", metavar="HEX", help="verify the downloaded archive before unpacking")
-    p.add_argument("--allow-insecure-http", action="store_true", help="accept a plain http:// archive URL")
     p.add_argument("--max-size", type=int, metavar="BYTES",
                    help="refuse archives that unpack to more than this (default 2 GiB)")
     _add_selection(p)
@@ -217,12 +220,14 @@ def _selection(args, index=None):
 
 def _index(args, project_dir: Path | None = None):
     """The one configuration of where packages come from (options, uv's env vars, the project's [tool.uv])."""
-    from incrinstall.common.config import index_config
+    from incrinstall.common.config import index_config, refuse_insecure_indexes
 
-    return index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
-                        no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,
-                        exclude_newer=args.exclude_newer, exclude_newer_package=args.exclude_newer_package,
-                        project_dir=project_dir)
+    config = index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
+                          no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,
+                          exclude_newer=args.exclude_newer, exclude_newer_package=args.exclude_newer_package,
+                          project_dir=project_dir)
+    refuse_insecure_indexes(config, allowed=args.allow_insecure_http)
+    return config
 
 
 def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_settings: bool = True):
@@ -235,6 +240,7 @@ def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_
         exact=getattr(args, "exact", False), prerelease=index.prerelease,
         editable=getattr(args, "editable", False), lock_timeout=getattr(args, "lock_timeout", None),
         compile_bytecode=getattr(args, "compile_bytecode", False),
+        require_hashes=getattr(args, "require_hashes", False),
         break_system_packages=getattr(args, "break_system_packages", False),
     )
 

@@ -46,6 +46,7 @@ class Options:
     editable: bool = False
     lock_timeout: float | None = None
     compile_bytecode: bool = False
+    require_hashes: bool = False  # a package to install without a known sha256 is an error, before any change
     break_system_packages: bool = False  # let uv change an EXTERNALLY-MANAGED (PEP 668) interpreter
 
     def stamp_options(self) -> dict:
@@ -241,6 +242,8 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         planned = make_plan(options, interpreter, recovering=journal, from_scratch=baseline is not None,
                             report=report)
         items = _install_items(planned)
+        if options.require_hashes:
+            _refuse_unhashed(items, planned)
         removals = [a.name for a in planned.plan.of("remove")]
         if items or removals:
             installer.apply(
@@ -262,6 +265,22 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         installer.clear_journal(prefix)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
                    editable_installed, prefix)
+
+
+def _refuse_unhashed(items, planned: Planned) -> None:
+    """--require-hashes: every file to install has a sha256 the index gave (uv then checks it), or nothing happens."""
+    from incrinstall.common.errors import InstallError
+    from incrinstall.common.http import redact
+
+    missing = []
+    for item in items:
+        if not item.hashes:
+            file = planned.resolution.pins[item.name].file
+            where = item.url or (file.url if file is not None else "no file known")
+            missing.append(f"  {item.name} {item.version} ({redact(where)})")
+    if missing:
+        raise InstallError("--require-hashes: no sha256 is known for these packages, so nothing was installed:\n"
+                           + "\n".join(missing))
 
 
 def _remember_requirements(interpreter, names: set[str]) -> None:

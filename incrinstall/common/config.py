@@ -138,6 +138,40 @@ class IndexConfig:
         }
 
 
+def _loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine (pip's secure origins too)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_insecure_indexes(config: IndexConfig, *, allowed: bool) -> None:
+    """SpecError for a plain http:// index or find-links URL to another host, unless `allowed`.
+
+    Over plain http anyone on the path can swap a wheel, and a hash the same page advertises
+    proves nothing. Loopback is exempt, as in pip; --allow-insecure-http lifts the rule.
+    """
+    if allowed:
+        return
+    from urllib.parse import urlsplit
+
+    from incrinstall.common.http import redact
+
+    named = [] if config.no_index else [("index-url", config.index_url)]
+    named += [("extra-index-url", u) for u in config.extra_index_urls] + [("find-links", u) for u in config.find_links]
+    for key, url in named:
+        parts = urlsplit(url)
+        if parts.scheme.lower() == "http" and not _loopback(parts.hostname or ""):
+            where = config.origins.get(key, "command line" if key != "index-url" else "")
+            raise SpecError(f"refusing the plain-http {key} {redact(url)}: use https, or pass --allow-insecure-http",
+                            where=where or None)
+
+
 def uv_prerelease_args(mode: str, root_requirements=()) -> list[str]:
     """`--prerelease ...` for uv, meaning exactly what incrinstall's resolver does (see resolver._allows_prereleases).
 
