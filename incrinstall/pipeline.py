@@ -339,10 +339,63 @@ def _install_editable(options: Options, planned: Planned, report: Callable[[str]
         if editable.refresh(dist.dist_info, meta):
             report(f"refreshed the editable install's metadata of {meta.name} in place (only its dependencies changed)")
             return True
+    if meta is not None and _install_editable_wheel(options, planned, meta, report):
+        return True
     override = ["--break-system-packages"] if options.break_system_packages else []
     run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *override,
             "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")
     return True
+
+
+def _install_editable_wheel(options: Options, planned: Planned, meta, report: Callable[[str], None]) -> bool:
+    """Install the project from its kept (or freshly built) editable wheel, then bring its METADATA up to date.
+
+    No new build environment and, with a kept wheel, no backend run at all (build/editables.py).
+    False when that cannot be done (no version, a backend without build_editable, a failed build,
+    a dist-info that cannot be updated): the caller lets uv install the project editable.
+    """
+    import tempfile
+
+    from incrinstall.build import backend, editables
+    from incrinstall.common.errors import IncrinstallError
+    from incrinstall.common.uv import run_uv
+    from incrinstall.install import editable
+
+    if not meta.version:
+        return False
+    interpreter = planned.interpreter
+    key = editables.wheel_key(options.project_dir, name=meta.name, version=meta.version, shape=meta.shape,
+                              python_version=interpreter.version)
+    wheel = editables.kept_wheel(key)
+    if wheel is None:
+        try:
+            with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
+                built = backend.build_editable(options.project_dir, out, python=interpreter.executable,
+                                               index=options.index)
+                wheel = editables.keep_wheel(key, built)
+        except (IncrinstallError, OSError) as exc:
+            report(f"building the editable wheel failed ({exc}); letting uv install the project")
+            return False
+    override = ["--break-system-packages"] if options.break_system_packages else []
+    run_uv(["pip", "install", "--python", interpreter.executable, "--no-deps", *override,
+            "--reinstall-package", meta.name, str(wheel)], what="installing the project editable")
+    dist_info = _installed_dist_info(interpreter.site_dirs, wheel.name)
+    if dist_info is None or not editable.mark_editable(dist_info, str(options.project_dir)) \
+            or not editable.refresh(dist_info, meta):
+        report("the editable wheel's dist-info could not be brought up to date; letting uv install the project")
+        return False
+    report(f"installed {meta.name} editable from its kept wheel, metadata brought up to date")
+    return True
+
+
+def _installed_dist_info(site_dirs, wheel_filename: str) -> str | None:
+    """The dist-info folder a wheel file installs (`{name}-{version}.dist-info`, from its file name)."""
+    name, version = wheel_filename.split("-")[:2]
+    for site in site_dirs:
+        path = os.path.join(site, f"{name}-{version}.dist-info")
+        if os.path.isdir(path):
+            return path
+    return None
 
 
 def baseline(source: str, options: Options, *, sha256: str | None = None, allow_insecure_http: bool = False,

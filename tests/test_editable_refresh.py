@@ -132,3 +132,57 @@ def test_anything_else_changed_means_a_full_editable_install(
     assert requires == {"alpha-lite>=2"}
     ok, output = pip_check(python)
     assert ok, output
+
+
+def _record_ok(folder: Path, site_dir: Path) -> None:
+    """Every file RECORD lists exists with the recorded hash and size."""
+    import base64
+    import csv
+    import hashlib
+
+    for row in csv.reader((folder / "RECORD").read_text().splitlines()):
+        if not row or not row[1]:
+            continue
+        data = (site_dir / row[0]).read_bytes()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert row[1] == f"sha256={digest}" and row[2] == str(len(data)), row
+
+
+def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal_to_uv(
+        tmp_path, run_cli, served, real_wheels_index, venv_factory, incrinstall_cache):
+    # The Docker case: every spec change starts from a layer where the project is not installed.
+    tree = write(tmp_path / "tree", ["alpha-lite>=1,<2"], {"fast": ["beta-lite"]})
+    first = venv_factory("first")
+    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", first, "--editable")
+    assert "editable" in proc.stdout
+    kept = list((incrinstall_cache / "editables").rglob("*.whl"))
+    assert len(kept) == 1, kept
+    kept_stat = kept[0].stat().st_mtime_ns
+
+    # A dependency changes; a new environment, as a rebuilt sync layer is: the kept wheel serves,
+    # no backend runs (the wheel is not rebuilt), and the dist-info is what uv's own editable install gives.
+    write(tree, ["alpha-lite>=2", "gamma-lite"], {"fast": ["beta-lite"]})
+    second = venv_factory("second")
+    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", second, "--editable")
+    assert "from its kept wheel" in proc.stdout + proc.stderr
+    assert [p.stat().st_mtime_ns for p in (incrinstall_cache / "editables").rglob("*.whl")] == [kept_stat]
+    ours_folder = dist_info(second)
+    theirs_folder = rebuilt(tmp_path, tree, served, real_wheels_index, venv_factory)
+    ours, theirs = parsed(ours_folder), parsed(theirs_folder)
+    assert ours[0] == theirs[0] == {"alpha-lite>=2", "gamma-lite", 'beta-lite; extra == "fast"'}
+    assert ours[1] == theirs[1] and ours[2] == theirs[2]
+    assert json.loads((ours_folder / "direct_url.json").read_text()) == \
+        json.loads((theirs_folder / "direct_url.json").read_text())
+    _record_ok(ours_folder, site(second))
+    assert {p.name: p.read_text() for p in site(second).glob("*.pth")} == \
+        {p.name: p.read_text() for p in theirs_folder.parent.glob("*.pth")}
+    ok, output = pip_check(second)
+    assert ok, output
+    # The install is editable for real: an edit of the source is seen without reinstalling.
+    (tree / "refresh_me" / "__init__.py").write_text("VALUE = 42\n")
+    out = subprocess.run([str(second), "-c", "import refresh_me; print(refresh_me.VALUE)"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "42"
+    # And the next sync in that environment sees it installed editable from this tree: nothing to do.
+    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", second, "--editable")
+    assert "nothing to do" in proc.stdout, proc.stdout

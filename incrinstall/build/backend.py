@@ -334,3 +334,20 @@ def sdist_metadata(sdist_path: str | Path, *, python: str, index: IndexConfig | 
         except HookError as exc:
             raise HookError(exc.message, where=f"{sdist_path.name}: {exc.where}", detail=exc.detail) from None
         return _metadata_from_wheel(out / str(run.result))
+
+
+def build_editable(project_dir: str | Path, out_dir: str | Path, *, python: str, index: IndexConfig | None) -> Path:
+    """Build the project's editable wheel (PEP 660) into `out_dir` with its backend; the wheel's path.
+
+    The same cached build environment as editable_metadata(), so no new environment is made.
+    HookNotProvided when the backend has no build_editable (setuptools before 64).
+    """
+    project_dir = Path(project_dir).resolve()
+    system = read_build_system(project_dir, legacy_ok=True)
+    env = _prepared_env(project_dir, system, "get_requires_for_build_editable", python=python, index=index)
+    run = run_backend_hook(project_dir, "build_editable", args=[str(out_dir)], env_python=_env_python(env),
+                           backend=system.backend, backend_path=system.backend_path)
+    if not isinstance(run.result, str) or not run.result.endswith(".whl"):
+        raise HookError("build_editable did not return a wheel file name", where="pyproject.toml",
+                        detail=_tail(run.output))
+    return Path(out_dir) / run.result

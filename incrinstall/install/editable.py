@@ -65,6 +65,33 @@ def refresh(dist_info: str, new: ProjectMetadata) -> bool:
     return True
 
 
+def mark_editable(dist_info: str, project_dir: str) -> bool:
+    """Make a dist-info installed from an editable wheel file say what it is: editable, from `project_dir`.
+
+    uv records a wheel installed from a file as that file (PEP 610 archive_info); pip and uv
+    record an editable install as the project folder with `dir_info.editable`. That is what
+    tools (and incrinstall's own "installed editable from this tree?") read. False when RECORD
+    cannot be updated; the caller then lets uv install the project itself.
+    """
+    import json
+    from pathlib import Path
+
+    path = os.path.join(dist_info, "direct_url.json")
+    record_path = os.path.join(dist_info, "RECORD")
+    data = (json.dumps({"url": Path(project_dir).resolve().as_uri(), "dir_info": {"editable": True}}) + "\n").encode()
+    try:
+        with open(record_path, encoding="utf-8", newline="") as fh:
+            record = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return False
+    rows = _updated_record(record, os.path.basename(dist_info) + "/direct_url.json", data, add=True)
+    if rows is None:
+        return False
+    write_atomic(path, data)
+    write_atomic(record_path, rows)
+    return True
+
+
 def _split(text: str) -> tuple[list[str], str]:
     """Header lines (each with its continuation lines folded in, line ends kept) and the body after them."""
     lines = text.splitlines(keepends=True)
@@ -113,17 +140,19 @@ def _with_dependencies(headers: list[str], new: ProjectMetadata) -> str:
     return "".join(out)
 
 
-def _updated_record(record: str, metadata_row: str, data: bytes) -> str | None:
-    """RECORD with METADATA's hash and size updated; None when RECORD does not list METADATA."""
+def _updated_record(record: str, file_row: str, data: bytes, *, add: bool = False) -> str | None:
+    """RECORD with `file_row`'s hash and size set for `data`; None when RECORD does not list it (and not `add`)."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
     rows = list(csv.reader(io.StringIO(record)))
     found = False
     for row in rows:
-        if row and row[0].replace("\\", "/") == metadata_row:
+        if row and row[0].replace("\\", "/") == file_row:
             row[1:] = [f"sha256={digest}", str(len(data))]
             found = True
     if not found:
-        return None
+        if not add:
+            return None
+        rows.append([file_row, f"sha256={digest}", str(len(data))])
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()

@@ -1,0 +1,78 @@
+"""The project's editable wheels, built by its backend in incrinstall's build environment and kept.
+
+An editable install is a tiny wheel (a .pth file or an import hook pointing at the tree, and a
+dist-info). Asking uv to install the project editable runs the backend again in a new build
+environment every time, which is most of a one-package bump. Here the wheel is built once,
+through the same cached build environment that spec collection uses, and kept under a key of
+everything it is built from apart from the dependencies:
+
+- the project folder (the wheel names it),
+- the target's Python version (the backend runs under it),
+- the project's name, version and "shape" (pyproject.toml without its dependency tables:
+  build system, entry points, package layout settings; specs/pyproject.py `_shape`).
+
+A kept wheel whose dependencies are out of date is still the right wheel: the installer rewrites
+its METADATA's Requires-Dist after installing it (install/editable.py), exactly as it does for an
+editable install whose dependencies changed in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from incrinstall.common.paths import cache_dir
+
+_KEEP = 32  # wheels kept (a few kilobytes each); the least recently used go first
+
+
+def _store() -> Path:
+    return cache_dir() / "editables"
+
+
+def wheel_key(project_dir: str | os.PathLike, *, name: str, version: str | None, shape: str, python_version: str) -> str:
+    material = [1, os.path.realpath(project_dir), name, version, shape, ".".join(python_version.split(".")[:2])]
+    return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
+
+
+def kept_wheel(key: str) -> Path | None:
+    """The wheel kept under `key`, or None."""
+    folder = _store() / key
+    try:
+        wheels = [entry.path for entry in os.scandir(folder) if entry.name.endswith(".whl")]
+    except OSError:
+        return None
+    if len(wheels) != 1:
+        return None
+    os.utime(folder)  # recently used: kept longest
+    return Path(wheels[0])
+
+
+def keep_wheel(key: str, wheel: str | os.PathLike) -> Path:
+    """Copy `wheel` into the store under `key` (whole or not at all); its path there."""
+    store = _store()
+    store.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=store))
+    shutil.copy2(wheel, staging / Path(wheel).name)
+    final = store / key
+    shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.replace(staging, final)
+    except OSError:  # another process kept the same wheel first: theirs is as good
+        shutil.rmtree(staging, ignore_errors=True)
+    _prune(store)
+    return final / Path(wheel).name
+
+
+def _prune(store: Path) -> None:
+    try:
+        folders = sorted((e for e in os.scandir(store) if e.is_dir() and not e.name.startswith(".")),
+                         key=lambda e: e.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for entry in folders[_KEEP:]:
+        shutil.rmtree(entry.path, ignore_errors=True)
