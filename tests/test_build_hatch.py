@@ -187,6 +187,85 @@ def test_backend_failure_names_the_tree_file_and_line_with_output_tail(tmp_path)
     assert "progress line 99" in e.detail and "progress line 10\n" not in e.detail
 
 
+def test_unimportable_backend_is_a_hook_error_naming_pyproject(tmp_path):
+    tree = tiny_backend_project(tmp_path / "tiny")
+    with pytest.raises(HookError) as err:
+        build.run_backend_hook(tree, "build_wheel", env_python=sys.executable, backend="no_such_backend_xyz",
+                               args=[str(tmp_path)])
+    assert err.value.where == "pyproject.toml"
+    assert "cannot import the build backend no_such_backend_xyz" in err.value.message
+    assert "No module named 'no_such_backend_xyz'" in err.value.message
+
+
+def test_backend_that_cannot_build_an_sdist_is_reported_as_not_provided(tmp_path):
+    tree = tiny_backend_project(tmp_path / "tiny")
+    backend = tree / "_backend" / "tinybackend.py"
+    backend.write_text(backend.read_text() + textwrap.dedent("""\
+
+        class UnsupportedOperation(Exception):
+            pass
+
+        def build_sdist(sdist_directory, config_settings=None):
+            raise UnsupportedOperation("wheels only")
+        """))
+    with pytest.raises(build.HookNotProvided) as err:
+        build.run_backend_hook(tree, "build_sdist", env_python=sys.executable, backend="tinybackend",
+                               backend_path=["_backend"], args=[str(tmp_path)])
+    assert err.value.where == "pyproject.toml" and "build_sdist" in err.value.message
+
+
+@pytest.mark.parametrize("entry", ["../elsewhere", "/abs/backend"], ids=["outside", "absolute"])
+def test_backend_path_outside_the_tree_is_refused_naming_pyproject(tmp_path, incrinstall_cache, entry):
+    tree = tiny_backend_project(tmp_path / "tiny")
+    (tmp_path / "elsewhere").mkdir()
+    shutil.move(tree / "_backend" / "tinybackend.py", tmp_path / "elsewhere" / "tinybackend.py")
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('backend-path = ["_backend"]', f'backend-path = ["{entry}"]'))
+    with pytest.raises(SpecError) as err:
+        build.editable_metadata(tree, python=sys.executable, index=None)
+    assert err.value.where == "pyproject.toml"
+    assert "[build-system].backend-path" in err.value.message and entry in err.value.message
+    assert not (incrinstall_cache / "build-envs").exists(), "refused before any build environment is made"
+
+
+def test_backend_path_must_be_a_list_of_strings(tmp_path):
+    tree = tiny_backend_project(tmp_path / "tiny")
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('backend-path = ["_backend"]', 'backend-path = "_backend"'))
+    with pytest.raises(SpecError) as err:
+        build.read_build_system(tree, legacy_ok=False)
+    assert err.value.where == "pyproject.toml" and "backend-path" in err.value.message
+
+
+def test_build_env_scripts_come_first_on_path_inside_a_hook(tmp_path, monkeypatch):
+    # As pypa/build does: a hook that runs `python` or a tool from its requires gets the build env's.
+    tree = tiny_backend_project(tmp_path / "tiny")
+    backend = tree / "_backend" / "tinybackend.py"
+    backend.write_text(backend.read_text().replace(
+        'def build_editable(wheel_directory, config_settings=None, metadata_directory=None):\n',
+        'def build_editable(wheel_directory, config_settings=None, metadata_directory=None):\n'
+        '    with open(os.environ["HOOK_PATH_OUT"], "w") as f:\n'
+        '        f.write(os.environ["PATH"])\n'))
+    seen = tmp_path / "path.txt"
+    monkeypatch.setenv("HOOK_PATH_OUT", str(seen))
+    build.editable_metadata(tree, python=sys.executable, index=None)
+    env = build.build_env([], python=sys.executable, index=None)
+    entries = seen.read_text().split(os.pathsep)
+    assert entries[0] == str(build._env_python(env).parent)
+    assert entries[1:] == os.environ["PATH"].split(os.pathsep), "the rest of PATH is kept, in order"
+
+
+def test_importing_the_build_stage_does_not_import_pyproject_hooks():
+    # Its import cost belongs to hook runs only: a cached hook result must not pay for it.
+    import subprocess
+
+    code = ("import sys, incrinstall.build.backend, incrinstall.build.runner, incrinstall.specs.hatch; "
+            "print('pyproject_hooks' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}).stdout
+    assert out.strip() == "False"
+
+
 # -- build environments ---------------------------------------------------------------------------------------------
 
 

@@ -222,7 +222,8 @@ def test_noop_sync_makes_no_index_request_and_touches_no_file(world):
     assert "nothing to do" in proc.stdout
     imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "incrinstall.fastpath" in imported
-    assert not imported & {"resolvelib", "tomlkit", "incrinstall.resolve.resolver", "incrinstall.index.client", "http.client"}
+    assert not imported & {"resolvelib", "tomlkit", "incrinstall.resolve.resolver", "incrinstall.index.client",
+                           "http.client", "pyproject_hooks"}
     # The same command line as the last sync is answered before it is even parsed.
     assert not imported & {"argparse", "incrinstall.cli", "incrinstall.pipeline", "dataclasses"}
 

@@ -1,17 +1,21 @@
-"""Run one PEP 517/660 backend hook inside a build environment and report its result as JSON.
+"""Child side of a hook call: note the project files a backend hook reads, then run pyproject_hooks' script.
 
-This file is executed by path with the build environment's interpreter
-(`python -I -B _hook_runner.py REQUEST.json`); it must only use the standard
-library and must never import incrinstall. The request names the backend, the
-hook, its arguments and where to write the answer. With `record_files`, an
-audit hook notes every file under the project that is opened for reading
-while the backend runs, so the caller knows which files decide the result.
+Executed by path with the build environment's interpreter:
+
+    python -I -B -u _hook_runner.py REQUEST.json IN_PROCESS_SCRIPT HOOK CONTROL_DIR
+
+The last three arguments are the command pyproject_hooks asked its runner to start
+(incrinstall/build/runner.py puts us in front of it). REQUEST.json names the project,
+whether to record, folders that never count and where to write the report:
+{"opened": [...]} and, when the hook raised, {"error": ..., "where": "relpath:line"}.
+Standard library only; it must never import incrinstall.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import runpy
 import sys
 import traceback
 
@@ -67,14 +71,6 @@ def _reads(mode, flags) -> bool:
     return True
 
 
-def _load_backend(spec: str):
-    module_name, _, attrs = spec.partition(":")
-    obj = __import__(module_name, fromlist=["_"])
-    for attr in filter(None, attrs.split(".")):
-        obj = getattr(obj, attr)
-    return obj
-
-
 def _blame(root: str, exc: BaseException) -> str | None:
     """The innermost traceback frame inside the project, as "relpath:line"."""
     root = os.path.join(os.path.realpath(root), "")
@@ -86,43 +82,49 @@ def _blame(root: str, exc: BaseException) -> str | None:
     return found
 
 
-def main(request_path: str) -> int:
+def _print_from_backend(exc: BaseException, script: str) -> None:
+    """Print the traceback without our frames, runpy's and pyproject_hooks' script: the output tail is short."""
+    plumbing = {os.path.realpath(p) for p in (__file__, script, runpy.__file__)}
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not (name.startswith("<frozen runpy") or os.path.realpath(name) in plumbing):
+            break
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)
+
+
+def main(argv: list[str]) -> int:
+    request_path, script, control_dir = argv[1], argv[2], argv[4]
     with open(request_path, encoding="utf-8") as f:
         req = json.load(f)
-    project_dir = req["project_dir"]
-    os.chdir(project_dir)
-    # PEP 517 in-tree backends: backend-path entries come first on sys.path.
-    for entry in reversed(req.get("backend_path") or []):
-        sys.path.insert(0, os.path.join(project_dir, entry))
-
+    report: dict = {}
     recorder = None
     if req.get("record_files"):
-        recorder = _Recorder(project_dir, [sys.prefix, *req.get("exclude", [])])
+        # pyproject_hooks' script and its control folder are the frontend's files, never the project's.
+        exclude = [sys.prefix, os.path.dirname(script), control_dir, *req.get("exclude", [])]
+        recorder = _Recorder(req["project_dir"], exclude)
         sys.addaudithook(recorder)
-        recorder.active = True
-
-    answer: dict = {"ok": False}
+    sys.argv = argv[2:]  # what the script expects: [itself, hook, control_dir]
+    code = 0
     try:
-        backend = _load_backend(req["backend"])
-        hook = getattr(backend, req["hook"], None)
-        if hook is None:
-            answer = {"ok": False, "missing": True}
-        else:
-            result = hook(*req.get("args", []), config_settings=req.get("config_settings"))
-            answer = {"ok": True, "result": result}
+        if recorder is not None:
+            recorder.active = True
+        runpy.run_path(script, run_name="__main__")
     except BaseException as exc:  # noqa: BLE001 - the backend may raise anything, even SystemExit
-        traceback.print_exc()
-        answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "where": _blame(project_dir, exc)}
+        _print_from_backend(exc, script)
+        report = {"error": f"{type(exc).__name__}: {exc}", "where": _blame(req["project_dir"], exc)}
+        code = 1
     finally:
         if recorder is not None:
             recorder.active = False
-            answer["opened"] = sorted(recorder.seen)
+            report["opened"] = sorted(recorder.seen)
     sys.stdout.flush()
     sys.stderr.flush()
-    with open(req["result_path"], "w", encoding="utf-8") as f:
-        json.dump(answer, f)
-    return 0
+    with open(req["report_path"], "w", encoding="utf-8") as f:
+        json.dump(report, f)
+    return code
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv))

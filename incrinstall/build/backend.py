@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -16,7 +17,6 @@ from incrinstall.common.errors import HookError, InstallError, SpecError
 from incrinstall.common.config import IndexConfig
 from incrinstall.common.paths import cache_dir
 
-RUNNER = Path(__file__).with_name("_hook_runner.py")
 COMPLETE_MARKER = ".incrinstall-complete"
 OUTPUT_TAIL_LINES = 30
 # PEP 517: a project without [build-system] is built by setuptools' legacy backend.
@@ -145,6 +145,41 @@ def _tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
     return "\n".join((text or "").rstrip().splitlines()[-lines:])
 
 
+# The PEP 517/660 hooks; BuildBackendHookCaller has a method of each name.
+HOOKS = frozenset({
+    "get_requires_for_build_wheel", "prepare_metadata_for_build_wheel", "build_wheel",
+    "get_requires_for_build_editable", "prepare_metadata_for_build_editable", "build_editable",
+    "get_requires_for_build_sdist", "build_sdist",
+})
+
+
+@functools.cache
+def _pyproject_hooks():
+    """pyproject_hooks, imported on first use: only a hook that really runs pays for it (never the no-op path)."""
+    import warnings
+
+    import pyproject_hooks
+
+    # It re-emits the backend's UserWarnings in our process; a hook's chatter never reached the terminal before.
+    category = getattr(pyproject_hooks, "BuildBackendWarning", None)  # 1.1+
+    if category is not None:
+        warnings.filterwarnings("ignore", category=category)
+    return pyproject_hooks
+
+
+def _hook_caller(project_dir: Path, backend: str, backend_path: list[str], *, python: str | Path | None = None,
+                 runner=None):
+    """pyproject_hooks' caller for the project; a backend-path outside the tree is the project's error."""
+    pyproject_hooks = _pyproject_hooks()
+    try:
+        return pyproject_hooks.BuildBackendHookCaller(
+            str(project_dir), backend, backend_path=backend_path or None, runner=runner,
+            python_executable=str(python) if python else None,
+        )
+    except ValueError as exc:  # pyproject_hooks: "paths must be relative" / "paths must be inside source tree"
+        raise SpecError(f"[build-system].backend-path {backend_path!r}: {exc}", where="pyproject.toml") from None
+
+
 def run_backend_hook(
     project_dir: str | Path,
     hook: str,
@@ -156,55 +191,56 @@ def run_backend_hook(
     config_settings: dict | None = None,
     record_files: bool = False,
     exclude: list[str | Path] = (),
+    fallback: bool = False,
 ) -> HookRun:
-    """Call `backend.hook(*args, config_settings=...)` in a subprocess of the build env's interpreter.
+    """Call `backend.hook(*args, config_settings)` through pyproject_hooks, in the build env's interpreter.
 
     With `record_files`, the files under project_dir that the backend opened for
     reading are returned relative to project_dir (sources of cached bytecode
     count as their .py; `exclude` folders and the build env never count).
+    `fallback`: a prepare_metadata_* hook the backend lacks is answered by building
+    the wheel (pyproject_hooks' fallback); without it, the call raises HookNotProvided.
     """
-    project_dir = Path(project_dir).resolve()
-    with tempfile.TemporaryDirectory(prefix="incrinstall-hook-") as work:
-        request = {
-            "project_dir": str(project_dir),
-            "backend": backend,
-            "backend_path": list(backend_path or []),
-            "hook": hook,
-            "args": list(args or []),
-            "config_settings": config_settings,
-            "record_files": record_files,
-            "exclude": [str(p) for p in (*exclude, work)],
-            "result_path": os.path.join(work, "result.json"),
-        }
-        request_path = os.path.join(work, "request.json")
-        with open(request_path, "w", encoding="utf-8") as f:
-            json.dump(request, f)
-        env = dict(os.environ)
-        env.pop("PYTHONPATH", None)
-        # -I: neither our folder nor the user site leak in; -B: no .pyc written into the tree;
-        # -u: stdout and stderr interleave in order, so the output tail ends with the traceback.
-        proc = subprocess.run(
-            [str(env_python), "-I", "-B", "-u", str(RUNNER), request_path],
-            cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            errors="replace",
-        )
-        output = proc.stdout or ""
-        try:
-            with open(request["result_path"], encoding="utf-8") as f:
-                answer = json.load(f)
-        except (OSError, ValueError):
-            answer = {"ok": False, "error": f"the hook process died (exit {proc.returncode})"}
+    from incrinstall.build.runner import RecordingRunner
 
-    if answer.get("missing"):
-        raise HookNotProvided(f"the build backend {backend} has no hook {hook}", where="pyproject.toml")
-    if not answer.get("ok"):
-        raise HookError(
-            f"the build backend failed in {hook}: {answer.get('error', 'unknown error')}",
-            where=answer.get("where") or "pyproject.toml",
-            detail=_tail(output),
-        )
-    opened = [p for p in answer.get("opened", []) if (project_dir / p).is_file()]
-    return HookRun(hook=hook, result=answer.get("result"), output=output, opened_files=opened)
+    if hook not in HOOKS:
+        raise ValueError(f"not a PEP 517/660 hook: {hook}")
+    pyproject_hooks = _pyproject_hooks()
+    project_dir = Path(project_dir).resolve()
+    extra = {"_allow_fallback": fallback} if hook.startswith("prepare_metadata_") else {}
+    with tempfile.TemporaryDirectory(prefix="incrinstall-hook-") as work:
+        runner = RecordingRunner(project_dir, Path(work), record_files=record_files, exclude=exclude)
+        caller = _hook_caller(project_dir, backend, list(backend_path or []), python=env_python, runner=runner)
+        try:
+            result = getattr(caller, hook)(*(args or []), config_settings=config_settings, **extra)
+        except pyproject_hooks.HookMissing as exc:
+            raise HookNotProvided(f"the build backend {backend} has no hook {exc.hook_name or hook}",
+                                  where="pyproject.toml") from None
+        except pyproject_hooks.UnsupportedOperation as exc:
+            raise HookNotProvided(f"the build backend {backend} does not support {hook}", where="pyproject.toml",
+                                  detail=_tail(exc.traceback)) from None
+        except (pyproject_hooks.BackendUnavailable, pyproject_hooks.BackendInvalid) as exc:  # one class since 1.1
+            detail = getattr(exc, "traceback", "") or runner.output
+            raise HookError(f"cannot import the build backend {backend}: {_import_failure(exc)}",
+                            where="pyproject.toml", detail=_tail(detail)) from None
+        except subprocess.CalledProcessError as exc:
+            error = runner.report.get("error") or f"the hook process died (exit {exc.returncode})"
+            raise HookError(f"the build backend failed in {hook}: {error}",
+                            where=runner.report.get("where") or "pyproject.toml", detail=_tail(runner.output)) from None
+        except (OSError, ValueError) as exc:  # no interpreter, or no readable answer in the control folder
+            raise HookError(f"the build backend failed in {hook}: {exc}", where="pyproject.toml",
+                            detail=_tail(runner.output)) from None
+    opened = [p for p in runner.report.get("opened", []) if (project_dir / p).is_file()]
+    return HookRun(hook=hook, result=result, output=runner.output, opened_files=opened)
+
+
+def _import_failure(exc: Exception) -> str:
+    """One line on why the backend did not import: the traceback's last line, else the message."""
+    traceback = (getattr(exc, "traceback", None) or "").strip()
+    if traceback:
+        return traceback.splitlines()[-1]
+    message = (getattr(exc, "message", None) or str(exc)).strip()
+    return message.splitlines()[0] if message else type(exc).__name__
 
 
 # ---------------------------------------------------------------- metadata
@@ -235,18 +271,21 @@ def read_build_system(project_dir: Path, *, legacy_ok: bool) -> BuildSystem:
     requires = table.get("requires", [])
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise SpecError("[build-system].requires must be a list of strings", where="pyproject.toml")
-    return BuildSystem(list(requires), str(table["build-backend"]), list(table.get("backend-path", [])))
+    backend_path = table.get("backend-path", [])
+    # Only the type is checked here; pyproject_hooks checks that each entry stays inside the tree.
+    if not isinstance(backend_path, list) or not all(isinstance(p, str) for p in backend_path):
+        raise SpecError("[build-system].backend-path must be a list of strings", where="pyproject.toml")
+    return BuildSystem(list(requires), str(table["build-backend"]), list(backend_path))
 
 
 def _prepared_env(project_dir: Path, system: BuildSystem, requires_hook: str, *, python: str,
                   index: IndexConfig | None) -> Path:
     """Build env with [build-system].requires plus what the backend asks for in `requires_hook`."""
+    _hook_caller(project_dir, system.backend, system.backend_path)  # a bad backend-path fails before uv runs
     env = build_env(system.requires, python=python, index=index)
-    try:
-        more = run_backend_hook(project_dir, requires_hook, env_python=_env_python(env), backend=system.backend,
-                                backend_path=system.backend_path).result or []
-    except HookNotProvided:
-        more = []
+    # pyproject_hooks answers [] for a backend without the hook.
+    more = run_backend_hook(project_dir, requires_hook, env_python=_env_python(env), backend=system.backend,
+                            backend_path=system.backend_path).result or []
     extra = sorted(set(more) - set(system.requires))
     if extra:
         env = build_env([*system.requires, *extra], python=python, index=index)
@@ -323,17 +362,12 @@ def sdist_metadata(sdist_path: str | Path, *, python: str, index: IndexConfig | 
         out.mkdir()
         common = dict(env_python=_env_python(env), backend=system.backend, backend_path=system.backend_path)
         try:
-            run = run_backend_hook(project, "prepare_metadata_for_build_wheel", args=[str(out)], **common)
-            return (out / str(run.result) / "METADATA").read_text(encoding="utf-8")
-        except HookNotProvided:
-            pass
+            # fallback: a backend without the metadata hook builds the wheel; pyproject_hooks unpacks its .dist-info.
+            run = run_backend_hook(project, "prepare_metadata_for_build_wheel", args=[str(out)], fallback=True,
+                                   **common)
         except HookError as exc:
             raise HookError(exc.message, where=f"{sdist_path.name}: {exc.where}", detail=exc.detail) from None
-        try:
-            run = run_backend_hook(project, "build_wheel", args=[str(out)], **common)
-        except HookError as exc:
-            raise HookError(exc.message, where=f"{sdist_path.name}: {exc.where}", detail=exc.detail) from None
-        return _metadata_from_wheel(out / str(run.result))
+        return (out / str(run.result) / "METADATA").read_text(encoding="utf-8")
 
 
 def build_editable(project_dir: str | Path, out_dir: str | Path, *, python: str, index: IndexConfig | None) -> Path:
