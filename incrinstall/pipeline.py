@@ -366,8 +366,15 @@ def _install_editable_wheel(options: Options, planned: Planned, meta, report: Ca
     interpreter = planned.interpreter
     key = editables.wheel_key(options.project_dir, name=meta.name, version=meta.version, shape=meta.shape,
                               python_version=interpreter.version)
-    wheel = editables.kept_wheel(key)
+    # The wheel spec collection's hook built from this tree, else one kept from an earlier tree of this shape.
+    wheel = Path(meta.editable_wheel) if meta.editable_wheel and os.path.isfile(meta.editable_wheel) else None
+    source = "the wheel its backend built while the specs were collected"
+    if wheel is not None:
+        editables.keep_wheel(key, wheel)
+    else:
+        wheel, source = editables.kept_wheel(key), "its kept wheel"
     if wheel is None:
+        source = "the wheel its backend just built (kept for next time)"
         try:
             with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
                 built = backend.build_editable(options.project_dir, out, python=interpreter.executable,
@@ -384,7 +391,7 @@ def _install_editable_wheel(options: Options, planned: Planned, meta, report: Ca
             or not editable.refresh(dist_info, meta):
         report("the editable wheel's dist-info could not be brought up to date; letting uv install the project")
         return False
-    report(f"installed {meta.name} editable from its kept wheel, metadata brought up to date")
+    report(f"installed {meta.name} editable from {source}, metadata brought up to date")
     return True
 
 

@@ -186,3 +186,87 @@ def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal
     # And the next sync in that environment sees it installed editable from this tree: nothing to do.
     proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", second, "--editable")
     assert "nothing to do" in proc.stdout, proc.stdout
+
+
+HOOK_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "hooked"
+version = "1.0"
+dynamic = ["dependencies"]
+
+[tool.hatch.build.targets.wheel]
+packages = ["hooked"]
+
+[tool.hatch.build.targets.wheel.hooks.custom]
+path = "hatch_build.py"
+"""
+
+HOOK = """\
+import json
+import os
+from pathlib import Path
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+with open(os.environ["HOOK_RUN_LOG"], "a", encoding="utf-8") as log:
+    log.write("loaded\\n")
+
+
+class CustomBuildHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        build_data["dependencies"] = json.loads((Path(self.root) / "deps.json").read_text())
+"""
+
+
+def test_a_hook_projects_editable_install_is_the_wheel_spec_collection_built(
+        tmp_path, run_cli, served, real_wheels_index, venv_factory, monkeypatch):
+    # The backend runs to collect the specs (hatchling runs build hooks only when it builds a
+    # wheel); that wheel is the editable install: no second build, by uv or by incrinstall.
+    tree = tmp_path / "tree"
+    (tree / "hooked").mkdir(parents=True)
+    (tree / "hooked" / "__init__.py").write_text("")
+    (tree / "pyproject.toml").write_text(HOOK_PYPROJECT)
+    (tree / "hatch_build.py").write_text(HOOK)
+    (tree / "deps.json").write_text(json.dumps(["alpha-lite>=1,<2"]))
+    log = tmp_path / "hook-runs.log"
+    monkeypatch.setenv("HOOK_RUN_LOG", str(log))
+
+    def runs() -> int:
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    # How many backend processes spec collection alone starts, in a cache of its own.
+    monkeypatch.setenv("INCRINSTALL_CACHE_DIR", str(tmp_path / "specs-only-cache"))
+    specs_python = venv_factory("specs-only")
+    cli(run_cli, served, real_wheels_index, "specs", tree, "--python", specs_python)
+    collecting = runs()
+    assert collecting >= 1
+    monkeypatch.setenv("INCRINSTALL_CACHE_DIR", str(tmp_path / "sync-cache"))
+
+    python = venv_factory("target")
+    before = runs()
+    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    assert runs() - before == collecting, "the install built the project again"
+    assert "from the wheel its backend built while the specs were collected" in proc.stdout + proc.stderr
+    assert installed(python) == {"alpha-lite": "1.0", "hooked": "1.0"}
+    folder = dist_info_of(python, "hooked")
+    assert json.loads((folder / "direct_url.json").read_text())["dir_info"] == {"editable": True}
+    assert parsed(folder)[0] == {"alpha-lite<2,>=1"} or parsed(folder)[0] == {"alpha-lite>=1,<2"}
+
+    # The hook's input changes: the hook runs again (it must), and that wheel is installed.
+    (tree / "deps.json").write_text(json.dumps(["alpha-lite>=2", "beta-lite"]))
+    before = runs()
+    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    assert runs() - before <= collecting
+    assert installed(python) == {"alpha-lite": "2.0", "beta-lite": "1.0", "hooked": "1.0"}
+    ok, output = pip_check(python)
+    assert ok, output
+
+
+def dist_info_of(python: Path, name: str) -> Path:
+    found = [p for p in site(python).glob("*.dist-info") if canonicalize_name(p.name.split("-")[0]) == name]
+    assert len(found) == 1, found
+    return found[0]

@@ -301,14 +301,15 @@ def _metadata_from_wheel(wheel: Path) -> str:
 
 
 def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfig | None,
-                      build: bool = True) -> tuple[str, list[str]]:
+                      build: bool = True, keep_wheel: Path | None = None) -> tuple[str, list[str]]:
     """METADATA of the project's editable wheel, and the project files the backend read while computing it.
 
     With `build`, builds the wheel for real (PEP 660 build_editable) instead of asking
     prepare_metadata_for_build_editable: hatchling runs custom build hooks (the ones that
     set dependencies in initialize()) only when it builds a wheel. Without it (only the
     version is dynamic), the backend's metadata hook is enough, and a backend without one
-    builds the wheel after all.
+    builds the wheel after all. `keep_wheel`: a folder to copy the built wheel into (under its
+    own name), so that the sync installs this very wheel rather than have it built again.
     """
     project_dir = Path(project_dir).resolve()
     system = read_build_system(project_dir, legacy_ok=False)
@@ -331,6 +332,11 @@ def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfi
             raise HookError("build_editable did not return a wheel file name", where="pyproject.toml",
                             detail=_tail(run.output))
         metadata = _metadata_from_wheel(Path(out) / run.result)
+        if keep_wheel is not None:
+            import shutil
+
+            keep_wheel.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(out) / run.result, keep_wheel / run.result)
     return metadata, run.opened_files
 
 

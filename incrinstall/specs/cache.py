@@ -76,5 +76,5 @@ def _specset(d: dict, selection: Selection) -> SpecSet:
         notes=list(d["notes"]),
         project_metadata=None if meta is None else ProjectMetadata(
             meta["name"], meta["version"], tuple(meta["requires_dist"]), tuple(meta["provides_extra"]),
-            meta["shape"], meta["backend_metadata"]),
+            meta["shape"], meta["backend_metadata"], meta.get("editable_wheel", "")),
     )

@@ -233,7 +233,8 @@ def _project_metadata(root) -> ProjectMetadata:
             except OSError:
                 text = ""
         return ProjectMetadata(root.name, root.version, tuple(backend.requires_dist),
-                               tuple(backend.provides_extra), root.shape, text)
+                               tuple(backend.provides_extra), root.shape, text,
+                               getattr(backend, "wheel_path", "") or "")
     requires, extras = pyproject.static_requires_dist(root)
     return ProjectMetadata(root.name, root.version, requires, extras, root.shape)
 

@@ -40,6 +40,7 @@ class HookResult:
     metadata_file: str  # the file these requirements are credited to: the custom hook script, e.g. "hatch_build.py"
     metadata_path: str = ""  # absolute path of the stored METADATA text (for inspection)
     version: str = ""  # the Version the backend computed (a dynamic version, e.g. read from __init__.py)
+    wheel_path: str = ""  # the editable wheel the backend built (absolute; under the cache), when it built one
 
 
 def _hooks_dir() -> Path:
@@ -105,8 +106,18 @@ def run_hook(
 
     from incrinstall.build.backend import editable_metadata
 
-    metadata, opened = editable_metadata(project_dir, python=python or sys.executable, index=index,
-                                         build=not metadata_only)
+    import shutil
+    import tempfile
+
+    hooks = _hooks_dir()
+    hooks.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".wheel-", dir=hooks))
+    try:
+        metadata, opened = editable_metadata(project_dir, python=python or sys.executable, index=index,
+                                             build=not metadata_only, keep_wheel=None if metadata_only else staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     requires_dist, provides_extra = parse_metadata(metadata, where=str(project_dir))
     hook_file = _hook_file(project_dir)
     files = sorted(set(opened) | {"pyproject.toml"} | ({hook_file} if (project_dir / hook_file).is_file() else set()))
@@ -114,9 +125,18 @@ def run_hook(
         hook_file = "pyproject.toml"
 
     key = _result_key(material_id, project_dir, files)
-    hooks = _hooks_dir()
     metadata_path = hooks / f"{key}.METADATA"
     write_atomic(metadata_path, metadata)
+    wheel_path = ""
+    built = [p for p in staging.iterdir() if p.name.endswith(".whl")]
+    if built:  # kept beside its METADATA, for the sync to install (pipeline._install_editable_wheel)
+        folder = hooks / "wheels" / key
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, folder)
+        wheel_path = str(folder / built[0].name)
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
     result = HookResult(
         requires_dist=requires_dist,
         provides_extra=provides_extra,
@@ -124,6 +144,7 @@ def run_hook(
         metadata_file=hook_file,
         metadata_path=str(metadata_path),
         version=parse_version(metadata, where=str(project_dir)),
+        wheel_path=wheel_path,
     )
     write_atomic(hooks / f"{key}.json", json.dumps(asdict(result), indent=1))
     # The index is written last: a reader that finds it also finds the result it points to.

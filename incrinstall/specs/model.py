@@ -89,6 +89,7 @@ class ProjectMetadata:
     # system, entry points, package layout, hooks' settings): a refresh in place needs it unchanged.
     shape: str
     backend_metadata: str = ""  # the backend's own METADATA text, when a hook ran (dynamic fields)
+    editable_wheel: str = ""  # the editable wheel that hook built from this tree (install it, do not rebuild)
 
 
 @dataclass
