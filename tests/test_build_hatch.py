@@ -478,3 +478,43 @@ def test_hook_runs_under_the_target_interpreter(airflow_tree, build_index):
     here = run_hook(airflow_tree, MARKERS, material(airflow_tree))
     assert "google" not in there.provides_extra
     assert "google" in here.provides_extra
+
+
+def test_get_requires_answer_is_kept_until_a_file_it_read_changes(tmp_path, incrinstall_cache):
+    # A backend whose get_requires_for_build_editable reads a file and logs every call.
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = []
+        build-backend = "logged"
+        backend-path = ["_backend"]
+
+        [project]
+        name = "logged"
+        version = "1.0"
+        """))
+    (root / "extra-requires.txt").write_text("")
+    (root / "_backend").mkdir()
+    log = tmp_path / "calls.log"
+    (root / "_backend" / "logged.py").write_text(textwrap.dedent(f"""\
+        def get_requires_for_build_editable(config_settings=None):
+            with open({str(log)!r}, "a") as f:
+                f.write("get_requires\\n")
+            with open("extra-requires.txt") as f:
+                return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        """))
+
+    def calls() -> int:
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    system = build.read_build_system(root, legacy_ok=False)
+    env = build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
+                              index=None)
+    assert calls() == 1
+    assert build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
+                               index=None) == env
+    assert calls() == 1  # answered from the kept answer: no backend process
+    (root / "extra-requires.txt").write_text("# still nothing\n")  # a file the hook read changed
+    build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
+    assert calls() == 2

@@ -283,13 +283,58 @@ def _prepared_env(project_dir: Path, system: BuildSystem, requires_hook: str, *,
     """Build env with [build-system].requires plus what the backend asks for in `requires_hook`."""
     _hook_caller(project_dir, system.backend, system.backend_path)  # a bad backend-path fails before uv runs
     env = build_env(system.requires, python=python, index=index)
-    # pyproject_hooks answers [] for a backend without the hook.
-    more = run_backend_hook(project_dir, requires_hook, env_python=_env_python(env), backend=system.backend,
-                            backend_path=system.backend_path).result or []
+    key = hashlib.sha256(json.dumps([env.name, system.backend, system.backend_path, requires_hook,
+                                     str(project_dir)]).encode()).hexdigest()
+    more = _known_build_requires(key, project_dir)
+    if more is None:
+        # pyproject_hooks answers [] for a backend without the hook.
+        run = run_backend_hook(project_dir, requires_hook, env_python=_env_python(env), backend=system.backend,
+                               backend_path=system.backend_path, record_files=True)
+        more = [str(r) for r in run.result or []]
+        _remember_build_requires(key, project_dir, run.opened_files, more)
     extra = sorted(set(more) - set(system.requires))
     if extra:
         env = build_env([*system.requires, *extra], python=python, index=index)
     return env
+
+
+# The answer of get_requires_for_build_*, kept with the digests of the files the hook read: the
+# backend is a process start and an import of its own, and the answer changes only with them.
+
+
+def _files_digest(project_dir: Path, files: list[str]) -> str | None:
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        try:
+            digest.update(rel.encode() + b"\0" + (project_dir / rel).read_bytes() + b"\0")
+        except OSError:
+            return None
+    return digest.hexdigest()
+
+
+def _known_build_requires(key: str, project_dir: Path) -> list[str] | None:
+    try:
+        data = json.loads((cache_dir() / "build-requires" / f"{key}.json").read_text(encoding="utf-8"))
+        files, requires, recorded = list(data["files"]), list(data["requires"]), data["digest"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not all(isinstance(r, str) for r in requires) or _files_digest(project_dir, files) != recorded:
+        return None
+    return requires
+
+
+def _remember_build_requires(key: str, project_dir: Path, files: list[str], requires: list[str]) -> None:
+    from incrinstall.common.atomic import write_atomic
+
+    files = sorted(set(files) | {"pyproject.toml"})
+    digest = _files_digest(project_dir, files)
+    if digest is None:
+        return
+    try:
+        write_atomic(cache_dir() / "build-requires" / f"{key}.json",
+                     json.dumps({"files": files, "digest": digest, "requires": requires}))
+    except OSError:
+        pass  # only costs the next run the hook
 
 
 def _metadata_from_wheel(wheel: Path) -> str:
