@@ -518,3 +518,11 @@ def test_get_requires_answer_is_kept_until_a_file_it_read_changes(tmp_path, incr
     (root / "extra-requires.txt").write_text("# still nothing\n")  # a file the hook read changed
     build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
     assert calls() == 2
+    # pyproject.toml counts by its shape: a dependency bump keeps the answer, a version change does not.
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(text + 'dependencies = ["alpha>=2"]\n')
+    build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
+    assert calls() == 2
+    (root / "pyproject.toml").write_text(text.replace('version = "1.0"', 'version = "1.1"'))
+    build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
+    assert calls() == 3

@@ -303,12 +303,20 @@ def _prepared_env(project_dir: Path, system: BuildSystem, requires_hook: str, *,
 
 
 def _files_digest(project_dir: Path, files: list[str]) -> str | None:
+    """The files' contents; pyproject.toml's by its shape, since a dependency bump does not change the answer."""
+    from incrinstall.common.shape import pyproject_shape
+    from incrinstall.common.tomlfile import read_toml
+
     digest = hashlib.sha256()
     for rel in sorted(files):
         try:
-            digest.update(rel.encode() + b"\0" + (project_dir / rel).read_bytes() + b"\0")
-        except OSError:
+            if rel == "pyproject.toml":
+                data = pyproject_shape(read_toml(project_dir / rel)).encode()
+            else:
+                data = (project_dir / rel).read_bytes()
+        except (OSError, ValueError):
             return None
+        digest.update(rel.encode() + b"\0" + data + b"\0")
     return digest.hexdigest()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from incrinstall.common.errors import SpecError
 from incrinstall.common.names import canonical_name
+from incrinstall.common.shape import pyproject_shape
 from incrinstall.common.tomlfile import TomlLocator, load_toml
 from incrinstall.specs.model import Declared
 
@@ -106,7 +106,7 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
     data, locator = load_toml(project_dir / rel, rel)
     table = data.get("project")
     tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-    proj = Project(name=None, version=None, path=rel_dir, pyproject=rel, shape=_shape(data))
+    proj = Project(name=None, version=None, path=rel_dir, pyproject=rel, shape=pyproject_shape(data))
 
     workspace = (tool.get("uv") or {}).get("workspace") if isinstance(tool.get("uv"), dict) else None
     if isinstance(workspace, dict):
@@ -144,24 +144,6 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
     for group, entries in groups.items():
         proj.groups.setdefault(canonical_name(group), []).extend(_group_entries(entries, locator, group))
     return proj
-
-
-def _shape(data: dict) -> str:
-    """A digest of the pyproject.toml data without the tables that change only what is required.
-
-    Dependencies, optional dependencies, dependency groups and uv's or incrinstall's own settings
-    do not change what the backend builds beyond Requires-Dist / Provides-Extra; everything else
-    (name, version, build system, scripts, entry points, hatch's build settings) may.
-    """
-    import hashlib
-
-    rest = {key: value for key, value in data.items() if key != "dependency-groups"}
-    if isinstance(rest.get("project"), dict):
-        rest["project"] = {k: v for k, v in rest["project"].items()
-                           if k not in ("dependencies", "optional-dependencies")}
-    if isinstance(rest.get("tool"), dict):
-        rest["tool"] = {k: v for k, v in rest["tool"].items() if k not in ("uv", "incrinstall")}
-    return hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def static_requires_dist(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
