@@ -283,8 +283,9 @@ def _prepared_env(project_dir: Path, system: BuildSystem, requires_hook: str, *,
     """Build env with [build-system].requires plus what the backend asks for in `requires_hook`."""
     _hook_caller(project_dir, system.backend, system.backend_path)  # a bad backend-path fails before uv runs
     env = build_env(system.requires, python=python, index=index)
-    key = hashlib.sha256(json.dumps([env.name, system.backend, system.backend_path, requires_hook,
-                                     str(project_dir)]).encode()).hexdigest()
+    # Not keyed by the folder: the answer is the backend's, from the files it read (their digests are checked),
+    # so a baseline's unpacked archive and the checkout share it.
+    key = hashlib.sha256(json.dumps([env.name, system.backend, system.backend_path, requires_hook]).encode()).hexdigest()
     more = _known_build_requires(key, project_dir)
     if more is None:
         # pyproject_hooks answers [] for a backend without the hook.
