@@ -20,7 +20,6 @@ from incrinstall.common.unpack import Member, unpack
 DEFAULT_MAX_SIZE = 2 * 1024**3
 SUPPORTED = UNPACKS + " or a directory"
 _CHUNK = 1 << 16
-_TIMEOUT = 60.0  # seconds without progress on the socket before a download gives up
 
 
 @dataclass(frozen=True)
@@ -162,101 +161,68 @@ def _sha256_of(path: Path, display: str) -> str:
 # -- download ------------------------------------------------------------------------------------------------------
 
 
-def _tls_context():
-    """The one TLS rule of incrinstall (common/http.py): the system store plus SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE."""
-    from incrinstall.common.errors import IndexUnavailable
-    from incrinstall.common.http import ssl_context
-
-    try:
-        return ssl_context()
-    except IndexUnavailable as exc:
-        raise ArchiveError(exc.message) from None
-
-
 def _download(
     url: str, display: str, workdir: Path, max_size: int, allow_insecure_http: bool, progress: bool | None
 ) -> tuple[Path, str]:
-    """Stream `url` into workdir through a temporary file, hashing as it goes; return (path, sha256)."""
-    import http.client
-    import urllib.error
-    import urllib.request
+    """Stream `url` into workdir through a temporary file (common/http.py's client); return (path, sha256).
+
+    The client brings the TLS rule, retries (connection errors, 429, 5xx) and the redirect limit;
+    here are the archive's rules: no redirect from https to plain http without --allow-insecure-http,
+    at most `max_size` bytes, 200 only, and every failure an ArchiveError.
+    """
+    from incrinstall.common.errors import IndexUnavailable, InsecureRedirect, ResponseTooLarge
+    from incrinstall.common.http import shared_client, status_text
+
+    fd, part = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=workdir)
+    bar = _Progress(progress)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            got = shared_client().stream(url, out, max_size=max_size, progress=bar,
+                                         refuse_downgrade=not allow_insecure_http)
+    except InsecureRedirect as exc:
+        raise ArchiveError(f"refusing a redirect to plain http ({exc.url}); pass --allow-insecure-http to allow it",
+                           where=display) from None
+    except ResponseTooLarge as exc:
+        what = f"is {exc.declared} bytes, above" if exc.declared is not None else "is larger than"
+        raise ArchiveError(f"the archive {what} the limit of {max_size} bytes", where=display) from None
+    except IndexUnavailable as exc:
+        raise ArchiveError(f"cannot download: {exc.message}", where=display) from None
+    finally:
+        bar.close()
+    if got.status != 200:
+        raise ArchiveError(f"download failed: HTTP {status_text(got.status)}", where=display)
+    final = workdir / f"archive-{_file_name(got.url)}"
+    os.replace(part, final)  # only a complete download ever carries the archive's name
+    return final, got.hashes["sha256"]
+
+
+def _file_name(url: str) -> str:
+    """The last part of the URL's path, made safe for a file name and a terminal."""
     from urllib.parse import unquote, urlsplit
 
-    from incrinstall import __version__
-
-    class RedirectGuard(urllib.request.HTTPRedirectHandler):
-        # GitHub archive URLs redirect (to codeload); an https -> http hop would silently drop TLS
-        def redirect_request(self, req, fp, code, msg, headers, newurl):
-            if urlsplit(newurl).scheme.lower() == "http" and not allow_insecure_http:
-                raise ArchiveError(
-                    f"refusing a redirect to plain http ({newurl}); pass --allow-insecure-http to allow it",
-                    where=display,
-                )
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    handlers = [RedirectGuard()]
-    if urlsplit(url).scheme.lower() == "https" or allow_insecure_http:
-        handlers.append(urllib.request.HTTPSHandler(context=_tls_context()))
-    opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(
-        url, headers={"User-Agent": f"incrinstall/{__version__}", "Accept-Encoding": "identity"}
-    )
-    network_errors = (OSError, http.client.HTTPException, ValueError)
-    try:
-        response = opener.open(request, timeout=_TIMEOUT)
-    except urllib.error.HTTPError as exc:
-        raise ArchiveError(f"download failed: HTTP {exc.code} {exc.reason}", where=display) from None
-    except urllib.error.URLError as exc:
-        raise ArchiveError(f"cannot download: {exc.reason}", where=display) from None
-    except network_errors as exc:
-        raise ArchiveError(f"cannot download: {exc}", where=display) from None
-
-    with response:
-        if response.status != 200:
-            raise ArchiveError(f"download failed: HTTP {response.status} {response.reason}", where=display)
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        if total is not None and total > max_size:
-            raise ArchiveError(f"the archive is {total} bytes, above the limit of {max_size} bytes", where=display)
-        name = posixpath.basename(unquote(urlsplit(response.geturl() or url).path))
-        safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name).lstrip(".") or "archive"
-        fd, part = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=workdir)
-        digest = hashlib.sha256()
-        received = 0
-        bar = _Progress(safe_name, total, progress)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := response.read(_CHUNK):
-                    received += len(chunk)
-                    if received > max_size:
-                        raise ArchiveError(f"the archive is larger than the limit of {max_size} bytes", where=display)
-                    digest.update(chunk)
-                    out.write(chunk)
-                    bar.update(received)
-        except network_errors as exc:
-            raise ArchiveError(f"download interrupted after {received} bytes: {exc}", where=display) from None
-        finally:
-            bar.close()
-        if total is not None and received != total:
-            raise ArchiveError(f"download truncated: got {received} of {total} bytes", where=display)
-    final = workdir / f"archive-{safe_name}"
-    os.replace(part, final)  # only a complete download ever carries the archive's name
-    return final, digest.hexdigest()
+    name = posixpath.basename(unquote(urlsplit(url).path))
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name).lstrip(".") or "archive"
 
 
 class _Progress:
     """One updating line on stderr while downloading, only when stderr is a TTY (or asked for)."""
 
-    def __init__(self, label: str, total: int | None, enabled: bool | None):
+    def __init__(self, enabled: bool | None):
         if enabled is None:
             enabled = sys.stderr.isatty()
         self.enabled = enabled
-        self.label = label
-        self.total = total
+        self.label = "archive"
+        self.total: int | None = None
         self.last = 0.0
         self.width = 0
         self.shown = False
         self.done = 0
+
+    def start(self, url: str, total: int | None) -> None:
+        """A 200 answer from `url` (the final one, after redirects) begins; again on a retry."""
+        self.label = _file_name(url)
+        self.total = total
+        self.update(0)
 
     def update(self, done: int, *, force: bool = False) -> None:
         if not self.enabled:

@@ -73,6 +73,25 @@ class InvalidMetadata(IndexUnavailable):
         self.reason = reason
 
 
+class InsecureRedirect(IndexUnavailable):
+    """An https URL redirected to plain http (`url`, without its password) and the caller refuses that."""
+
+    def __init__(self, *, url: str, where: str | None = None):
+        super().__init__(f"refusing a redirect from https to plain http ({url})", where=where)
+        self.url = url
+
+
+class ResponseTooLarge(IndexUnavailable):
+    """A body above the caller's `limit` in bytes; `declared` is its Content-Length when that said so."""
+
+    def __init__(self, *, url: str, limit: int, declared: int | None = None):
+        said = f"is {declared} bytes, above" if declared is not None else "sent more than"
+        super().__init__(f"{url} {said} the limit of {limit} bytes", where=url)
+        self.url = url
+        self.limit = limit
+        self.declared = declared
+
+
 class ResolutionError(IncrinstallError):
     """The requirements cannot all be satisfied together."""
 

@@ -12,7 +12,9 @@ Stdlib only. What it promises:
 - TLS uses `ssl.create_default_context()` (the system trust store, which OpenSSL locates
   through `SSL_CERT_FILE` / `SSL_CERT_DIR` too), and additionally loads the CA files named
   by `SSL_CERT_FILE`, `SSL_CERT_DIR` and `REQUESTS_CA_BUNDLE` explicitly, so a corporate
-  proxy that re-signs TLS works when any of them points at its CA.
+  proxy that re-signs TLS works when any of them points at its CA. The context is built once
+  per process, when the first https connection is made, and again when those variables (or
+  the files they name) change.
 - Proxies come from `https_proxy` / `http_proxy` / `no_proxy` (as urllib reads them);
   loopback hosts never go through a proxy.
 - Credentials: a URL's userinfo (`https://user:pass@host/simple/`) is taken off the URL before
@@ -20,8 +22,12 @@ Stdlib only. What it promises:
   as Basic auth, then also for every other URL on the same scheme, host and port (the index's
   files), as uv and pip do. A host with no userinfo gets the `machine` entry of `$NETRC` or
   `~/.netrc` when there is one (the Docker `--mount=type=secret,target=/root/.netrc` pattern).
-- Redirects (301/302/303/307/308) are followed; connection errors and 5xx answers are
-  retried a couple of times with a short backoff.
+- Redirects (301/302/303/307/308) are followed, at most MAX_REDIRECTS; a caller can refuse
+  one from https to plain http. Connection errors (also mid-body), 429 and 5xx answers are
+  retried a couple of times with a short backoff, or after the answer's `Retry-After`
+  (seconds or a date), waiting at most MAX_RETRY_AFTER.
+- `stream()` is the uncached path for one-off files (source archives, spec files by URL): the
+  body goes to a file object, hashed and size-capped, restarted on a retry.
 - Cache: `get()` stores body + ETag/Last-Modified; a later `get()` revalidates with
   If-None-Match/If-Modified-Since and a 304 reuses the stored body. `immutable=True`
   entries (and `download()`ed files) are served from the cache without any request.
@@ -40,18 +46,21 @@ import re
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from incrinstall import __version__
 from incrinstall.common.atomic import replacing, write_atomic
-from incrinstall.common.errors import HashMismatch, IndexUnavailable
+from incrinstall.common.errors import HashMismatch, IndexUnavailable, InsecureRedirect, ResponseTooLarge
 
 REDIRECTS = (301, 302, 303, 307, 308)
-RETRY_STATUSES = (500, 502, 503, 504)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_REDIRECTS = 10
+MAX_RETRY_AFTER = 5.0  # seconds: a longer Retry-After is waited this long, then the retry may fail
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 CA_ENV_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 # A request that hit a connection the server had closed while it sat in our pool.
@@ -65,6 +74,24 @@ class Response:
     body: bytes
     content_type: str
     from_cache: bool  # True when the body came from disk (304 or immutable or offline)
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """What `stream()` got: the final URL (after redirects) and status; size and hashes of a 200 body."""
+
+    url: str
+    status: int
+    size: int = 0
+    hashes: dict[str, str] = field(default_factory=dict)  # algorithm -> hex digest
+
+
+class Progress(Protocol):
+    """Told about a body as it arrives (archive.py's progress bar); start() again on a retry."""
+
+    def start(self, url: str, total: int | None) -> None: ...
+
+    def update(self, done: int) -> None: ...
 
 
 def redact(url: str) -> str:
@@ -151,6 +178,28 @@ def ssl_context() -> ssl.SSLContext:
     return ctx
 
 
+_tls_lock = threading.Lock()
+_tls_shared: tuple[tuple, ssl.SSLContext] | None = None
+
+
+def tls_context() -> ssl.SSLContext:
+    """ssl_context(), built once per process and again when the CA variables or the files they name change."""
+    global _tls_shared
+    key = tuple((var, value, _stamp(value)) for var in CA_ENV_VARS for value in [os.environ.get(var)])
+    with _tls_lock:
+        if _tls_shared is None or _tls_shared[0] != key:
+            _tls_shared = (key, ssl_context())
+        return _tls_shared[1]
+
+
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st else None
+
+
 def _hashed_ca_dir() -> str | None:
     """OpenSSL's own certificate folder, if it holds c_rehash links (`1a2b3c4d.0`); else None."""
     import re
@@ -179,11 +228,14 @@ def _unlink(path: str | Path) -> None:
 
 
 class HttpClient:
-    """GET with a disk cache. Thread-safe; each thread keeps its own keep-alive connections."""
+    """GET with a disk cache. Thread-safe; each thread keeps its own keep-alive connections.
 
-    def __init__(self, cache_root: Path, *, offline: bool = False, timeout: float = 30.0, retries: int = 2,
+    Without a `cache_root` only `stream()` is available (shared_client(): one-off files).
+    """
+
+    def __init__(self, cache_root: Path | None, *, offline: bool = False, timeout: float = 30.0, retries: int = 2,
                  backoff: float = 0.25):
-        self.cache_root = Path(cache_root)
+        self.cache_root = Path(cache_root) if cache_root is not None else None
         self.offline = offline
         self.timeout = timeout
         self.retries = retries
@@ -191,11 +243,16 @@ class HttpClient:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._all_connections: list[http.client.HTTPConnection] = []
-        self._ssl: ssl.SSLContext | None = None
         self._requests = 0
         self._bytes = 0
         self._credentials: dict[tuple[str, str, int | None], tuple[str, str]] = {}
         self.user_agent = f"incrinstall/{__version__}"
+
+    @property
+    def _cache(self) -> Path:
+        if self.cache_root is None:
+            raise RuntimeError("this HttpClient has no cache folder; use stream()")  # a bug, never the user's
+        return self.cache_root
 
     # -- counters -----------------------------------------------------------------------
 
@@ -275,7 +332,7 @@ class HttpClient:
         if url.startswith("file:"):
             path = file_url_path(url)
             return path if path.is_file() else None
-        dest = self.cache_root / "files-v1" / _key(url) / filename
+        dest = self._cache / "files-v1" / _key(url) / filename
         return dest if dest.is_file() else None
 
     def get_range(self, url: str, start: int, end: int | None) -> tuple[bytes, int]:
@@ -309,37 +366,73 @@ class HttpClient:
             if not path.is_file():
                 raise IndexUnavailable(f"{path} does not exist", where=filename)
             return path
-        dest = self.cache_root / "files-v1" / _key(url) / filename
+        dest = self._cache / "files-v1" / _key(url) / filename
         if dest.is_file():
             return dest
         if self.offline:
             raise IndexUnavailable(f"{redact(url)} is not in the cache and --offline was given", where=filename)
         checks = {algo: value.lower() for algo, value in (hashes or {}).items() if algo in hashlib.algorithms_guaranteed}
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(dest) as fh:  # a file that fails its hash never takes dest's name
+            got = self.stream(url, fh, algorithms=tuple(checks))
+            if got.status != 200:
+                raise IndexUnavailable(f"{redact(got.url)} answered HTTP {got.status}{_auth_hint(got.status)}",
+                                       where=filename)
+            for algo, expected in checks.items():
+                if got.hashes[algo] != expected:
+                    raise HashMismatch(file=filename, url=redact(url), algorithm=algo, expected=expected,
+                                       got=got.hashes[algo])
+        return dest
 
-        def sink(resp: http.client.HTTPResponse) -> int:
-            digests = {algo: hashlib.new(algo) for algo in checks}
-            nbytes = 0
+    def stream(self, url: str, out: BinaryIO, *, max_size: int | None = None, progress: Progress | None = None,
+               algorithms: tuple[str, ...] = ("sha256",), refuse_downgrade: bool = False) -> Streamed:
+        """GET `url` without the cache; a 200 body is written to `out` (rewound and truncated on a retry).
+
+        Any other final status comes back with nothing written, for the caller to word. `max_size`
+        caps the body (ResponseTooLarge, from Content-Length before reading when it says so);
+        `refuse_downgrade` makes a redirect from https to plain http an InsecureRedirect.
+        """
+        url = self._strip_credentials(url)
+        if self.offline:
+            raise IndexUnavailable(f"{redact(url)} is not in the cache and --offline was given", where=redact(url))
+        digests: dict = {}  # algorithm -> hash object, fresh for each attempt
+        received = 0
+
+        def sink(resp: http.client.HTTPResponse, at: str) -> int:
+            nonlocal received
+            length = resp.getheader("Content-Length", "")
+            total = int(length) if length.isdigit() else None
+            if max_size is not None and total is not None and total > max_size:
+                raise ResponseTooLarge(url=redact(url), limit=max_size, declared=total)
+            out.seek(0)
+            out.truncate()
+            digests.clear()
+            digests.update((algo, hashlib.new(algo)) for algo in algorithms)
+            if progress is not None:
+                progress.start(at, total)
+            nbytes = received = 0
             try:
-                with replacing(dest) as fh:  # a file that fails its hash never takes dest's name
-                    while chunk := resp.read(1 << 16):
-                        nbytes += len(chunk)
-                        fh.write(chunk)
-                        for d in digests.values():
-                            d.update(chunk)
-                    for algo, d in digests.items():
-                        if d.hexdigest() != checks[algo]:
-                            raise HashMismatch(file=filename, url=redact(url), algorithm=algo,
-                                               expected=checks[algo], got=d.hexdigest())
+                while chunk := resp.read(1 << 16):
+                    nbytes += len(chunk)
+                    if max_size is not None and nbytes > max_size:
+                        raise ResponseTooLarge(url=redact(url), limit=max_size, declared=None)
+                    out.write(chunk)
+                    for d in digests.values():
+                        d.update(chunk)
+                    if progress is not None:
+                        progress.update(nbytes)
+                if total is not None and nbytes != total:  # http.client's read() just stops at an early close
+                    raise ConnectionError(f"the answer ended after {nbytes} of {total} bytes")
+                received = nbytes
             except BaseException:
                 self._count(nbytes=nbytes)  # what did arrive still crossed the wire
                 raise
             return nbytes
 
-        status, _hdrs, final, _body = self._request(url, {}, sink=sink)
+        status, _hdrs, final, _body = self._request(url, {"Accept-Encoding": "identity"}, sink=sink,
+                                                    refuse_downgrade=refuse_downgrade)
         if status != 200:
-            raise IndexUnavailable(f"{redact(final)} answered HTTP {status}{_auth_hint(status)}", where=filename)
-        return dest
+            return Streamed(final, status)
+        return Streamed(final, 200, received, {algo: d.hexdigest() for algo, d in digests.items()})
 
     def forget(self, url: str) -> None:
         """Drop the cached copy of `url` (e.g. a body that failed its hash check)."""
@@ -355,7 +448,7 @@ class HttpClient:
 
     def _entry_path(self, url: str) -> Path:
         key = _key(url)
-        return self.cache_root / "web-v1" / key[:2] / key
+        return self._cache / "web-v1" / key[:2] / key
 
     def _read_entry(self, path: Path) -> Response | None:
         try:
@@ -399,19 +492,24 @@ class HttpClient:
 
     # -- the wire -----------------------------------------------------------------------
 
-    def _request(self, url: str, headers: dict[str, str], *, sink=None) -> tuple[int, dict, str, bytes | None]:
+    def _request(self, url: str, headers: dict[str, str], *, sink: Callable[..., int] | None = None,
+                 refuse_downgrade: bool = False) -> tuple[int, dict, str, bytes | None]:
         """Follow redirects; return (status, lower-cased headers, final url, body or None when sunk)."""
         headers = dict(headers)
+        first = url
         for _ in range(MAX_REDIRECTS + 1):
             status, hdrs, body = self._exchange(url, headers, sink)
             if status in REDIRECTS and hdrs.get("location"):
                 new = urljoin(url, hdrs["location"])
+                if refuse_downgrade and urlsplit(url).scheme == "https" and urlsplit(new).scheme != "https":
+                    raise InsecureRedirect(url=redact(new), where=redact(first))
                 if urlsplit(new).netloc.rpartition("@")[2] != urlsplit(url).netloc.rpartition("@")[2]:
                     headers.pop("Authorization", None)  # never hand credentials to another host
                 url = new
                 continue
             return status, hdrs, url, body
-        raise IndexUnavailable(f"too many redirects fetching {redact(url)}", where=redact(url))
+        raise IndexUnavailable(f"too many redirects (more than {MAX_REDIRECTS}) fetching {redact(first)}, "
+                               f"the last to {redact(url)}", where=redact(first))
 
     def _exchange(self, url: str, headers: dict[str, str], sink) -> tuple[int, dict, bytes | None]:
         parts = urlsplit(url)
@@ -444,16 +542,16 @@ class HttpClient:
                 status = resp.status
                 hdrs = {k.lower(): v for k, v in resp.getheaders()}
                 if status == 200 and sink is not None:
-                    body, nbytes = None, sink(resp)
+                    body, nbytes = None, sink(resp, url)
                 else:
                     body = resp.read()
                     nbytes = len(body)
             except ssl.SSLCertVerificationError as exc:
                 self._drop(conn)
                 raise IndexUnavailable(
-                    f"TLS certificate verification failed for {parts.hostname}: {exc.verify_message or exc}; "
-                    "if a proxy re-signs TLS, point SSL_CERT_FILE at a CA bundle that includes its certificate",
-                    where=redact(url)) from exc
+                    f"TLS certificate verification failed for {parts.hostname} ({exc.reason}: "
+                    f"{exc.verify_message or exc}); if a proxy re-signs TLS, point SSL_CERT_FILE at a CA bundle "
+                    "that includes its certificate", where=redact(url)) from exc
             except IndexUnavailable:
                 self._drop(conn)
                 self._count(requests=1)
@@ -466,14 +564,17 @@ class HttpClient:
                     self._count(requests=1)
                 attempt += 1
                 if attempt > self.retries:
-                    reason = str(exc) or type(exc).__name__
-                    raise IndexUnavailable(f"cannot reach {redact(url)}: {reason}", where=redact(url)) from exc
+                    raise self._failure(url, exc, sent, answered, attempt) from exc
                 time.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
+            except BaseException:
+                self._drop(conn)  # a sink's own error (or ^C) mid-body: the connection is unusable
+                raise
             self._count(requests=1, nbytes=nbytes)
             if status in RETRY_STATUSES and attempt < self.retries:
                 attempt += 1
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                wait = _retry_after(hdrs.get("retry-after"))
+                time.sleep(self.backoff * 2 ** (attempt - 1) if wait is None else wait)
                 continue
             if body and hdrs.get("content-encoding", "").lower() == "gzip":
                 try:
@@ -482,6 +583,18 @@ class HttpClient:
                     raise IndexUnavailable(f"{redact(url)} sent a broken gzip body: {exc}", where=redact(url)) from exc
             return status, hdrs, body
 
+    def _failure(self, url: str, exc: Exception, sent: bool, answered: bool, attempts: int) -> IndexUnavailable:
+        """The last network error of a request, worded for the user (the URL without its password)."""
+        shown = redact(url)
+        if isinstance(exc, TimeoutError):  # socket.timeout too
+            what = (f"{shown} stalled: no data for {self.timeout:g} s" if sent
+                    else f"cannot reach {shown}: no connection within {self.timeout:g} s")
+        else:
+            reason = str(exc) or type(exc).__name__
+            what = f"{shown} broke off its answer: {reason}" if answered else f"cannot reach {shown}: {reason}"
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        return IndexUnavailable(what + tries, where=shown)
+
     def _connection(self, parts) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's kept-alive connection to the URL's host (or its proxy); True when plain-HTTP proxied."""
         scheme, host = parts.scheme, parts.hostname
@@ -489,8 +602,11 @@ class HttpClient:
         pool = self._local.__dict__.setdefault("pool", {})
         key = (scheme, host, port)
         found = pool.get(key)
+        tls = tls_context() if scheme == "https" else None
+        if found is not None and found[2] is tls:
+            return found[:2]
         if found is not None:
-            return found
+            found[0].close()  # made with a TLS context from before the CA variables changed
         proxy = _proxy_for(scheme, host)
         if proxy is not None:
             p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
@@ -500,17 +616,17 @@ class HttpClient:
                 token = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
                 proxy_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
             if scheme == "https":
-                conn = http.client.HTTPSConnection(p.hostname, pport, timeout=self.timeout, context=self._tls())
+                conn = http.client.HTTPSConnection(p.hostname, pport, timeout=self.timeout, context=tls)
                 conn.set_tunnel(host, port, headers=proxy_headers)
                 made = (conn, False)
             else:
                 conn = http.client.HTTPConnection(p.hostname, pport, timeout=self.timeout)
                 made = (conn, True)
         elif scheme == "https":
-            made = (http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._tls()), False)
+            made = (http.client.HTTPSConnection(host, port, timeout=self.timeout, context=tls), False)
         else:
             made = (http.client.HTTPConnection(host, port, timeout=self.timeout), False)
-        pool[key] = made
+        pool[key] = (*made, tls)
         with self._lock:
             self._all_connections.append(made[0])
         return made
@@ -518,11 +634,22 @@ class HttpClient:
     def _drop(self, conn: http.client.HTTPConnection) -> None:
         conn.close()  # http.client reconnects on next use; the pool entry can stay
 
-    def _tls(self) -> ssl.SSLContext:
-        with self._lock:
-            if self._ssl is None:
-                self._ssl = ssl_context()
-            return self._ssl
+
+def _retry_after(value: str | None) -> float | None:
+    """The wait a Retry-After header asks for (seconds, or an HTTP date), at most MAX_RETRY_AFTER; None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _auth_hint(status: int) -> str:
@@ -544,17 +671,50 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     return proxy
 
 
+_shared_lock = threading.Lock()
+_shared: HttpClient | None = None
+_SPEC_MAX_SIZE = 64 * 1024**2  # a requirements file this big is a mistake, not a spec
+
+
+def shared_client() -> HttpClient:
+    """The process's client for one-off files (source archives, spec files by URL); it has no disk cache."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = HttpClient(None, timeout=60.0)  # a big archive can take a while to start
+        return _shared
+
+
+def status_text(status: int) -> str:
+    """"404 Not Found": the status with its standard phrase, for messages."""
+    from http import HTTPStatus
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
 def fetch_spec_file(url: str, *, where: str) -> bytes:
-    """A requirements/constraints file the user named by URL; SpecError when it cannot be fetched."""
-    import urllib.error
-    import urllib.request
+    """A requirements/constraints file the user named by URL; SpecError when it cannot be fetched.
+
+    Through shared_client(), so with its TLS rule, retries and credentials; an https URL that
+    redirects to plain http is refused. Neither message nor `where` ever shows a password.
+    """
+    import io
 
     from incrinstall.common.errors import SpecError
 
-    context = ssl_context() if url.lower().startswith("https:") else None  # the one TLS rule
+    shown, where = redact(url), redact(where)
+    body = io.BytesIO()
     try:
-        with urllib.request.urlopen(url, timeout=30, context=context) as resp:
-            return resp.read()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise SpecError(f"cannot fetch {url}: {reason}", where=where) from None
+        got = shared_client().stream(url, body, max_size=_SPEC_MAX_SIZE, algorithms=(), refuse_downgrade=True)
+    except ResponseTooLarge:
+        raise SpecError(f"cannot fetch {shown}: larger than {_SPEC_MAX_SIZE} bytes", where=where) from None
+    except IndexUnavailable as exc:
+        named = redact(split_credentials(url)[0]) in exc.message  # most of the client's messages name the URL
+        message = exc.message if named else f"cannot fetch {shown}: {exc.message}"
+        raise SpecError(message, where=where) from None
+    if got.status != 200:
+        raise SpecError(f"cannot fetch {shown}: HTTP {status_text(got.status)}", where=where)
+    return body.getvalue()
