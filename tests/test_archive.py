@@ -6,9 +6,7 @@ import hashlib
 import http.server
 import io
 import os
-import shutil
 import ssl
-import subprocess
 import tarfile
 import threading
 import zipfile
@@ -19,6 +17,7 @@ import pytest
 from incrinstall.archive import open_archive, unpacked
 from incrinstall.cli import render_error
 from incrinstall.common.errors import ArchiveError
+from tests.support.tls import make_ca
 
 PYPROJECT = b'[project]\nname = "demo"\nversion = "1.0"\ndependencies = ["attrs"]\n'
 
@@ -401,26 +400,7 @@ def test_no_progress_output_when_stderr_is_not_a_tty(tmp_path, dest, server, cap
 @pytest.fixture
 def tls_files(tmp_path):
     """A throwaway CA and a certificate for 127.0.0.1 signed by it (needs the openssl command)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl command not available")
-    d = tmp_path / "tls"
-    d.mkdir()
-
-    def run(*args):
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=incrinstall test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", "/CN=127.0.0.1")  # fmt: skip
-    (d / "ext.cnf").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n"
-    )
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")  # fmt: skip
-    return d
+    return make_ca(tmp_path / "tls")
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from __future__ import annotations
 import base64
 import http.server
 import io
-import shutil
 import socket
 import ssl
 import struct
-import subprocess
 import tarfile
 import threading
 import time
@@ -27,6 +25,7 @@ from incrinstall.cli import render_error
 from incrinstall.common import http as client_http
 from incrinstall.common.errors import ArchiveError, IndexUnavailable, SpecError
 from incrinstall.common.http import HttpClient, fetch_spec_file, shared_client
+from tests.support.tls import make_ca
 
 SECRET = "s3cret-Pw-77"
 
@@ -197,23 +196,9 @@ def test_a_redirect_loop_is_a_bounded_clear_error_for_both(server, tmp_path):
 @pytest.fixture
 def tls(tmp_path, monkeypatch):
     """A CA trusted through SSL_CERT_FILE and an https loopback server with a certificate it signed."""
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command")
-    d = tmp_path / "tls"
-    d.mkdir()
-
-    def openssl(*args):
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=one path test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "host.key", "-out", "host.csr", "-subj", "/CN=127.0.0.1")
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "host.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "host.pem", "-days", "2", "-extfile", "ext.cnf")
+    d = make_ca(tmp_path / "tls")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(d / "host.pem", d / "host.key")
+    context.load_cert_chain(d / "server.pem", d / "server.key")
     monkeypatch.setenv("SSL_CERT_FILE", str(d / "ca.pem"))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
