@@ -290,3 +290,54 @@ def test_baseline_leaves_the_installed_requirements_parsed_for_the_next_delta_wa
     cached = json.loads(files[0].read_text())
     assert cached["bbb>=2"][:2] == [True, "bbb"]  # aaa's only line: applies, names bbb
     assert set(cached) == {"bbb>=2"}
+
+
+HOOKED_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "myproj"
+version = "0.1"
+dynamic = ["dependencies"]
+
+[tool.hatch.build.targets.wheel]
+packages = ["myproj"]
+
+[tool.hatch.build.targets.wheel.hooks.custom]
+path = "hatch_build.py"
+"""
+
+SENTINEL_HOOK = """\
+import os
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+open(os.environ["HOOK_SENTINEL"], "a").write("ran\\n")
+
+
+class CustomBuildHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        build_data["dependencies"] = ["aaa>=1"]
+"""
+
+
+def test_a_hook_in_an_archive_whose_sha256_does_not_match_never_runs(world, real_wheels_index, monkeypatch):
+    # hatch_build.py is code. An archive that fails its --sha256 is refused before it is unpacked, so its
+    # hook cannot run; the same archive with the right digest does run it (so the sentinel can appear).
+    (world.tree / "pyproject.toml").write_text(HOOKED_PYPROJECT)
+    (world.tree / "hatch_build.py").write_text(SENTINEL_HOOK)
+    sentinel = world.tmp / "hook-ran"
+    monkeypatch.setenv("HOOK_SENTINEL", str(sentinel))
+    archive = world.tarball()
+    index_args = ["--extra-index-url", real_wheels_index.url]
+
+    proc = world.baseline(archive, *index_args, "--sha256", "0" * 64)
+    assert proc.returncode == 2 and "sha256 mismatch" in proc.stderr
+    assert not sentinel.exists()
+    assert installed(world.python) == {}
+
+    proc = world.baseline(archive, *index_args, "--sha256", sha256_of(archive))
+    assert_ok(proc)
+    assert sentinel.exists()  # the control: with the right digest the hook runs (in the build environment)
+    assert installed(world.python) == {"aaa": "1.0", "bbb": "2.0"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import re
 import shutil
@@ -29,7 +30,18 @@ from pathlib import Path
 DOCKER = "/usr/bin/docker"
 BASE_TAG = "incrinstall-test-base:bookworm"
 IMAGE_PYTHON = "3.11"  # bookworm's python3
-IMAGE_WHEELS = ("uv", "packaging", "tomlkit", "tomli-w", "resolvelib", "PyYAML", "hatchling", "editables")
+
+
+def _image_wheels() -> tuple[str, ...]:
+    """incrinstall's own dependencies (from pyproject.toml, so a new one is fetched too) and the example's backend."""
+    import tomlkit
+
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    dependencies = tomlkit.parse(text).unwrap()["project"]["dependencies"]
+    return (*dependencies, "hatchling", "editables")
+
+
+IMAGE_WHEELS = _image_wheels()
 SETUP_COMMAND = "python -m tests.support.docker_engine"
 GUARD_PROXY = "http://127.0.0.1:9"  # the conftest's dead proxy
 
@@ -112,19 +124,27 @@ def prepare() -> None:
         partial.replace(base_tarball())
     wheels = image_wheels_dir()
     marker = wheels / ".complete"
-    if not marker.is_file():
+    if not _wheels_ok(marker):
         wheels.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "pip", "download", "--isolated", "--quiet", "--only-binary=:all:",
                         "--python-version", IMAGE_PYTHON, "--implementation", "cp", "--abi", "cp311",
                         "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64",
                         "--platform", "manylinux_2_28_x86_64", "--platform", "any",
                         "--dest", str(wheels), *IMAGE_WHEELS], check=True)
-        marker.write_text("ok\n")
+        marker.write_text(json.dumps(list(IMAGE_WHEELS)) + "\n")
+
+
+def _wheels_ok(marker: Path) -> bool:
+    """The wheels were fetched for exactly today's list (a dependency added since means fetch again)."""
+    try:
+        return json.loads(marker.read_text()) == list(IMAGE_WHEELS)
+    except (OSError, ValueError):
+        return False
 
 
 def require_image_wheels() -> Path:
     wheels = image_wheels_dir()
-    if not (wheels / ".complete").is_file():
+    if not _wheels_ok(wheels / ".complete"):
         raise EngineUnavailable(f"the image's wheels are not cached ({wheels}); run `{SETUP_COMMAND}` once")
     return wheels
 
