@@ -102,6 +102,8 @@ class World:
                               cache_from=cache_from)
         self.report.setdefault(scenario, {})["incrinstall_seconds"] = round(result.seconds, 2)
         self.report[scenario]["incrinstall_ran"] = result.ran()
+        self.report[scenario]["incrinstall_step_seconds"] = {
+            f"{s.stage.split()[0]} {s.instruction[:40]}": s.seconds for s in result.steps if not s.cached}
         return result
 
     def build_hand_made(self, scenario: str) -> engine.Build:
@@ -110,6 +112,8 @@ class World:
         (self.hand / "Dockerfile.hand").write_text(HAND_MADE)
         result = engine.build(self.hand, self.hand / "Dockerfile.hand", self.hand_tag, self.args)
         self.report.setdefault(scenario, {})["hand_made_seconds"] = round(result.seconds, 2)
+        self.report[scenario]["hand_made_step_seconds"] = {
+            f"{s.stage.split()[0]} {s.instruction[:40]}": s.seconds for s in result.steps if not s.cached}
         return result
 
     def packages(self, tag: str | None = None) -> dict[str, str]:
