@@ -1,11 +1,12 @@
 """Apply a Plan with uv: install first, remove second, journal every step so a killed run converges.
 
 The journal (`<prefix>/.incrinstall/journal.json`) is written before anything changes and
-deleted after the state file is updated. A later run that finds it first deletes the metadata
-folders of touched packages that a killed uv left without RECORD or METADATA, then treats
-every package the journal touched as managed and reinstalls those that the new plan keeps,
-so a package half-written or half-removed by a killed uv is repaired, and nothing it
-installed is lost track of.
+deleted after the state file is updated. A later run that finds it (pipeline.sync):
+- deletes the metadata folders of touched packages that a killed uv left without RECORD or METADATA;
+- plans as usual, treating every package the journal touched as managed, and reinstalls the touched
+  ones that the new plan keeps.
+So a package half-written or half-removed by a killed uv is repaired, and nothing it installed is
+lost track of.
 
 Dists can ship the same files (jwt / PyJWT, psycopg2 / psycopg2-binary), and removing one
 deletes them for the other. So before the removal the RECORDs of the dists to remove are
@@ -105,12 +106,17 @@ def _write_journal(prefix: str, journal: Journal) -> None:
 
 
 def clear_journal(prefix: str) -> None:
-    """Delete the journal, and the requirements files that killed runs left next to it."""
+    """Delete the journal, and what killed runs left next to it: requirements files, half-written records.
+
+    A record is written as `.NAME.<pid>.<thread>.tmp` and then renamed (common/atomic.py); a run killed
+    in between leaves the temporary file. Every writer of this folder holds the lock, as the caller does.
+    """
     try:
         os.unlink(journal_path(prefix))
     except FileNotFoundError:
         pass
-    for leftover in state_dir(prefix).glob(f"{_REQUIREMENTS_PREFIX}*.txt"):
+    folder = state_dir(prefix)
+    for leftover in [*folder.glob(f"{_REQUIREMENTS_PREFIX}*.txt"), *folder.glob(".*.tmp")]:
         leftover.unlink(missing_ok=True)
 
 

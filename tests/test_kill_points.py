@@ -1,0 +1,118 @@
+"""A sync or baseline SIGKILLed at one chosen point, then the next run: what tests/test_kill_trials.py found.
+
+Each test stops a real CLI at one file operation (tests/support/pause_driver.py stalls it there),
+kills its process group, and checks that the next real run leaves nothing behind. Where the point
+is inside uv's own work (a half-copied package, a half-done uninstall), the test kills just before
+uv runs and then leaves what a killed uv leaves, the way uv leaves it, as tests/test_sync_crash.py does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.envcheck import assert_environment_consistent
+from tests.support.venvs import installed, site_packages
+
+pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = '[project]\nname = "myproj"\nversion = "0.1"\ndependencies = {deps}\n'
+BEFORE = ["aaa==1.0", "ccc"]
+AFTER = ["aaa==2.0"]  # aaa 2.0 requires bbb; ccc goes
+STATE_FILES = ["lock", "pylock.json", "pylock.toml", "stamp.json"]
+
+
+def many(module: str) -> dict[str, str]:
+    return {f"{module}/m{i:02d}.py": f"X = {i}\n" for i in range(30)}
+
+
+class World:
+    def __init__(self, tmp: Path, index, python: Path):
+        self.tmp, self.index, self.python = tmp, index, python
+        self.prefix = python.parent.parent
+        self.state = self.prefix / ".incrinstall"
+        self.site = Path(site_packages(python)[0])
+        self.work = tmp / "work"
+        self.main = tmp / "main"
+        for folder, deps in ((self.work, BEFORE), (self.main, BEFORE)):
+            self.write(folder, deps)
+
+    def write(self, folder: Path, deps: list[str]) -> None:
+        folder.mkdir(exist_ok=True)
+        (folder / "pyproject.toml").write_text(PYPROJECT.format(deps=json.dumps(deps)))
+
+    def argv(self, command: str, folder: Path | None = None) -> list[str]:
+        folder = folder or (self.main if command == "baseline" else self.work)
+        return [command, str(folder), "--python", str(self.python), "--index-url", self.index.url]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+    def run(self, command: str, folder: Path | None = None) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "incrinstall", *self.argv(command, folder)], env=self.env(),
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"{command} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+    def kill_at(self, command: str, point: str, inspect=None) -> None:
+        """Run `command` under the pause driver until it stalls at `point`, call `inspect()`, SIGKILL the group."""
+        mark = self.tmp / "paused"
+        mark.unlink(missing_ok=True)
+        proc = subprocess.Popen([sys.executable, "-m", "tests.support.pause_driver", *self.argv(command)],
+                                env={**self.env(), "PAUSE_AT": point, "PAUSE_MARK": str(mark)},
+                                stdout=open(self.tmp / "killed.log", "w"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not mark.exists():
+                assert proc.poll() is None, f"exited {proc.returncode}: " + (self.tmp / "killed.log").read_text()
+                assert time.monotonic() < deadline, "never reached " + point
+                time.sleep(0.01)
+            if inspect is not None:
+                inspect()
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+    def lock(self) -> dict[str, dict]:
+        data = json.loads((self.state / "pylock.json").read_text())
+        return {p["name"]: p for p in [*data["packages"], *data["tool"]["incrinstall"].get("packages-without-file", [])]}
+
+    def leftovers(self, module: str) -> list[str]:
+        return sorted(str(p.relative_to(self.site)) for p in self.site.glob(f"{module}*/**/*") if p.is_file())
+
+
+@pytest.fixture
+def world(tmp_path, index, venv_factory) -> World:
+    index.add_wheel("aaa", "1.0")
+    index.add_wheel("aaa", "2.0", requires_dist=["bbb"])
+    index.add_wheel("bbb", "1.0", files=many("bbb"))
+    index.add_wheel("ccc", "1.0", files=many("ccc"))
+    return World(tmp_path, index, venv_factory("target"))
+
+
+def settled(world: World, expected: dict[str, str]) -> None:
+    assert installed(world.python) == expected
+    assert_environment_consistent(world.python)
+    assert sorted(p.name for p in world.state.iterdir()) == STATE_FILES
+    assert "nothing to do" in world.run("sync").stdout
+
+
+@pytest.mark.parametrize("record", ["journal.json", "pylock.toml", "pylock.json", "stamp.json"])
+def test_a_record_write_killed_before_its_rename_leaves_no_temporary_file(world, record):
+    world.run("baseline")
+    world.write(world.work, AFTER)
+
+    world.kill_at("sync", f"replace:{record}:1:before")
+
+    assert list(world.state.glob(f".{record}.*.tmp"))  # the killed write's temporary file
+    world.run("sync")
+    settled(world, {"aaa": "2.0", "bbb": "1.0"})
