@@ -252,11 +252,22 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         editable_installed = _install_editable(options, planned, report)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         shape = _editable_shape(planned, editable_installed)
-        state.save(prefix, _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape))
-        state.save_stamp(prefix, stamps.make_stamp(
-            project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
-            interpreter=interpreter, env_signature=stamps.env_signature(interpreter.site_dirs),
-        ))
+        new_state = _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape)
+        if baseline is not None:
+            # Recorded here, under the lock and the journal, not rewritten after: a second write once the lock
+            # is released could overwrite a concurrent sync's state, and a kill before it would leave the state
+            # naming the unpacked tree.
+            new_state.baseline = {**baseline, "fingerprint": planned.specset.fingerprint}
+            new_state.project_dir = None
+        state.save(prefix, new_state)
+        if baseline is None:
+            state.save_stamp(prefix, stamps.make_stamp(
+                project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
+                interpreter=interpreter, env_signature=stamps.env_signature(interpreter.site_dirs),
+            ))
+        else:
+            # The unpacked tree is deleted after a baseline: the next sync runs on the user's tree.
+            state.clear_stamp(prefix)
         installer.clear_journal(prefix)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
                    editable_installed, prefix)
@@ -340,13 +351,5 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
             "sha256": unpacked.sha256 or "",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        outcome = sync(tree_options, report=report, baseline=record)
-        interpreter = outcome.planned.interpreter
-        # The unpacked tree is deleted now: a later sync runs on the user's tree, so drop the stamp.
-        state.clear_stamp(interpreter.prefix)
-        saved = state.load(interpreter.prefix)
-        if saved is not None:
-            saved.baseline = {**record, "fingerprint": outcome.planned.specset.fingerprint}
-            saved.project_dir = None
-            state.save(interpreter.prefix, saved)
+        outcome = sync(tree_options, report=report, baseline=record)  # records the baseline itself
     return outcome

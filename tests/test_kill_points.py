@@ -116,3 +116,18 @@ def test_a_record_write_killed_before_its_rename_leaves_no_temporary_file(world,
     assert list(world.state.glob(f".{record}.*.tmp"))  # the killed write's temporary file
     world.run("sync")
     settled(world, {"aaa": "2.0", "bbb": "1.0"})
+
+
+def test_a_baseline_records_itself_before_it_lets_go_of_the_lock(world):
+    def at_the_end_of_its_sync():
+        # The baseline's sync has removed its journal: after this nothing may still write the state.
+        state = json.loads((world.state / "pylock.json").read_text())["tool"]["incrinstall"]
+        assert state["baseline"]["fingerprint"] and state["baseline"]["source"]
+        assert state["project-dir"] == ""  # not the unpacked tree, which is deleted
+        assert not (world.state / "stamp.json").exists()
+
+    world.kill_at("baseline", "unlink:journal.json:1:after", inspect=at_the_end_of_its_sync)
+
+    world.write(world.work, AFTER)
+    world.run("sync")
+    settled(world, {"aaa": "2.0", "bbb": "1.0"})
