@@ -183,8 +183,24 @@ def _install_items(planned: Planned):
     return items
 
 
+def _journal_files(planned: Planned, items, recovered) -> dict[str, dict]:
+    """"name==version" -> {"url", "hashes"} of the files this sync installs, for its journal.
+
+    A package found installed has no file in the resolution; when an interrupted run put it there,
+    its journal still knows the file, and passes it on.
+    """
+    known = dict(recovered.files) if recovered is not None else {}
+    for item in items:
+        pin = planned.resolution.pins[item.name]
+        url, hashes = getattr(pin.file, "url", None) or item.url, dict(getattr(pin.file, "hashes", {}) or {})
+        if url:
+            known[f"{item.name}=={item.version}"] = {"url": url, "hashes": hashes, "direct": item.url is not None}
+    return known
+
+
 def _new_state(planned: Planned, options: Options, *, baseline: dict | None, editable: str | None,
-               editable_shape: str | None = None) -> state.State:
+               editable_shape: str | None = None, recovered=None) -> state.State:
+    """The state after this sync. `recovered`: the journal of the interrupted run it converged, if any."""
     previous = planned.previous
     managed = set(previous.managed) if previous else set()
     plan = planned.plan
@@ -199,6 +215,11 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict | None, edi
             old = previous.packages[name]
             if old.version == pin.version:
                 url, hashes = old.url, old.hashes
+        if url is None and pin.origin == "installed" and recovered is not None:
+            # Installed by the interrupted run: the file its journal recorded.
+            entry = recovered.files.get(f"{name}=={pin.version}")
+            if entry is not None and entry["hashes"]:
+                url, hashes = entry["url"], dict(entry["hashes"])
         packages[name] = state.LockedPackage(name, pin.version, url, hashes)
     return state.State(
         packages=packages,
@@ -248,11 +269,13 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 uv_index_args=options.index.uv_args(), reinstall=planned.reinstall,
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,
+                files=_journal_files(planned, items, journal),
             )
         editable_installed = _install_editable(options, planned, report)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         shape = _editable_shape(planned, editable_installed)
-        new_state = _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape)
+        new_state = _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape,
+                               recovered=journal)
         if baseline is not None:
             # Recorded here, under the lock and the journal, not rewritten after: a second write once the lock
             # is released could overwrite a concurrent sync's state, and a kill before it would leave the state

@@ -118,6 +118,22 @@ def test_a_record_write_killed_before_its_rename_leaves_no_temporary_file(world,
     settled(world, {"aaa": "2.0", "bbb": "1.0"})
 
 
+def test_packages_a_killed_sync_installed_keep_their_files_in_the_lock(world, venv_factory):
+    control = World(world.tmp / "control", world.index, venv_factory("control"))
+    for w in (control, world):
+        w.run("baseline")
+        w.write(w.work, AFTER)
+    control.run("sync")
+
+    world.kill_at("sync", "replace:journal.json:2:before")  # installed, not yet removing
+
+    assert installed(world.python) == {"aaa": "2.0", "bbb": "1.0", "ccc": "1.0"}
+    world.run("sync")
+    assert world.lock() == control.lock()
+    assert world.lock()["bbb"]["wheels"][0]["hashes"]  # a file with its hashes, as an uninterrupted sync writes
+    settled(world, {"aaa": "2.0", "bbb": "1.0"})
+
+
 def test_a_baseline_records_itself_before_it_lets_go_of_the_lock(world):
     def at_the_end_of_its_sync():
         # The baseline's sync has removed its journal: after this nothing may still write the state.

@@ -6,7 +6,7 @@ deleted after the state file is updated. A later run that finds it (pipeline.syn
 - plans as usual, treating every package the journal touched as managed, and reinstalls the touched
   ones that the new plan keeps.
 So a package half-written or half-removed by a killed uv is repaired, and nothing it installed is
-lost track of.
+lost track of (the journal also keeps the file of each install, for the state file).
 
 Dists can ship the same files (jwt / PyJWT, psycopg2 / psycopg2-binary), and removing one
 deletes them for the other. So before the removal the RECORDs of the dists to remove are
@@ -42,6 +42,10 @@ class Journal:
     install: list[str] = field(default_factory=list)  # "name==version"
     remove: list[str] = field(default_factory=list)  # names
     pid: int = 0
+    # "name==version" -> {"url", "hashes", "direct"}: the file each install came from. A run that converges a
+    # killed one finds those packages installed, and would otherwise no longer know their files (the state
+    # file lists them); "direct" says the install was `name @ url`.
+    files: dict[str, dict] = field(default_factory=dict)
 
     def touched(self) -> set[str]:
         return {spec.split("==", 1)[0] for spec in self.install} | set(self.remove)
@@ -76,7 +80,7 @@ def read_journal(prefix: str) -> Journal | None:
             and isinstance(data.get("pid"), int)
             and all(isinstance(data.get(key), list) and all(isinstance(v, str) for v in data[key])
                     for key in ("install", "remove"))):
-        return Journal(data["phase"], data["install"], data["remove"], data["pid"])
+        return Journal(data["phase"], data["install"], data["remove"], data["pid"], _journal_files(data.get("files")))
     from incrinstall.common.names import canonical_name
 
     try:
@@ -97,6 +101,16 @@ def read_journal(prefix: str) -> Journal | None:
                     touched.add(canonical_name(meta.name[: -len(".dist-info")].rsplit("-", 1)[0]))
     # Journal.touched() is install names plus `remove`: the unknown extent goes there.
     return Journal("unreadable", [], sorted(touched), 0)
+
+
+def _journal_files(value) -> dict[str, dict]:
+    """The journal's `files`, keeping only well-formed entries: they only add to what the state knows."""
+    if not isinstance(value, dict):
+        return {}
+    return {spec: {"url": entry["url"], "hashes": dict(entry["hashes"]), "direct": entry.get("direct") is True}
+            for spec, entry in value.items()
+            if isinstance(entry, dict) and isinstance(entry.get("url"), str) and isinstance(entry.get("hashes"), dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in entry["hashes"].items())}
 
 
 def _write_journal(prefix: str, journal: Journal) -> None:
@@ -308,9 +322,15 @@ def apply(
     reinstall: set[str] = frozenset(),
     compile_bytecode: bool = False,
     break_system_packages: bool = False,
+    files: dict[str, dict] | None = None,
 ) -> None:
-    """Install (one uv call, pinned, --no-deps), remove (one uv call), restore the survivors, under a journal."""
-    journal = Journal("install", [f"{i.name}=={i.version}" for i in install], list(remove), os.getpid())
+    """Install (one uv call, pinned, --no-deps), remove (one uv call), restore the survivors, under a journal.
+
+    `files` ("name==version" -> {"url", "hashes", "direct"}) goes into the journal, for a run that converges
+    this one.
+    """
+    journal = Journal("install", [f"{i.name}=={i.version}" for i in install], list(remove), os.getpid(),
+                      dict(files or {}))
     _write_journal(prefix, journal)
     uv_options = {"uv_index_args": uv_index_args, "compile_bytecode": compile_bytecode,
                   "break_system_packages": break_system_packages}
