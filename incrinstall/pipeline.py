@@ -89,8 +89,12 @@ def _protected(interpreter) -> frozenset[str]:
 
 
 def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: bool = False,
-              report: Callable[[str], None] = lambda _: None) -> Planned:
-    """Specs + target + index -> Plan. `from_scratch` (a baseline) lets uv do the fresh resolution."""
+              report: Callable[[str], None] = lambda _: None, completed=frozenset()) -> Planned:
+    """Specs + target + index -> Plan. `from_scratch` (a baseline) lets uv do the fresh resolution.
+
+    `recovering`: the journal of an interrupted sync; `completed`: its "name==version" installs that this
+    run already redid (those need no second reinstall).
+    """
     from incrinstall.resolve import plan as plan_mod
     from incrinstall.specs import collect as specs
     from incrinstall.resolve import resolver
@@ -144,8 +148,31 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
     plan = plan_mod.diff(resolution, installed, managed=managed, exact=options.exact,
                          protected=_protected(interpreter))
     # A package the killed run was installing or removing may be half-written: reinstall it.
-    reinstall = {a.name for a in plan.of("keep") if a.name in touched and a.name in resolution.pins}
+    redone = {f"{a.name}=={a.to_version}" for a in plan.of("keep")} & set(completed)
+    reinstall = {a.name for a in plan.of("keep") if a.name in touched and a.name in resolution.pins
+                 and f"{a.name}=={a.to_version}" not in redone}
     return Planned(interpreter, specset, resolution, plan, installed, previous, reinstall, index.requests)
+
+
+def _complete_interrupted(options: Options, interpreter, journal, report: Callable[[str], None]) -> frozenset[str]:
+    """Redo the interrupted run's installs (installer.complete_installs); nothing when that fails.
+
+    A failure (the index lost one of those versions meanwhile) is not this run's error: its plan then
+    reinstalls what it keeps, as it would without this step.
+    """
+    from incrinstall.common.errors import InstallError
+    from incrinstall.install import installer
+
+    try:
+        done = installer.complete_installs(
+            interpreter.prefix, interpreter.executable, journal, uv_index_args=options.index.uv_args(),
+            compile_bytecode=options.compile_bytecode, break_system_packages=options.break_system_packages)
+    except InstallError as exc:
+        report(f"could not complete the interrupted sync's installs ({exc.message}); continuing without")
+        return frozenset()
+    if done:
+        report(f"completed the interrupted sync's installs: {', '.join(done)}")
+    return frozenset(done)
 
 
 def has_only_prereleases(index, name: str) -> bool:
@@ -207,6 +234,8 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict | None, edi
     managed -= {a.name for a in plan.of("remove")}
     managed |= {a.name for a in plan.of("install", "upgrade", "downgrade")}
     managed |= planned.reinstall
+    if recovered is not None:
+        managed |= recovered.touched() - {a.name for a in plan.of("remove")}  # completed or repaired here
     packages = {}
     for name, pin in planned.resolution.pins.items():
         url = getattr(pin.file, "url", None)
@@ -255,12 +284,20 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
 
     with installer.environment_lock(prefix, timeout=options.lock_timeout, on_wait=report):
         journal = installer.read_journal(prefix)
+        completed: frozenset[str] = frozenset()
         if journal is not None:
             report(f"found the journal of an interrupted sync (pid {journal.pid}, {journal.phase} phase); converging")
             for torn in installer.clear_torn(interpreter.site_dirs, journal.touched()):
                 report(f"removed {torn}, left half-written by the interrupted sync")
+            # Where the interrupted uv may have left temporary files: the folders of what it touched, as their
+            # RECORDs say now, once its installs are completed (a package it had just begun has a RECORD only
+            # then) and after this run's changes.
+            folders = installer.record_folders(interpreter.site_dirs, journal.touched())
+            completed = _complete_interrupted(options, interpreter, journal, report)
+            for name, listed in installer.record_folders(interpreter.site_dirs, journal.touched()).items():
+                folders.setdefault(name, set()).update(listed)
         planned = make_plan(options, interpreter, recovering=journal, from_scratch=baseline is not None,
-                            report=report)
+                            report=report, completed=completed)
         items = _install_items(planned)
         removals = [a.name for a in planned.plan.of("remove")]
         if items or removals:
@@ -271,6 +308,11 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 break_system_packages=options.break_system_packages,
                 files=_journal_files(planned, items, journal),
             )
+        if journal is not None:
+            for name, listed in installer.record_folders(interpreter.site_dirs, journal.touched()).items():
+                folders.setdefault(name, set()).update(listed)
+            for leftover in installer.clear_uv_temporaries(interpreter.site_dirs, folders):
+                report(f"removed {leftover}, a temporary file of the interrupted uv")
         editable_installed = _install_editable(options, planned, report)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         shape = _editable_shape(planned, editable_installed)

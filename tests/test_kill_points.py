@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,27 @@ def test_packages_a_killed_sync_installed_keep_their_files_in_the_lock(world, ve
     assert world.lock() == control.lock()
     assert world.lock()["bbb"]["wheels"][0]["hashes"]  # a file with its hashes, as an uninterrupted sync writes
     settled(world, {"aaa": "2.0", "bbb": "1.0"})
+
+
+def test_a_package_half_installed_by_a_killed_baseline_is_gone_after_a_sync_that_does_not_want_it(world):
+    world.write(world.main, [*BEFORE, "bbb"])  # the baseline installs bbb, the work tree asks for aaa 1.0 alone
+    world.write(world.work, ["aaa==1.0"])
+
+    world.kill_at("baseline", "replace:journal.json:1:after")  # journal written, uv not started
+    # What a uv killed while copying bbb leaves: part of its files, no metadata folder yet, and the
+    # temporary file of the copy it was making.
+    wheel = next(Path(world.index.root).glob("bbb-1.0-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.startswith("bbb/")]
+        for name in names[: len(names) // 2]:
+            zf.extract(name, world.site)
+    (world.site / "bbb" / ".tmpA1b2C3").write_text("half")
+    assert "bbb" not in installed(world.python) and world.leftovers("bbb")
+
+    proc = world.run("sync")
+    assert "completed the interrupted sync's installs" in proc.stderr + proc.stdout
+    assert world.leftovers("bbb") == [] and not (world.site / "bbb").exists()
+    settled(world, {"aaa": "1.0"})
 
 
 def test_a_baseline_records_itself_before_it_lets_go_of_the_lock(world):

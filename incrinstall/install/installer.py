@@ -3,10 +3,12 @@
 The journal (`<prefix>/.incrinstall/journal.json`) is written before anything changes and
 deleted after the state file is updated. A later run that finds it (pipeline.sync):
 - deletes the metadata folders of touched packages that a killed uv left without RECORD or METADATA;
+- redoes the journal's installs, so that whatever a killed uv half-wrote is named by a RECORD again;
 - plans as usual, treating every package the journal touched as managed, and reinstalls the touched
-  ones that the new plan keeps.
-So a package half-written or half-removed by a killed uv is repaired, and nothing it installed is
-lost track of (the journal also keeps the file of each install, for the state file).
+  ones that the new plan keeps and that were not just redone;
+- deletes the temporary files a killed uv left in the folders of touched packages.
+So a package half-written or half-removed by a killed uv is repaired or removed, and nothing it
+installed is lost track of (the journal also keeps the file of each install, for the state file).
 
 Dists can ship the same files (jwt / PyJWT, psycopg2 / psycopg2-binary), and removing one
 deletes them for the other. So before the removal the RECORDs of the dists to remove are
@@ -20,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -44,7 +47,7 @@ class Journal:
     pid: int = 0
     # "name==version" -> {"url", "hashes", "direct"}: the file each install came from. A run that converges a
     # killed one finds those packages installed, and would otherwise no longer know their files (the state
-    # file lists them); "direct" says the install was `name @ url`.
+    # file lists them); "direct" says the install was `name @ url`, which completing it must repeat.
     files: dict[str, dict] = field(default_factory=dict)
 
     def touched(self) -> set[str]:
@@ -161,6 +164,62 @@ def clear_torn(site_dirs: Iterable[str], names: set[str]) -> list[str]:
                         os.unlink(path)
             shutil.rmtree(entry.path, ignore_errors=True)
             cleared.append(entry.name)
+    return cleared
+
+
+# uv writes a file as a temporary `.tmpXXXXXX` beside it and renames it (Rust's tempfile crate); a uv killed
+# in between leaves the temporary file in the package's folder, listed by no RECORD.
+_UV_TEMPORARY = re.compile(r"\.tmp[A-Za-z0-9]{6}")
+
+
+def record_folders(site_dirs: Iterable[str], names: set[str]) -> dict[str, set[str]]:
+    """Each folder that the RECORD of one of `names` puts files in (its metadata folder too) -> the paths listed there."""
+    from incrinstall.common.names import canonical_name
+
+    folders: dict[str, set[str]] = {}
+    for site in site_dirs:
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            if canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0]) not in names:
+                continue
+            folders.setdefault(entry.path, set())
+            for rel in _record_paths(entry.path):
+                if os.path.isabs(rel):
+                    continue
+                path = os.path.normpath(os.path.join(site, rel))
+                folders.setdefault(os.path.dirname(path), set()).add(path)
+    return folders
+
+
+def clear_uv_temporaries(site_dirs: Iterable[str], folders: dict[str, set[str]]) -> list[str]:
+    """Delete uv's temporary files that no RECORD lists from `folders` (record_folders()); folders left empty go too.
+
+    Only for a run that converges an interrupted one: nothing else leaves such files behind.
+    """
+    sites = {os.path.normpath(s) for s in site_dirs}
+    cleared = []
+    for folder, listed in folders.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if (_UV_TEMPORARY.fullmatch(entry.name) and entry.path not in listed
+                    and entry.is_file(follow_symlinks=False)):
+                os.unlink(entry.path)
+                cleared.append(entry.path)
+        # A package folder that held nothing but the temporary file is gone in an uninterrupted run too.
+        here = os.path.normpath(folder)
+        while here not in sites and os.path.dirname(here) != here and any(
+                here.startswith(site + os.sep) for site in sites):
+            try:
+                os.rmdir(here)
+            except OSError:
+                break
+            here = os.path.dirname(here)
     return cleared
 
 
@@ -309,6 +368,29 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
         run_uv(args, what=what)
     finally:
         os.unlink(req_file)
+
+
+def complete_installs(prefix: str, python: str, journal: Journal, *, uv_index_args: list[str],
+                      compile_bytecode: bool = False, break_system_packages: bool = False) -> list[str]:
+    """Redo the install step of the interrupted run its journal describes; return the "name==version" done.
+
+    A uv killed while installing leaves packages half-written: files of a version whose metadata folder
+    is not there yet (so no RECORD will ever name them), or files of a new version over an old one. The
+    plan cannot see those files; reinstalling each journaled "name==version" gives them a RECORD again,
+    and the plan then keeps, replaces or removes the package like any other. When the specs did not
+    change since, this is the install the plan would have made anyway.
+    """
+    items = []
+    for spec in journal.install:
+        name, _, version = spec.partition("==")
+        entry = journal.files.get(spec, {})
+        items.append(InstallItem(name, version, url=entry["url"] if entry.get("direct") else None))
+    if not items:
+        return []
+    _uv_install(python, items, str(state_dir(prefix)), uv_index_args=uv_index_args, reinstall={i.name for i in items},
+                compile_bytecode=compile_bytecode, break_system_packages=break_system_packages,
+                what="completing the interrupted sync's installs")
+    return list(journal.install)
 
 
 def apply(
