@@ -289,6 +289,8 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
             report(f"found the journal of an interrupted sync (pid {journal.pid}, {journal.phase} phase); converging")
             for torn in installer.clear_torn(interpreter.site_dirs, journal.touched()):
                 report(f"removed {torn}, left half-written by the interrupted sync")
+            for name in installer.clear_half_removed(prefix, interpreter.site_dirs):
+                report(f"removed the files the interrupted sync left of {name}, which it was removing")
             # Where the interrupted uv may have left temporary files: the folders of what it touched, as their
             # RECORDs say now, once its installs are completed (a package it had just begun has a RECORD only
             # then) and after this run's changes.

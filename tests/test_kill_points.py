@@ -135,6 +135,25 @@ def test_packages_a_killed_sync_installed_keep_their_files_in_the_lock(world, ve
     settled(world, {"aaa": "2.0", "bbb": "1.0"})
 
 
+def test_files_of_a_dist_whose_removal_was_cut_short_are_removed_by_the_next_sync(world):
+    world.run("baseline")
+    world.write(world.work, AFTER)
+
+    world.kill_at("sync", "replace:journal.json:2:after")  # in the removal phase, before uv's uninstall
+    # What a uv killed in its uninstall leaves: it deletes in path order, the metadata folder
+    # (ccc-1.0.dist-info/ sorts before ccc/) and then some of the package's files.
+    files = world.leftovers("ccc")
+    for rel in files[: len(files) // 2]:
+        (world.site / rel).unlink()
+    assert not list(world.site.glob("ccc-*.dist-info/*"))
+    assert world.leftovers("ccc")
+
+    proc = world.run("sync")
+    assert "which it was removing" in proc.stderr + proc.stdout
+    assert world.leftovers("ccc") == [] and not (world.site / "ccc").exists()
+    settled(world, {"aaa": "2.0", "bbb": "1.0"})
+
+
 def test_a_package_half_installed_by_a_killed_baseline_is_gone_after_a_sync_that_does_not_want_it(world):
     world.write(world.main, [*BEFORE, "bbb"])  # the baseline installs bbb, the work tree asks for aaa 1.0 alone
     world.write(world.work, ["aaa==1.0"])

@@ -3,6 +3,8 @@
 The journal (`<prefix>/.incrinstall/journal.json`) is written before anything changes and
 deleted after the state file is updated. A later run that finds it (pipeline.sync):
 - deletes the metadata folders of touched packages that a killed uv left without RECORD or METADATA;
+- deletes what a cut-short removal left of the dists it was removing, whose files `removing.json`
+  lists (written before the removal begins);
 - redoes the journal's installs, so that whatever a killed uv half-wrote is named by a RECORD again;
 - plans as usual, treating every package the journal touched as managed, and reinstalls the touched
   ones that the new plan keeps and that were not just redone;
@@ -133,8 +135,93 @@ def clear_journal(prefix: str) -> None:
     except FileNotFoundError:
         pass
     folder = state_dir(prefix)
-    for leftover in [*folder.glob(f"{_REQUIREMENTS_PREFIX}*.txt"), *folder.glob(".*.tmp")]:
+    for leftover in [*folder.glob(f"{_REQUIREMENTS_PREFIX}*.txt"), *folder.glob(".*.tmp"), folder / REMOVING_NAME]:
         leftover.unlink(missing_ok=True)
+
+
+# What the removal phase removes, file by file, written before uv's uninstall begins: uv deletes a dist's
+# metadata folder first (its paths sort before the package's), so a uv killed midway leaves files that no
+# RECORD names any more. {"schema": 1, "files": {name: [path relative to the prefix, ...]}}
+REMOVING_NAME = "removing.json"
+
+
+def _write_removing(prefix: str, site_dirs: Iterable[str], remove: Iterable[str]) -> None:
+    from incrinstall.common.names import canonical_name
+
+    names = {canonical_name(n) for n in remove}
+    root = os.path.realpath(prefix)
+    files: dict[str, list[str]] = {}
+    for site in dict.fromkeys(os.path.realpath(s) for s in site_dirs):
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+            if name in names:
+                paths = [os.path.normpath(os.path.join(site, rel)) for rel in _record_paths(entry.path)
+                         if not os.path.isabs(rel)]
+                files.setdefault(name, []).extend(os.path.relpath(p, root) for p in paths)
+    _write_atomic(state_dir(prefix) / REMOVING_NAME, json.dumps({"schema": 1, "files": files}))
+
+
+def clear_half_removed(prefix: str, site_dirs: Iterable[str]) -> list[str]:
+    """Delete what an interrupted removal left of the dists it was removing; return the names cleaned up.
+
+    Only for a dist that is no longer installed (clear_torn() has already removed a metadata folder the
+    killed uv cut short): the files its RECORD named that are still there, except any that an installed
+    dist's RECORD names too (a survivor's; it is reinstalled anyway), then the folders left empty.
+    """
+    from incrinstall.common.names import canonical_name
+
+    try:
+        data = json.loads((state_dir(prefix) / REMOVING_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []
+    files = data.get("files") if isinstance(data, dict) and data.get("schema") == 1 else None
+    if not isinstance(files, dict) or not all(isinstance(v, list) for v in files.values()):
+        return []  # not what this version writes: nothing to go by
+    installed: dict[str, list[tuple[str, str]]] = {}  # canonical name -> (site, metadata folder), complete ones
+    sites = [os.path.realpath(s) for s in site_dirs]
+    for site in dict.fromkeys(sites):
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            if os.path.isfile(os.path.join(entry.path, "RECORD")) and os.path.isfile(os.path.join(entry.path, "METADATA")):
+                name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+                installed.setdefault(name, []).append((site, entry.path))
+    root = os.path.realpath(prefix)
+    leftover: dict[str, list[str]] = {}
+    for name, rels in files.items():
+        if not isinstance(name, str) or name in installed:
+            continue
+        paths = [os.path.normpath(os.path.join(root, r)) for r in rels if isinstance(r, str)]
+        # Never outside the environment, whatever the file says.
+        paths = [p for p in paths if p.startswith(root + os.sep) and os.path.lexists(p)]
+        if paths:
+            leftover[name] = paths
+    if not leftover:
+        return []
+    kept = {os.path.normpath(os.path.join(site, rel))
+            for folders in installed.values() for site, folder in folders for rel in _record_paths(folder)}
+    for paths in leftover.values():
+        for path in paths:
+            if path in kept or os.path.isdir(path):
+                continue
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            here = os.path.dirname(path)
+            while here != root and here not in sites and here.startswith(root + os.sep):
+                try:
+                    os.rmdir(here)
+                except OSError:
+                    break
+                here = os.path.dirname(here)
+    return sorted(leftover)
 
 
 def clear_torn(site_dirs: Iterable[str], names: set[str]) -> list[str]:
@@ -423,6 +510,7 @@ def apply(
         return
     # Read after the install step: what it installed may share files with what goes now.
     survivors = overlapped_survivors(site_dirs, remove)
+    _write_removing(prefix, site_dirs, remove)
     journal.phase = "remove"
     # In the journal before the removal, so a run killed after it reinstalls them.
     journal.install += [spec for spec in survivors if spec not in journal.install]
