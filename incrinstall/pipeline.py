@@ -90,8 +90,12 @@ def _protected(interpreter) -> frozenset[str]:
 
 
 def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: bool = False,
-              report: Callable[[str], None] = lambda _: None) -> Planned:
-    """Specs + target + index -> Plan. `from_scratch` (a baseline) lets uv do the fresh resolution."""
+              report: Callable[[str], None] = lambda _: None, completed=frozenset()) -> Planned:
+    """Specs + target + index -> Plan. `from_scratch` (a baseline) lets uv do the fresh resolution.
+
+    `recovering`: the journal of an interrupted sync; `completed`: its "name==version" installs that this
+    run already redid (those need no second reinstall).
+    """
     from incrinstall.resolve import plan as plan_mod
     from incrinstall.specs import collect as specs
     from incrinstall.resolve import resolver
@@ -145,8 +149,31 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
     plan = plan_mod.diff(resolution, installed, managed=managed, exact=options.exact,
                          protected=_protected(interpreter))
     # A package the killed run was installing or removing may be half-written: reinstall it.
-    reinstall = {a.name for a in plan.of("keep") if a.name in touched and a.name in resolution.pins}
+    redone = {f"{a.name}=={a.to_version}" for a in plan.of("keep")} & set(completed)
+    reinstall = {a.name for a in plan.of("keep") if a.name in touched and a.name in resolution.pins
+                 and f"{a.name}=={a.to_version}" not in redone}
     return Planned(interpreter, specset, resolution, plan, installed, previous, reinstall, index.requests)
+
+
+def _complete_interrupted(options: Options, interpreter, journal, report: Callable[[str], None]) -> frozenset[str]:
+    """Redo the interrupted run's installs (installer.complete_installs); nothing when that fails.
+
+    A failure (the index lost one of those versions meanwhile) is not this run's error: its plan then
+    reinstalls what it keeps, as it would without this step.
+    """
+    from incrinstall.common.errors import InstallError
+    from incrinstall.install import installer
+
+    try:
+        done = installer.complete_installs(
+            interpreter.prefix, interpreter.executable, journal, uv_index_args=options.index.uv_args(),
+            compile_bytecode=options.compile_bytecode, break_system_packages=options.break_system_packages)
+    except InstallError as exc:
+        report(f"could not complete the interrupted sync's installs ({exc.message}); continuing without")
+        return frozenset()
+    if done:
+        report(f"completed the interrupted sync's installs: {', '.join(done)}")
+    return frozenset(done)
 
 
 def has_only_prereleases(index, name: str) -> bool:
@@ -184,14 +211,32 @@ def _install_items(planned: Planned):
     return items
 
 
+def _journal_files(planned: Planned, items, recovered) -> dict[str, dict]:
+    """"name==version" -> {"url", "hashes"} of the files this sync installs, for its journal.
+
+    A package found installed has no file in the resolution; when an interrupted run put it there,
+    its journal still knows the file, and passes it on.
+    """
+    known = dict(recovered.files) if recovered is not None else {}
+    for item in items:
+        pin = planned.resolution.pins[item.name]
+        url, hashes = getattr(pin.file, "url", None) or item.url, dict(getattr(pin.file, "hashes", {}) or {})
+        if url:
+            known[f"{item.name}=={item.version}"] = {"url": url, "hashes": hashes, "direct": item.url is not None}
+    return known
+
+
 def _new_state(planned: Planned, options: Options, *, baseline: dict | None, editable: str | None,
-               editable_shape: str | None = None) -> state.State:
+               editable_shape: str | None = None, recovered=None) -> state.State:
+    """The state after this sync. `recovered`: the journal of the interrupted run it converged, if any."""
     previous = planned.previous
     managed = set(previous.managed) if previous else set()
     plan = planned.plan
     managed -= {a.name for a in plan.of("remove")}
     managed |= {a.name for a in plan.of("install", "upgrade", "downgrade")}
     managed |= planned.reinstall
+    if recovered is not None:
+        managed |= recovered.touched() - {a.name for a in plan.of("remove")}  # completed or repaired here
     packages = {}
     for name, pin in planned.resolution.pins.items():
         url = getattr(pin.file, "url", None)
@@ -200,6 +245,11 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict | None, edi
             old = previous.packages[name]
             if old.version == pin.version:
                 url, hashes = old.url, old.hashes
+        if url is None and pin.origin == "installed" and recovered is not None:
+            # Installed by the interrupted run: the file its journal recorded.
+            entry = recovered.files.get(f"{name}=={pin.version}")
+            if entry is not None and entry["hashes"]:
+                url, hashes = entry["url"], dict(entry["hashes"])
         packages[name] = state.LockedPackage(name, pin.version, url, hashes)
     return state.State(
         packages=packages,
@@ -235,12 +285,22 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
 
     with installer.environment_lock(prefix, timeout=options.lock_timeout, on_wait=report):
         journal = installer.read_journal(prefix)
+        completed: frozenset[str] = frozenset()
         if journal is not None:
             report(f"found the journal of an interrupted sync (pid {journal.pid}, {journal.phase} phase); converging")
             for torn in installer.clear_torn(interpreter.site_dirs, journal.touched()):
                 report(f"removed {torn}, left half-written by the interrupted sync")
+            for name in installer.clear_half_removed(prefix, interpreter.site_dirs):
+                report(f"removed the files the interrupted sync left of {name}, which it was removing")
+            # Where the interrupted uv may have left temporary files: the folders of what it touched, as their
+            # RECORDs say now, once its installs are completed (a package it had just begun has a RECORD only
+            # then) and after this run's changes.
+            folders = installer.record_folders(interpreter.site_dirs, journal.touched())
+            completed = _complete_interrupted(options, interpreter, journal, report)
+            for name, listed in installer.record_folders(interpreter.site_dirs, journal.touched()).items():
+                folders.setdefault(name, set()).update(listed)
         planned = make_plan(options, interpreter, recovering=journal, from_scratch=baseline is not None,
-                            report=report)
+                            report=report, completed=completed)
         items = _install_items(planned)
         if options.require_hashes:
             _refuse_unhashed(items, planned)
@@ -251,17 +311,35 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 uv_index_args=options.index.uv_args(), reinstall=planned.reinstall,
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,
+                files=_journal_files(planned, items, journal),
             )
             if planned.resolution.by_uv:
                 _remember_requirements(interpreter, {item.name for item in items})
+        if journal is not None:
+            for name, listed in installer.record_folders(interpreter.site_dirs, journal.touched()).items():
+                folders.setdefault(name, set()).update(listed)
+            for leftover in installer.clear_uv_temporaries(interpreter.site_dirs, folders):
+                report(f"removed {leftover}, a temporary file of the interrupted uv")
         editable_installed = _install_editable(options, planned, report)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         shape = _editable_shape(planned, editable_installed)
-        state.save(prefix, _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape))
-        state.save_stamp(prefix, stamps.make_stamp(
-            project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
-            interpreter=interpreter, env_signature=stamps.env_signature(interpreter.site_dirs),
-        ))
+        new_state = _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape,
+                               recovered=journal)
+        if baseline is not None:
+            # Recorded here, under the lock and the journal, not rewritten after: a second write once the lock
+            # is released could overwrite a concurrent sync's state, and a kill before it would leave the state
+            # naming the unpacked tree.
+            new_state.baseline = {**baseline, "fingerprint": planned.specset.fingerprint}
+            new_state.project_dir = None
+        state.save(prefix, new_state)
+        if baseline is None:
+            state.save_stamp(prefix, stamps.make_stamp(
+                project_dir=str(options.project_dir), options=options.stamp_options(), specset=planned.specset,
+                interpreter=interpreter, env_signature=stamps.env_signature(interpreter.site_dirs),
+            ))
+        else:
+            # The unpacked tree is deleted after a baseline: the next sync runs on the user's tree.
+            state.clear_stamp(prefix)
         installer.clear_journal(prefix)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
                    editable_installed, prefix)
@@ -429,13 +507,5 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
             "sha256": unpacked.sha256 or "",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        outcome = sync(tree_options, report=report, baseline=record)
-        interpreter = outcome.planned.interpreter
-        # The unpacked tree is deleted now: a later sync runs on the user's tree, so drop the stamp.
-        state.clear_stamp(interpreter.prefix)
-        saved = state.load(interpreter.prefix)
-        if saved is not None:
-            saved.baseline = {**record, "fingerprint": outcome.planned.specset.fingerprint}
-            saved.project_dir = None
-            state.save(interpreter.prefix, saved)
+        outcome = sync(tree_options, report=report, baseline=record)  # records the baseline itself
     return outcome

@@ -270,3 +270,40 @@ def dist_info_of(python: Path, name: str) -> Path:
     found = [p for p in site(python).glob("*.dist-info") if canonicalize_name(p.name.split("-")[0]) == name]
     assert len(found) == 1, found
     return found[0]
+
+
+def _record_line(folder: Path, name: str) -> str:
+    import base64
+    import hashlib
+
+    data = (folder / name).read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{folder.name}/{name},sha256={digest},{len(data)}\n"
+
+
+def test_a_refresh_killed_between_its_two_writes_is_completed_by_the_next_one(tmp_path):
+    """Found by tests/test_kill_trials.py: METADATA already new, RECORD still old, a temporary file left behind."""
+    from incrinstall.install import editable
+    from incrinstall.specs.model import ProjectMetadata
+    from tests.support.envcheck import _dist_info_problems
+
+    folder = tmp_path / "refresh_me-1.0.dist-info"
+    folder.mkdir()
+    head = "Metadata-Version: 2.4\nName: refresh-me\nVersion: 1.0\n"
+    (folder / "METADATA").write_text(head + "Requires-Dist: alpha-lite<2\n")
+    (folder / "RECORD").write_text(_record_line(folder, "METADATA") + f"{folder.name}/RECORD,,\n")
+    new = ProjectMetadata("refresh-me", "1.0", ("alpha-lite>=2",), (), "shape")
+    # What the killed run did: METADATA replaced, then killed with RECORD's new content in a temporary file.
+    (folder / "METADATA").write_text(head + "Requires-Dist: alpha-lite>=2\n")
+    (folder / ".RECORD.4242.1.tmp").write_text("half")
+    assert _dist_info_problems(str(tmp_path), str(folder))  # RECORD's hash for METADATA is stale
+
+    assert editable.refresh(str(folder), new)
+
+    assert _dist_info_problems(str(tmp_path), str(folder)) == []
+    assert sorted(p.name for p in folder.iterdir()) == ["METADATA", "RECORD"]
+    assert (folder / "METADATA").read_text() == head + "Requires-Dist: alpha-lite>=2\n"
+    # Nothing left to do: a further refresh changes neither file.
+    record = (folder / "RECORD").read_bytes()
+    assert editable.refresh(str(folder), new)
+    assert (folder / "RECORD").read_bytes() == record

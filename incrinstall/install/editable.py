@@ -10,13 +10,16 @@ different name or version, a backend METADATA that differs in other headers, an 
 file) answers False, and the caller does the full editable install instead.
 
 A sync killed between the two writes leaves the state file as it was, so the next sync sees the
-old fingerprint and refreshes again, rewriting both files from the same inputs.
+old fingerprint and refreshes again from the same inputs: it writes whichever of the two files is
+not yet right (RECORD alone, when METADATA was already replaced) and deletes the killed write's
+temporary file.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import glob
 import hashlib
 import io
 import os
@@ -54,14 +57,17 @@ def refresh(dist_info: str, new: ProjectMetadata) -> bool:
         if _others(theirs) != _others(headers) or their_body.strip() != body.strip():
             return False
     rewritten = _with_dependencies(headers, new) + body
-    if rewritten == text:
-        return True
     data = rewritten.encode("utf-8")
     record_rows = _updated_record(record, os.path.basename(dist_info) + "/METADATA", data)
     if record_rows is None:
         return False
-    write_atomic(metadata_path, data)
-    write_atomic(record_path, record_rows)
+    _clear_leftovers(dist_info)
+    # Each file is compared on its own: a refresh killed between the two writes left METADATA new
+    # and RECORD old, and only RECORD is still to write.
+    if rewritten != text:
+        write_atomic(metadata_path, data)
+    if record_rows != record:
+        write_atomic(record_path, record_rows)
     return True
 
 
@@ -87,9 +93,24 @@ def mark_editable(dist_info: str, project_dir: str) -> bool:
     rows = _updated_record(record, os.path.basename(dist_info) + "/direct_url.json", data, add=True)
     if rows is None:
         return False
-    write_atomic(path, data)
+    # RECORD first: a kill between the two leaves direct_url.json saying "a wheel file", so the next
+    # sync does not take it for an editable install of this tree and installs it again.
     write_atomic(record_path, rows)
+    write_atomic(path, data)
     return True
+
+
+def _clear_leftovers(dist_info: str) -> None:
+    """Delete the temporary files of a refresh that was killed mid-write (atomic.py's `.NAME.<pid>.<thread>.tmp`).
+
+    The caller holds the environment lock, so no other refresh is writing them.
+    """
+    for name in ("METADATA", "RECORD"):
+        for leftover in glob.glob(os.path.join(glob.escape(dist_info), f".{name}.*.tmp")):
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
 
 
 def _split(text: str) -> tuple[list[str], str]:
@@ -141,18 +162,24 @@ def _with_dependencies(headers: list[str], new: ProjectMetadata) -> str:
 
 
 def _updated_record(record: str, file_row: str, data: bytes, *, add: bool = False) -> str | None:
-    """RECORD with `file_row`'s hash and size set for `data`; None when RECORD does not list it (and not `add`)."""
+    """RECORD with `file_row`'s hash and size set for `data` (`record` itself when they are right);
+    None when RECORD does not list it (and not `add`)."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
     rows = list(csv.reader(io.StringIO(record)))
-    found = False
+    fresh = [f"sha256={digest}", str(len(data))]
+    found = changed = False
     for row in rows:
         if row and row[0].replace("\\", "/") == file_row:
-            row[1:] = [f"sha256={digest}", str(len(data))]
+            changed |= row[1:] != fresh
+            row[1:] = fresh
             found = True
     if not found:
         if not add:
             return None
-        rows.append([file_row, f"sha256={digest}", str(len(data))])
+        rows.append([file_row, *fresh])
+        changed = True
+    if not changed:
+        return record
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()

@@ -1,11 +1,16 @@
 """Apply a Plan with uv: install first, remove second, journal every step so a killed run converges.
 
 The journal (`<prefix>/.incrinstall/journal.json`) is written before anything changes and
-deleted after the state file is updated. A later run that finds it first deletes the metadata
-folders of touched packages that a killed uv left without RECORD or METADATA, then treats
-every package the journal touched as managed and reinstalls those that the new plan keeps,
-so a package half-written or half-removed by a killed uv is repaired, and nothing it
-installed is lost track of.
+deleted after the state file is updated. A later run that finds it (pipeline.sync):
+- deletes the metadata folders of touched packages that a killed uv left without RECORD or METADATA;
+- deletes what a cut-short removal left of the dists it was removing, whose files `removing.json`
+  lists (written before the removal begins);
+- redoes the journal's installs, so that whatever a killed uv half-wrote is named by a RECORD again;
+- plans as usual, treating every package the journal touched as managed, and reinstalls the touched
+  ones that the new plan keeps and that were not just redone;
+- deletes the temporary files a killed uv left in the folders of touched packages.
+So a package half-written or half-removed by a killed uv is repaired or removed, and nothing it
+installed is lost track of (the journal also keeps the file of each install, for the state file).
 
 Dists can ship the same files (jwt / PyJWT, psycopg2 / psycopg2-binary), and removing one
 deletes them for the other. So before the removal the RECORDs of the dists to remove are
@@ -19,6 +24,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -41,6 +47,10 @@ class Journal:
     install: list[str] = field(default_factory=list)  # "name==version"
     remove: list[str] = field(default_factory=list)  # names
     pid: int = 0
+    # "name==version" -> {"url", "hashes", "direct"}: the file each install came from. A run that converges a
+    # killed one finds those packages installed, and would otherwise no longer know their files (the state
+    # file lists them); "direct" says the install was `name @ url`, which completing it must repeat.
+    files: dict[str, dict] = field(default_factory=dict)
 
     def touched(self) -> set[str]:
         return {spec.split("==", 1)[0] for spec in self.install} | set(self.remove)
@@ -75,7 +85,7 @@ def read_journal(prefix: str) -> Journal | None:
             and isinstance(data.get("pid"), int)
             and all(isinstance(data.get(key), list) and all(isinstance(v, str) for v in data[key])
                     for key in ("install", "remove"))):
-        return Journal(data["phase"], data["install"], data["remove"], data["pid"])
+        return Journal(data["phase"], data["install"], data["remove"], data["pid"], _journal_files(data.get("files")))
     from incrinstall.common.names import canonical_name
 
     try:
@@ -98,6 +108,16 @@ def read_journal(prefix: str) -> Journal | None:
     return Journal("unreadable", [], sorted(touched), 0)
 
 
+def _journal_files(value) -> dict[str, dict]:
+    """The journal's `files`, keeping only well-formed entries: they only add to what the state knows."""
+    if not isinstance(value, dict):
+        return {}
+    return {spec: {"url": entry["url"], "hashes": dict(entry["hashes"]), "direct": entry.get("direct") is True}
+            for spec, entry in value.items()
+            if isinstance(entry, dict) and isinstance(entry.get("url"), str) and isinstance(entry.get("hashes"), dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in entry["hashes"].items())}
+
+
 def _write_journal(prefix: str, journal: Journal) -> None:
     from incrinstall.install.stamp import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
 
@@ -105,13 +125,103 @@ def _write_journal(prefix: str, journal: Journal) -> None:
 
 
 def clear_journal(prefix: str) -> None:
-    """Delete the journal, and the requirements files that killed runs left next to it."""
+    """Delete the journal, and what killed runs left next to it: requirements files, half-written records.
+
+    A record is written as `.NAME.<pid>.<thread>.tmp` and then renamed (common/atomic.py); a run killed
+    in between leaves the temporary file. Every writer of this folder holds the lock, as the caller does.
+    """
     try:
         os.unlink(journal_path(prefix))
     except FileNotFoundError:
         pass
-    for leftover in state_dir(prefix).glob(f"{_REQUIREMENTS_PREFIX}*.txt"):
+    folder = state_dir(prefix)
+    for leftover in [*folder.glob(f"{_REQUIREMENTS_PREFIX}*.txt"), *folder.glob(".*.tmp"), folder / REMOVING_NAME]:
         leftover.unlink(missing_ok=True)
+
+
+# What the removal phase removes, file by file, written before uv's uninstall begins: uv deletes a dist's
+# metadata folder first (its paths sort before the package's), so a uv killed midway leaves files that no
+# RECORD names any more. {"schema": 1, "files": {name: [path relative to the prefix, ...]}}
+REMOVING_NAME = "removing.json"
+
+
+def _write_removing(prefix: str, site_dirs: Iterable[str], remove: Iterable[str]) -> None:
+    from incrinstall.common.names import canonical_name
+
+    names = {canonical_name(n) for n in remove}
+    root = os.path.realpath(prefix)
+    files: dict[str, list[str]] = {}
+    for site in dict.fromkeys(os.path.realpath(s) for s in site_dirs):
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+            if name in names:
+                paths = [os.path.normpath(os.path.join(site, rel)) for rel in _record_paths(entry.path)
+                         if not os.path.isabs(rel)]
+                files.setdefault(name, []).extend(os.path.relpath(p, root) for p in paths)
+    _write_atomic(state_dir(prefix) / REMOVING_NAME, json.dumps({"schema": 1, "files": files}))
+
+
+def clear_half_removed(prefix: str, site_dirs: Iterable[str]) -> list[str]:
+    """Delete what an interrupted removal left of the dists it was removing; return the names cleaned up.
+
+    Only for a dist that is no longer installed (clear_torn() has already removed a metadata folder the
+    killed uv cut short): the files its RECORD named that are still there, except any that an installed
+    dist's RECORD names too (a survivor's; it is reinstalled anyway), then the folders left empty.
+    """
+    from incrinstall.common.names import canonical_name
+
+    try:
+        data = json.loads((state_dir(prefix) / REMOVING_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []
+    files = data.get("files") if isinstance(data, dict) and data.get("schema") == 1 else None
+    if not isinstance(files, dict) or not all(isinstance(v, list) for v in files.values()):
+        return []  # not what this version writes: nothing to go by
+    installed: dict[str, list[tuple[str, str]]] = {}  # canonical name -> (site, metadata folder), complete ones
+    sites = [os.path.realpath(s) for s in site_dirs]
+    for site in dict.fromkeys(sites):
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            if os.path.isfile(os.path.join(entry.path, "RECORD")) and os.path.isfile(os.path.join(entry.path, "METADATA")):
+                name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+                installed.setdefault(name, []).append((site, entry.path))
+    root = os.path.realpath(prefix)
+    leftover: dict[str, list[str]] = {}
+    for name, rels in files.items():
+        if not isinstance(name, str) or name in installed:
+            continue
+        paths = [os.path.normpath(os.path.join(root, r)) for r in rels if isinstance(r, str)]
+        # Never outside the environment, whatever the file says.
+        paths = [p for p in paths if p.startswith(root + os.sep) and os.path.lexists(p)]
+        if paths:
+            leftover[name] = paths
+    if not leftover:
+        return []
+    kept = {os.path.normpath(os.path.join(site, rel))
+            for folders in installed.values() for site, folder in folders for rel in _record_paths(folder)}
+    for paths in leftover.values():
+        for path in paths:
+            if path in kept or os.path.isdir(path):
+                continue
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            here = os.path.dirname(path)
+            while here != root and here not in sites and here.startswith(root + os.sep):
+                try:
+                    os.rmdir(here)
+                except OSError:
+                    break
+                here = os.path.dirname(here)
+    return sorted(leftover)
 
 
 def clear_torn(site_dirs: Iterable[str], names: set[str]) -> list[str]:
@@ -141,6 +251,62 @@ def clear_torn(site_dirs: Iterable[str], names: set[str]) -> list[str]:
                         os.unlink(path)
             shutil.rmtree(entry.path, ignore_errors=True)
             cleared.append(entry.name)
+    return cleared
+
+
+# uv writes a file as a temporary `.tmpXXXXXX` beside it and renames it (Rust's tempfile crate); a uv killed
+# in between leaves the temporary file in the package's folder, listed by no RECORD.
+_UV_TEMPORARY = re.compile(r"\.tmp[A-Za-z0-9]{6}")
+
+
+def record_folders(site_dirs: Iterable[str], names: set[str]) -> dict[str, set[str]]:
+    """Each folder that the RECORD of one of `names` puts files in (its metadata folder too) -> the paths listed there."""
+    from incrinstall.common.names import canonical_name
+
+    folders: dict[str, set[str]] = {}
+    for site in site_dirs:
+        try:
+            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            if canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0]) not in names:
+                continue
+            folders.setdefault(entry.path, set())
+            for rel in _record_paths(entry.path):
+                if os.path.isabs(rel):
+                    continue
+                path = os.path.normpath(os.path.join(site, rel))
+                folders.setdefault(os.path.dirname(path), set()).add(path)
+    return folders
+
+
+def clear_uv_temporaries(site_dirs: Iterable[str], folders: dict[str, set[str]]) -> list[str]:
+    """Delete uv's temporary files that no RECORD lists from `folders` (record_folders()); folders left empty go too.
+
+    Only for a run that converges an interrupted one: nothing else leaves such files behind.
+    """
+    sites = {os.path.normpath(s) for s in site_dirs}
+    cleared = []
+    for folder, listed in folders.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if (_UV_TEMPORARY.fullmatch(entry.name) and entry.path not in listed
+                    and entry.is_file(follow_symlinks=False)):
+                os.unlink(entry.path)
+                cleared.append(entry.path)
+        # A package folder that held nothing but the temporary file is gone in an uninterrupted run too.
+        here = os.path.normpath(folder)
+        while here not in sites and os.path.dirname(here) != here and any(
+                here.startswith(site + os.sep) for site in sites):
+            try:
+                os.rmdir(here)
+            except OSError:
+                break
+            here = os.path.dirname(here)
     return cleared
 
 
@@ -291,6 +457,29 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
         os.unlink(req_file)
 
 
+def complete_installs(prefix: str, python: str, journal: Journal, *, uv_index_args: list[str],
+                      compile_bytecode: bool = False, break_system_packages: bool = False) -> list[str]:
+    """Redo the install step of the interrupted run its journal describes; return the "name==version" done.
+
+    A uv killed while installing leaves packages half-written: files of a version whose metadata folder
+    is not there yet (so no RECORD will ever name them), or files of a new version over an old one. The
+    plan cannot see those files; reinstalling each journaled "name==version" gives them a RECORD again,
+    and the plan then keeps, replaces or removes the package like any other. When the specs did not
+    change since, this is the install the plan would have made anyway.
+    """
+    items = []
+    for spec in journal.install:
+        name, _, version = spec.partition("==")
+        entry = journal.files.get(spec, {})
+        items.append(InstallItem(name, version, url=entry["url"] if entry.get("direct") else None))
+    if not items:
+        return []
+    _uv_install(python, items, str(state_dir(prefix)), uv_index_args=uv_index_args, reinstall={i.name for i in items},
+                compile_bytecode=compile_bytecode, break_system_packages=break_system_packages,
+                what="completing the interrupted sync's installs")
+    return list(journal.install)
+
+
 def apply(
     prefix: str,
     python: str,
@@ -302,9 +491,15 @@ def apply(
     reinstall: set[str] = frozenset(),
     compile_bytecode: bool = False,
     break_system_packages: bool = False,
+    files: dict[str, dict] | None = None,
 ) -> None:
-    """Install (one uv call, pinned, --no-deps), remove (one uv call), restore the survivors, under a journal."""
-    journal = Journal("install", [f"{i.name}=={i.version}" for i in install], list(remove), os.getpid())
+    """Install (one uv call, pinned, --no-deps), remove (one uv call), restore the survivors, under a journal.
+
+    `files` ("name==version" -> {"url", "hashes", "direct"}) goes into the journal, for a run that converges
+    this one.
+    """
+    journal = Journal("install", [f"{i.name}=={i.version}" for i in install], list(remove), os.getpid(),
+                      dict(files or {}))
     _write_journal(prefix, journal)
     uv_options = {"uv_index_args": uv_index_args, "compile_bytecode": compile_bytecode,
                   "break_system_packages": break_system_packages}
@@ -315,6 +510,7 @@ def apply(
         return
     # Read after the install step: what it installed may share files with what goes now.
     survivors = overlapped_survivors(site_dirs, remove)
+    _write_removing(prefix, site_dirs, remove)
     journal.phase = "remove"
     # In the journal before the removal, so a run killed after it reinstalls them.
     journal.install += [spec for spec in survivors if spec not in journal.install]

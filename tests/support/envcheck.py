@@ -104,6 +104,12 @@ def _dist_info_problems(site: str, folder: str) -> list[str]:
     return problems
 
 
+def forget_hashes() -> None:
+    """Drop the remembered digests. Needed after deleting files and copying others in with their mtimes kept
+    (`cp -a`, copytree): a freed inode reused by a file of the same size and mtime would get a stale digest."""
+    _HASHED.clear()
+
+
 def _digest(path: str, st: os.stat_result, algorithm: str) -> str:
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, algorithm)
     if key not in _HASHED:
