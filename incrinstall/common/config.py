@@ -160,13 +160,13 @@ def refuse_insecure_indexes(config: IndexConfig, *, allowed: bool) -> None:
         return
     from urllib.parse import urlsplit
 
-    from incrinstall.common.http import redact
-
     named = [] if config.no_index else [("index-url", config.index_url)]
     named += [("extra-index-url", u) for u in config.extra_index_urls] + [("find-links", u) for u in config.find_links]
     for key, url in named:
         parts = urlsplit(url)
         if parts.scheme.lower() == "http" and not _loopback(parts.hostname or ""):
+            from incrinstall.common.http import redact  # only to word the refusal: http.client is heavy
+
             where = config.origins.get(key, "command line" if key != "index-url" else "")
             raise SpecError(f"refusing the plain-http {key} {redact(url)}: use https, or pass --allow-insecure-http",
                             where=where or None)
