@@ -312,6 +312,7 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,
                 files=_journal_files(planned, items, journal),
+                offline_first=planned.resolution.by_uv,  # uv just revalidated the pages: its cache has them
             )
             if planned.resolution.by_uv:
                 _remember_requirements(interpreter, {item.name for item in items})

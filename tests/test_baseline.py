@@ -341,3 +341,19 @@ def test_a_hook_in_an_archive_whose_sha256_does_not_match_never_runs(world, real
     assert_ok(proc)
     assert sentinel.exists()  # the control: with the right digest the hook runs (in the build environment)
     assert installed(world.python) == {"aaa": "1.0", "bbb": "2.0"}
+
+
+def test_the_install_after_uv_resolved_asks_uvs_cache_only(world, tmp_path, venv_factory):
+    # uv's compile has just revalidated every index page; the install that follows runs --offline,
+    # so each page is asked for once per baseline, not twice. (A cold cache, where the wheel files
+    # are not there yet, falls back to an online install: every other baseline test.)
+    archive = world.tarball()
+    assert_ok(world.baseline(archive, "--extra", "all"))  # fills uv's cache with the wheels
+    second = venv_factory("second")
+    world.index.reset_log()
+    proc = world.run_cli("baseline", archive, "--python", second, "--index-url", world.index.url, "--extra", "all")
+    assert_ok(proc)
+    assert installed(second) == EXPECTED_ALL
+    pages = [r.path for r in world.index.request_log if r.path.startswith("/simple/")]
+    assert sorted(pages) == sorted(set(pages)), pages  # no page asked for twice
+    assert not [r.path for r in world.index.request_log if r.path.endswith(".whl")]  # metadata files only

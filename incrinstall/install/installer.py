@@ -439,7 +439,24 @@ def overlapped_survivors(site_dirs: Iterable[str], remove: Iterable[str]) -> lis
 
 
 def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_index_args: list[str],
-                reinstall: Iterable[str], compile_bytecode: bool, break_system_packages: bool, what: str) -> None:
+                reinstall: Iterable[str], compile_bytecode: bool, break_system_packages: bool, what: str,
+                offline_first: bool = False) -> None:
+    """One `uv pip install --no-deps` of the exact pins.
+
+    `offline_first`: uv has just resolved these pins and revalidated every index page they need, so
+    the install asks its cache only (`--offline`: about 0.1 s instead of 1.8 s for 100 packages on
+    PyPI); a pin whose file is not in uv's cache yet makes uv refuse before it changes anything, and
+    the install runs again online.
+    """
+    from incrinstall.common.errors import InstallError
+
+    if offline_first and "--offline" not in uv_index_args:
+        try:
+            return _uv_install(python, items, state_folder, uv_index_args=[*uv_index_args, "--offline"],
+                               reinstall=reinstall, compile_bytecode=compile_bytecode,
+                               break_system_packages=break_system_packages, what=what)
+        except InstallError:
+            pass  # not all in uv's cache: the same install, online
     req_file, hashed = _requirements_file(items, state_folder)
     try:
         args = ["pip", "install", "--python", python, "--no-deps", "-r", req_file,
@@ -492,6 +509,7 @@ def apply(
     compile_bytecode: bool = False,
     break_system_packages: bool = False,
     files: dict[str, dict] | None = None,
+    offline_first: bool = False,
 ) -> None:
     """Install (one uv call, pinned, --no-deps), remove (one uv call), restore the survivors, under a journal.
 
@@ -505,7 +523,7 @@ def apply(
                   "break_system_packages": break_system_packages}
     if install:
         _uv_install(python, install, str(state_dir(prefix)), reinstall=reinstall, what="installing with uv",
-                    **uv_options)
+                    offline_first=offline_first, **uv_options)
     if not remove:
         return
     # Read after the install step: what it installed may share files with what goes now.
