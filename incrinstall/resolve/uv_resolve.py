@@ -96,7 +96,10 @@ def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleas
         extra = {name for name in pre if only_prereleases(name)}
         if extra == pre:
             return
-    except InstallError:
+    except InstallError as exc:
+        said = getattr(exc, "output", "") or exc.detail or exc.message
+        if "No solution found" not in said:
+            raise  # the index or the network failed, not the pre-release rule: asking again doubles the wait
         extra = set()
     if preferences is not None:
         output.write_text(preferences)
