@@ -179,7 +179,7 @@ def _install_items(planned: Planned):
     names = {a.name for a in planned.plan.of("install", "upgrade", "downgrade")} | planned.reinstall
     for name in sorted(names):
         pin = planned.resolution.pins[name]
-        items.append(InstallItem(name, pin.version, pin.hashes, pin.direct_url))
+        items.append(InstallItem(name, pin.version, pin.hashes, pin.direct_url, getattr(pin.file, "url", None)))
     return items
 
 
