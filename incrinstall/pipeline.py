@@ -135,6 +135,7 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
             uv_index_args=options.index.uv_args(), local_packages=specset.local_packages,
             prerelease=options.prerelease, preferences=preferences,
             only_prereleases=lambda name: has_only_prereleases(index, name),
+            why_missing=lambda name: why_no_versions(index, name),
         )
         resolution.index_requests = index.requests
     managed = set(previous.managed) if previous else None
@@ -155,6 +156,16 @@ def has_only_prereleases(index, name: str) -> bool:
     except Exception:  # noqa: BLE001 - uv's own refusal is the error to show
         return False
     return bool(versions) and all(iv.version.is_prerelease for iv in versions)
+
+
+def why_no_versions(index, name: str) -> str | None:
+    """What the index pages say of `name` when they give no version (their URLs), for uv's "no versions of"."""
+    try:
+        if index.versions(name):
+            return None
+    except Exception as exc:  # noqa: BLE001 - the page's own failure is the answer
+        return getattr(exc, "message", None) or str(exc)
+    return index.why_no_versions(name)
 
 
 def _refuse_unsupported_urls(specset) -> None:

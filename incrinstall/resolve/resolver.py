@@ -734,7 +734,11 @@ def _available_versions(name: str, provider: _Provider) -> str:
             found += [str(iv.version) + (" (yanked)" if iv.yanked else "") for iv in provider.index.versions(name)[:8]]
         except Exception:  # the explanation must not fail because of the index
             pass
-    return ", ".join(found) if found else "none for this interpreter"
+    if found:
+        return ", ".join(found)
+    why = getattr(provider.index, "why_no_versions", None)  # a test's stand-in index may not say
+    said = why(name) if why is not None else None
+    return f"none ({said})" if said else "none for this interpreter"
 
 
 def _assemble(pins: dict[str, Pin], local: dict[str, str | None], required_by: dict[str, set[str]],
