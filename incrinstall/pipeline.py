@@ -260,6 +260,7 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,
             )
+            _check_installed(planned, [item.name for item in items])
         editable_installed = _install_editable(options, planned, report)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         shape = _editable_shape(planned, editable_installed)
@@ -271,6 +272,31 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         installer.clear_journal(prefix)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
                    editable_installed, prefix)
+
+
+def _check_installed(planned: Planned, names: list[str]) -> None:
+    """What uv installed must need nothing the plan left out (install/verify.py says why it could).
+
+    Raised with the journal still in place, so the next sync reads the installed METADATA and converges.
+    """
+    from incrinstall.common.errors import InstallError
+    from incrinstall.common.http import redact
+    from incrinstall.install.verify import unmet_requirements
+
+    installed = environment.read_installed(planned.interpreter.site_dirs)
+    provided = [lp.name for lp in planned.specset.local_packages]
+    unmet = unmet_requirements(installed, names, dict(planned.interpreter.markers), provided)
+    if not unmet:
+        return
+    name, version, _ = unmet[0]
+    pin = planned.resolution.pins.get(name)
+    source = getattr(pin.file, "metadata_url", None) or getattr(pin.file, "url", None) if pin else None
+    said = f" for it ({redact(source)})" if source else ""
+    lines = "\n".join(f"  {n} {v} requires {req}, which is not installed" for n, v, req in unmet)
+    raise InstallError(
+        f"{name} {version} as installed requires more than the index's metadata{said} listed: the index's "
+        "metadata disagrees with the wheel; run the command again to install what the wheel needs",
+        where=name, detail=lines)
 
 
 def _editable_here(options: Options, planned: Planned) -> bool:
