@@ -140,6 +140,7 @@ def make_plan(options: Options, interpreter, *, recovering=None, from_scratch: b
             uv_index_args=options.index.uv_args(), local_packages=specset.local_packages,
             prerelease=options.prerelease, preferences=preferences,
             only_prereleases=lambda name: has_only_prereleases(index, name),
+            why_missing=lambda name: why_no_versions(index, name),
         )
         resolution.index_requests = index.requests
     managed = set(previous.managed) if previous else None
@@ -185,6 +186,16 @@ def has_only_prereleases(index, name: str) -> bool:
     return bool(versions) and all(iv.version.is_prerelease for iv in versions)
 
 
+def why_no_versions(index, name: str) -> str | None:
+    """What the index pages say of `name` when they give no version (their URLs), for uv's "no versions of"."""
+    try:
+        if index.versions(name):
+            return None
+    except Exception as exc:  # noqa: BLE001 - the page's own failure is the answer
+        return getattr(exc, "message", None) or str(exc)
+    return index.why_no_versions(name)
+
+
 def _refuse_unsupported_urls(specset) -> None:
     """Direct URL requirements name a wheel or an sdist by https://, http:// or file://; VCS URLs are refused."""
     from packaging.requirements import Requirement
@@ -207,7 +218,7 @@ def _install_items(planned: Planned):
     names = {a.name for a in planned.plan.of("install", "upgrade", "downgrade")} | planned.reinstall
     for name in sorted(names):
         pin = planned.resolution.pins[name]
-        items.append(InstallItem(name, pin.version, pin.hashes, pin.direct_url))
+        items.append(InstallItem(name, pin.version, pin.hashes, pin.direct_url, getattr(pin.file, "url", None)))
     return items
 
 
@@ -314,8 +325,8 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 files=_journal_files(planned, items, journal),
                 offline_first=planned.resolution.by_uv,  # uv just revalidated the pages: its cache has them
             )
-            if planned.resolution.by_uv:
-                _remember_requirements(interpreter, {item.name for item in items})
+            if items:
+                _check_installed(planned, [item.name for item in items])
         if journal is not None:
             for name, listed in installer.record_folders(interpreter.site_dirs, journal.touched()).items():
                 folders.setdefault(name, set()).update(listed)
@@ -362,12 +373,33 @@ def _refuse_unhashed(items, planned: Planned) -> None:
                            + "\n".join(missing))
 
 
-def _remember_requirements(interpreter, names: set[str]) -> None:
-    """After uv resolved and installed: parse the new packages' Requires-Dist now, for the next delta walk."""
-    from incrinstall.resolve.resolver import remember_requirements
+def _check_installed(planned: Planned, names: list[str]) -> None:
+    """What uv installed must need nothing the plan left out (install/verify.py says why it could).
 
-    installed = environment.read_installed(interpreter.site_dirs)
-    remember_requirements(interpreter.markers, [installed[n] for n in sorted(names) if n in installed])
+    Raised with the journal still in place, so the next sync reads the installed METADATA and converges.
+    """
+    from incrinstall.common.errors import InstallError
+    from incrinstall.common.http import redact
+    from incrinstall.install.verify import unmet_requirements
+    from incrinstall.resolve.resolver import requirement_lines
+
+    installed = environment.read_installed(planned.interpreter.site_dirs)
+    # Parsed once, through the Requires-Dist cache the next delta walk reads (a baseline's uv
+    # resolution parsed none of them).
+    lines = requirement_lines(planned.interpreter.markers, [installed[n] for n in names if n in installed])
+    provided = [lp.name for lp in planned.specset.local_packages]
+    unmet = unmet_requirements(installed, lines, provided)
+    if not unmet:
+        return
+    name, version, _ = unmet[0]
+    pin = planned.resolution.pins.get(name)
+    source = getattr(pin.file, "metadata_url", None) or getattr(pin.file, "url", None) if pin else None
+    said = f" for it ({redact(source)})" if source else ""
+    lines = "\n".join(f"  {n} {v} requires {req}, which is not installed" for n, v, req in unmet)
+    raise InstallError(
+        f"{name} {version} as installed requires more than the index's metadata{said} listed: the index's "
+        "metadata disagrees with the wheel; run the command again to install what the wheel needs",
+        where=name, detail=lines)
 
 
 def _editable_here(options: Options, planned: Planned) -> bool:

@@ -72,19 +72,40 @@ def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str
 _PACKAGE_HEADLINE = re.compile(r"^\s*(?:error:|×)?\s*(Failed to [a-z ]+`[^`]+`.*)$", re.MULTILINE)
 
 
+_ERROR_LINE = re.compile(r"^\s*error:\s*(\S.*)$", re.MULTILINE)
+_FETCH_CAUSE = re.compile(r"^\s*(?:cause:|Caused by:)\s*(Failed to fetch: \S+)", re.MULTILINE)
+
+
+def _first_error(output: str | None, cmd: list[str]) -> str:
+    """uv's own first error line, with the URL it could not fetch ("Request failed after 1 retry" names none)."""
+    first = _ERROR_LINE.search(output or "")
+    if first is None:
+        return f"{' '.join(cmd[1:4])} ..."
+    said = first.group(1).strip()
+    fetch = _FETCH_CAUSE.search(output or "", first.end())
+    if fetch is not None and fetch.group(1).split(": ", 1)[1] not in said:
+        said += f" ({fetch.group(1)})"
+    return said
+
+
 def failure(what: str, code: int, cmd: list[str], output: str) -> InstallError:
     """The error for a failed uv call: the package uv names first (its headline scrolls away), then the tail."""
     lines = (output or "").strip().splitlines()
     found = _PACKAGE_HEADLINE.search(output or "")
     if found is None:
-        error = InstallError(f"{what} failed (exit {code}): {' '.join(cmd[1:4])} ...", detail="\n".join(lines[-25:]))
+        error = InstallError(f"{what} failed (exit {code}): {_first_error(output, cmd)}",
+                             detail="\n".join(lines[-25:]))
         error.output = output or ""  # all of it, for a caller that reads uv's explanation (uv_resolve)
         return error
     headline = found.group(1).strip()
     start = next(i for i, line in enumerate(lines) if headline in line)
     # The causes uv lists under its headline, then the last lines (the build's own error is at the end).
     head = lines[start:start + 4]
-    tail = [line for line in lines[-20:] if line not in head]
-    skipped = len(lines) - start - len(head) - len(tail)
-    detail = "\n".join(head + ([f"  ... ({skipped} lines)"] if skipped > 0 else []) + tail)
+    after = lines[start + len(head):]
+    tail = after[-20:]
+    skipped = len(after) - len(tail)
+    # What uv said before its headline is progress ("Resolved 4 packages"), but for its warnings; taken
+    # from the whole output, a short one's progress lines landed in the middle of the headline's causes.
+    warnings = [line for line in lines[:start] if line.lstrip().startswith("warning:")]
+    detail = "\n".join(head + ([f"  ... ({skipped} lines)"] if skipped > 0 else []) + tail + warnings)
     return InstallError(f"{what} failed (exit {code}): {headline}", detail=detail)

@@ -39,6 +39,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -151,6 +152,7 @@ class IndexClient:
         self._projects: dict[str, Future[tuple[IndexVersion, ...]]] = {}
         self._metadata: dict[tuple[str, str], Future[Metadata]] = {}
         self._find_links: dict[str, Future[tuple[_Link, ...]]] = {}  # one entry: every find-links file, read once
+        self._page_notes: dict[str, list[str]] = {}  # project -> index pages that answered 404 or listed nothing
 
     # -- counters (every request that left the process; file:// reads are not requests) --
 
@@ -178,6 +180,12 @@ class IndexClient:
         found = _once(self._lock, self._projects, canonicalize_name(name), self._load_project)
         return list(found)
 
+    def why_no_versions(self, name: str) -> str | None:
+        """What the index pages said about a project of which no version was found (for an error message)."""
+        with self._lock:
+            notes = self._page_notes.get(canonicalize_name(name))
+        return "; ".join(notes) if notes else None
+
     def prefetch(self, names: Iterable[str]) -> None:
         """Fetch many project pages concurrently; errors surface later from versions()."""
         todo = list(dict.fromkeys(canonicalize_name(n) for n in names))
@@ -203,13 +211,20 @@ class IndexClient:
         local: list[_Link] = list(self._find_links_for(name))
         strategy = self.config.index_strategy
         per_index: list[list[_Link]] = []
+        notes = []
         for root in self.config.index_urls:
             links = self._index_links(root, name)
+            page = redact(root.rstrip("/") + "/" + name + "/")
             if links is None:
+                notes.append(f"{page} answered 404")
                 continue  # this index does not know the project
+            if not links:
+                notes.append(f"{page} lists no files for this interpreter")
             per_index.append(links)
             if strategy == "first-index":
                 break
+        with self._lock:
+            self._page_notes[name] = notes
         if strategy != "unsafe-first-match" or len(per_index) < 2:
             return tuple(self._select(name, local + [link for links in per_index for link in links]))
         # Versions of the first index that has the project, then what only later indexes add.
@@ -225,7 +240,8 @@ class IndexClient:
     def _index_links(self, root: str, name: str) -> list[_Link] | None:
         """The files `root` lists for `name`, or None when it answers 404 (does not know the project)."""
         page_url = root.rstrip("/") + "/" + name + "/"
-        resp = self.http.get(page_url, accept=ACCEPT)
+        with _about(name):
+            resp = self.http.get(page_url, accept=ACCEPT)
         if resp.status == 404:
             return None
         return parse_page(resp, where=name, from_index=True, keep=self._may_suit)
@@ -403,7 +419,9 @@ class IndexClient:
             return parse_core_metadata(raw, file=dist.filename, project=project, version=version)
 
         if dist.metadata_url:
-            resp = self.http.get(dist.metadata_url, immutable=bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:"))
+            with _about(dist.filename):
+                resp = self.http.get(dist.metadata_url,
+                                     immutable=bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:"))
             if resp.status == 200:
                 try:
                     _check_hashes(resp.body, dist.metadata_hashes, dist.metadata_url, dist.filename)
@@ -420,7 +438,7 @@ class IndexClient:
                 return _to_metadata(parse(raw))
         path = self.http.download(dist.url, filename=dist.filename, hashes=dist.hashes)
         if dist.kind == "wheel":
-            return _to_metadata(parse(_wheel_metadata(path, dist.filename)))
+            return _to_metadata(parse(_wheel_metadata(path, dist.filename, redact(dist.url))))
         pkg_info = _sdist_pkg_info(path, dist.filename)
         if pkg_info is not None:
             fields = parse(pkg_info)
@@ -575,6 +593,17 @@ def _parse_html(text: str, page_url: str, from_index: bool, keep=None) -> list[_
     return links
 
 
+@contextmanager
+def _about(what: str):
+    """An index that cannot be read is an error about the project (or file) asked for; its message has the URL."""
+    try:
+        yield
+    except IndexUnavailable as exc:
+        if type(exc) is IndexUnavailable:  # HashMismatch and InvalidMetadata say what they are about
+            exc.where = what
+        raise
+
+
 def _fragment_hash(fragment: str) -> dict[str, str]:
     algo, sep, value = fragment.strip().partition("=")
     if not sep or not value:
@@ -637,7 +666,7 @@ def _check_hashes(body: bytes, hashes: dict[str, str], url: str, filename: str) 
                                metadata=True)
 
 
-def _wheel_metadata(path: Path, filename: str) -> bytes:
+def _wheel_metadata(path: Path, filename: str, url: str) -> bytes:
     import zipfile
 
     project = canonicalize_name(filename.split("-", 1)[0])
@@ -646,10 +675,10 @@ def _wheel_metadata(path: Path, filename: str) -> bytes:
             candidates = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
             ours = [n for n in candidates if canonicalize_name(n.split("-", 1)[0]) == project]
             if not (ours or candidates):
-                raise IndexUnavailable(f"{filename} has no .dist-info/METADATA", where=filename)
+                raise IndexUnavailable(f"{filename} from {url} has no .dist-info/METADATA", where=filename)
             return zf.read((ours or candidates)[0])
     except (OSError, zipfile.BadZipFile) as exc:
-        raise IndexUnavailable(f"{filename} is not a readable wheel: {exc}", where=filename) from exc
+        raise IndexUnavailable(f"{filename} from {url} is not a readable wheel: {exc}", where=filename) from exc
 
 
 def _sdist_pkg_info(path: Path, filename: str) -> bytes | None:

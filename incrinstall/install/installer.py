@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.common.errors import LockTimeout
+from incrinstall.common.errors import InstallError, LockTimeout
 from incrinstall.install.state import JOURNAL_NAME, _write_atomic, state_dir
 from incrinstall.common.uv import run_uv
 
@@ -346,6 +346,7 @@ class InstallItem:
     version: str
     hashes: tuple[str, ...] = ()  # "sha256:..." for every file of that version, when the index gave them
     url: str | None = None  # a direct URL requirement's file: installed from there, not by name
+    file_url: str | None = None  # where the index lists the file, for messages (uv's causes may not say)
 
 
 def _requirements_file(items: list[InstallItem], directory: str) -> tuple[str, bool]:
@@ -469,7 +470,10 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
             args.append("--break-system-packages")
         for name in sorted(reinstall):
             args += ["--reinstall-package", name]
-        run_uv(args, what=what)
+        try:
+            run_uv(args, what=what)
+        except InstallError as exc:
+            raise _naming_the_file(exc, items)
     finally:
         os.unlink(req_file)
 
@@ -495,6 +499,28 @@ def complete_installs(prefix: str, python: str, journal: Journal, *, uv_index_ar
                 compile_bytecode=compile_bytecode, break_system_packages=break_system_packages,
                 what="completing the interrupted sync's installs")
     return list(journal.install)
+
+
+def _naming_the_file(exc: InstallError, items: list[InstallItem]) -> InstallError:
+    """The error with the URL of the file uv could not get added (from the index's listing).
+
+    uv's headline names `name==version`, but its causes for a reset, a timeout or a hash
+    mismatch do not say where the file came from.
+    """
+    import re
+
+    from incrinstall.common.http import redact
+    from incrinstall.common.names import canonical_name
+
+    named = re.search(r"`([A-Za-z0-9][A-Za-z0-9._-]*)==[^`]+`", exc.message)
+    if named is None:
+        return exc
+    item = next((i for i in items if canonical_name(i.name) == canonical_name(named.group(1))), None)
+    url = item and (item.url or item.file_url)
+    if url and redact(url) not in exc.message:
+        exc.message = f"{exc.message} (from {redact(url)})"
+        exc.args = (exc.message,)
+    return exc
 
 
 def apply(

@@ -451,25 +451,31 @@ def _parsed_line(text: str, markers: dict[str, str], asked_by: str) -> ParsedLin
                       str(req.specifier), req.url, str(req))
 
 
-def remember_requirements(markers: Mapping[str, str], dists: Iterable) -> int:
-    """Fill the Requires-Dist cache with the lines of `dists` (InstalledDist) it does not know yet; how many.
+def requirement_lines(markers: Mapping[str, str], dists: Iterable) -> dict[str, list[ParsedLine]]:
+    """The base Requires-Dist lines of each of `dists` (InstalledDist) that apply on the target, by name.
 
-    A resolution that uv made (a baseline, a large open part) parses no line here, so without this
-    the first delta walk after it would parse every installed package's requirements.
+    Through the Requires-Dist cache: a line seen before is not parsed again, and a line parsed here
+    is not parsed by the next delta walk (a resolution uv made, such as a baseline's, parses none).
+    An invalid line is left out: the walk that needs it reports it, with its package.
     """
     markers = dict(markers)
     cache = RequiresCache(markers, cache_dir() / "requires")
-    learnt = 0
+    out: dict[str, list[ParsedLine]] = {}
     for dist in dists:
+        lines = []
         for text in dist.requires_dist:
-            if cache.get(text) is None:
+            line = cache.get(text)
+            if line is None:
                 try:
-                    cache.put(text, _parsed_line(text, markers, dist.name))
+                    line = _parsed_line(text, markers, dist.name)
                 except ResolutionError:
-                    continue  # an invalid line is reported by the walk that needs it, with its package
-                learnt += 1
+                    continue
+                cache.put(text, line)
+            if line.applies:
+                lines.append(line)
+        out[dist.name] = lines
     cache.save()
-    return learnt
+    return out
 
 
 def make_req(req: Requirement, asked_by: str, *, from_user: bool = False) -> Req:
@@ -760,7 +766,11 @@ def _available_versions(name: str, provider: _Provider) -> str:
             found += [str(iv.version) + (" (yanked)" if iv.yanked else "") for iv in provider.index.versions(name)[:8]]
         except Exception:  # the explanation must not fail because of the index
             pass
-    return ", ".join(found) if found else "none for this interpreter"
+    if found:
+        return ", ".join(found)
+    why = getattr(provider.index, "why_no_versions", None)  # a test's stand-in index may not say
+    said = why(name) if why is not None else None
+    return f"none ({said})" if said else "none for this interpreter"
 
 
 def _assemble(pins: dict[str, Pin], local: dict[str, str | None], required_by: dict[str, set[str]],

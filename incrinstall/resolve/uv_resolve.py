@@ -96,7 +96,10 @@ def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleas
         extra = {name for name in pre if only_prereleases(name)}
         if extra == pre:
             return
-    except InstallError:
+    except InstallError as exc:
+        said = getattr(exc, "output", "") or exc.detail or exc.message
+        if "No solution found" not in said:
+            raise  # the index or the network failed, not the pre-release rule: asking again doubles the wait
         extra = set()
     if preferences is not None:
         output.write_text(preferences)
@@ -117,6 +120,20 @@ def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleas
             if not extra:
                 raise
     run_uv(args, what="resolving with uv")
+
+
+# uv's words for a package of which it found nothing: not on the index, or a page with no usable file.
+_MISSING = re.compile(r"`?([A-Za-z0-9][A-Za-z0-9._-]*)`? was not found in the package registry"
+                      r"|there are no versions of `?([A-Za-z0-9][A-Za-z0-9._-]*)`?")
+
+
+def _missing_notes(said: str, why_missing: Callable[[str], str | None] | None) -> str:
+    """"what the index says" lines for the packages uv found nothing of: uv names none of the URLs."""
+    if why_missing is None:
+        return ""
+    names = dict.fromkeys(canonicalize_name(a or b) for a, b in _MISSING.findall(said))
+    notes = [f"  {name}: {why}" for name in names if (why := why_missing(name))]
+    return "\nwhat the index says:\n" + "\n".join(notes) if notes else ""
 
 
 def _is_prerelease(version: str) -> bool:
@@ -175,6 +192,7 @@ def resolve_with_uv(
     prerelease: str = "if-necessary-or-explicit",
     preferences: Mapping[str, str] | None = None,
     only_prereleases: Callable[[str], bool] | None = None,
+    why_missing: Callable[[str], str | None] | None = None,
 ) -> Resolution:
     """Pin the root requirements with uv; raise ResolutionError (with uv's explanation) if impossible.
 
@@ -182,6 +200,7 @@ def resolve_with_uv(
     the existing output file, whose pins uv keeps wherever the requirements allow.
     `only_prereleases(name)`: has the package published nothing but pre-releases? (See
     `_run_allowing_only_prereleases`.)
+    `why_missing(name)`: what the index pages said of a package uv found no versions of (their URLs).
     """
     from incrinstall.common.config import uv_prerelease_args
 
@@ -214,7 +233,8 @@ def resolve_with_uv(
             explanation = "\n".join(said.strip().splitlines()[:120])
             sources = "\n".join(f"  {r.requirement:<30} {r.source}" for r in requirements)
             raise ResolutionError("the requirements cannot be satisfied together (resolved by uv)",
-                                  detail=f"{explanation}\nroot requirements:\n{sources}") from None
+                                  detail=f"{explanation}\nroot requirements:\n{sources}"
+                                         f"{_missing_notes(said, why_missing)}") from None
         locked = parse_pylock(read_toml(output), set(local))
 
     root_sources: dict[str, list[str]] = {}

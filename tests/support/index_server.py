@@ -396,6 +396,10 @@ class LoopbackIndex:
                     return status
         return None
 
+    def _take_over(self, handler, entry: LoggedRequest, head: bool) -> bool:
+        """Hook for a subclass that answers a request itself (True: it did, and logged `entry`)."""
+        return False
+
     def _yank_state(self, filename: str) -> str | None:
         with self._lock:
             return self._yanked.get(filename)
@@ -497,9 +501,11 @@ def _make_handler(index: LoopbackIndex):
 
         def _handle(self, head: bool) -> None:
             entry = LoggedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+            if index.delay:
+                time.sleep(index.delay)
+            if index._take_over(self, entry, head):
+                return  # a fault layer (tests/support/fault_server.py) answered, or broke the connection
             try:
-                if index.delay:
-                    time.sleep(index.delay)
                 status, headers, body = self._route()
             except Exception as exc:  # a server bug must show up as a 500, not a hang
                 status, headers, body = 500, {"Content-Type": "text/plain"}, repr(exc).encode()
