@@ -26,8 +26,8 @@ install). Content faults sit in the file they are about. plan never reads a whee
 hash and a metadata file that disagrees with its wheel are cells it must get through.
 
 uv's own retries are capped with UV_HTTP_RETRIES=1 (its default 3, with backoff, costs ~9 s
-per broken URL), and stall cells set UV_HTTP_TIMEOUT=2 and INCRINSTALL_HTTP_TIMEOUT=1 (which
-incrinstall does not read yet: those cells are xfail) and give up after 10 s.
+per broken URL), and stall cells set UV_HTTP_TIMEOUT=2 and INCRINSTALL_HTTP_TIMEOUT=1 and give up
+after 10 s.
 """
 
 from __future__ import annotations
@@ -99,18 +99,8 @@ UNREACHED = {("plan", "wrong-hash"), ("plan", "metadata-mismatch")}
 # uv had already installed when the disagreement showed: the next run must converge.
 MID_APPLY = {("sync", "metadata-mismatch"), ("baseline", "metadata-mismatch")}
 
-NEEDS_429 = "needs: common/http.py to retry 429 (and 503) honouring Retry-After, with a bound"
-NEEDS_TIMEOUT = ("needs: a configurable HTTP timeout in common/http.py (INCRINSTALL_HTTP_TIMEOUT); now 30 s "
-                 "per read x 3 attempts, so a stalled index hangs a sync for 90 s")
-NEEDS_ARCHIVE_RETRY = "needs: archive.py downloads retried on 5xx, 429 (Retry-After) and resets, with a bound"
-NEEDS_ARCHIVE_TIMEOUT = "needs: archive.py's download timeout configurable (INCRINSTALL_HTTP_TIMEOUT); now 60 s"
-XFAIL = {
-    **{(cmd, "page", f): NEEDS_429 for cmd in ("plan", "sync") for f in ("429-once", "429")},
-    **{(cmd, "page", "stall"): NEEDS_TIMEOUT for cmd in ("plan", "sync")},
-    **{("baseline", "archive", f): NEEDS_ARCHIVE_RETRY
-       for f in ("500", "503-once", "503", "429-once", "429", "reset-once", "reset")},
-    ("baseline", "archive", "stall"): NEEDS_ARCHIVE_TIMEOUT,
-}
+# Cells the code does not handle yet, (command, where, fault) -> what it needs: none at present.
+XFAIL: dict[tuple[str, str, str], str] = {}
 # Messages that name the package but no URL, because uv's do not and incrinstall cannot know better.
 NO_URL: set[tuple[str, str, str]] = set()
 

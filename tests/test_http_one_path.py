@@ -322,3 +322,17 @@ def test_a_stalled_index_answer_names_the_url(server, tmp_path):
     url = server.on("/files/x.whl", ("stall", b"x" * 1000))
     with pytest.raises(IndexUnavailable, match=rf"{url} stalled: no data for 0.3 s"):
         client.download(url, filename="x.whl")
+
+
+def test_the_timeout_comes_from_incrinstall_http_timeout(monkeypatch):
+    from incrinstall.common.errors import SpecError
+    from incrinstall.common.http import HttpClient, configured_timeout
+
+    monkeypatch.delenv("INCRINSTALL_HTTP_TIMEOUT", raising=False)
+    assert HttpClient(None).timeout == 30.0 and configured_timeout(60.0) == 60.0
+    monkeypatch.setenv("INCRINSTALL_HTTP_TIMEOUT", "2.5")
+    assert HttpClient(None).timeout == 2.5 and configured_timeout(60.0) == 2.5
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        monkeypatch.setenv("INCRINSTALL_HTTP_TIMEOUT", bad)
+        with pytest.raises(SpecError, match="INCRINSTALL_HTTP_TIMEOUT"):
+            configured_timeout(30.0)

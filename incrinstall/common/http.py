@@ -233,11 +233,11 @@ class HttpClient:
     Without a `cache_root` only `stream()` is available (shared_client(): one-off files).
     """
 
-    def __init__(self, cache_root: Path | None, *, offline: bool = False, timeout: float = 30.0, retries: int = 2,
-                 backoff: float = 0.25):
+    def __init__(self, cache_root: Path | None, *, offline: bool = False, timeout: float | None = None,
+                 retries: int = 2, backoff: float = 0.25):
         self.cache_root = Path(cache_root) if cache_root is not None else None
         self.offline = offline
-        self.timeout = timeout
+        self.timeout = configured_timeout(30.0) if timeout is None else timeout
         self.retries = retries
         self.backoff = backoff
         self._lock = threading.Lock()
@@ -676,12 +676,29 @@ _shared: HttpClient | None = None
 _SPEC_MAX_SIZE = 64 * 1024**2  # a requirements file this big is a mistake, not a spec
 
 
+def configured_timeout(default: float) -> float:
+    """Seconds a connection may wait for data: INCRINSTALL_HTTP_TIMEOUT, else `default` (uv has UV_HTTP_TIMEOUT)."""
+    text = os.environ.get("INCRINSTALL_HTTP_TIMEOUT", "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value != value or value == float("inf"):
+        from incrinstall.common.errors import SpecError
+
+        raise SpecError(f"INCRINSTALL_HTTP_TIMEOUT={text!r} is not a number of seconds above 0",
+                        where="INCRINSTALL_HTTP_TIMEOUT")
+    return value
+
+
 def shared_client() -> HttpClient:
     """The process's client for one-off files (source archives, spec files by URL); it has no disk cache."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = HttpClient(None, timeout=60.0)  # a big archive can take a while to start
+            _shared = HttpClient(None, timeout=configured_timeout(60.0))  # a big archive can take a while to start
         return _shared
 
 
