@@ -418,7 +418,11 @@ class _Expander:
         return req
 
     def applies(self, item: Declared, req) -> bool:
-        return req.marker is None or req.marker.evaluate({**self.markers, "extra": item.extra})
+        if req.marker is None:
+            return True
+        from incrinstall.specs.pyproject import marker_holds  # refuses a comparison no marker defines
+
+        return marker_holds(req, {**self.markers, "extra": item.extra}, where=item.source)
 
     def evaluate(self, items: list[Declared]) -> tuple[str, ...]:
         """The requirement strings that apply to the target, markers dropped, in order, once each."""
