@@ -158,7 +158,7 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         if extra not in declared and extra not in provider_extras:
             valid = ", ".join(sorted(declared | provider_extras)) or "(none)"
             labels = [nodes[project.name].label for project in selected]
-            where = labels[0] if labels else (root.pyproject if root else None)
+            where = labels[0] if labels else (root.pyproject if root else "--extra")  # no file asked for it
             raise SpecError(f"unknown extra {extra!r}; valid extras: {valid}", where=where)
     for project in selected:
         node = nodes[project.name]
