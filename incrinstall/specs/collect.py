@@ -158,7 +158,7 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         if extra not in declared and extra not in provider_extras:
             valid = ", ".join(sorted(declared | provider_extras)) or "(none)"
             labels = [nodes[project.name].label for project in selected]
-            where = labels[0] if labels else (root.pyproject if root else None)
+            where = labels[0] if labels else (root.pyproject if root else "--extra")  # no file asked for it
             raise SpecError(f"unknown extra {extra!r}; valid extras: {valid}", where=where)
     for project in selected:
         node = nodes[project.name]
@@ -419,7 +419,11 @@ class _Expander:
         return req
 
     def applies(self, item: Declared, req) -> bool:
-        return req.marker is None or req.marker.evaluate({**self.markers, "extra": item.extra})
+        if req.marker is None:
+            return True
+        from incrinstall.specs.pyproject import marker_holds  # refuses a comparison no marker defines
+
+        return marker_holds(req, {**self.markers, "extra": item.extra}, where=item.source)
 
     def evaluate(self, items: list[Declared]) -> tuple[str, ...]:
         """The requirement strings that apply to the target, markers dropped, in order, once each."""

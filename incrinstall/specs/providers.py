@@ -139,8 +139,9 @@ def _compose(path: Path, rel: str):
         data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError("file not found", where=rel) from None
-    loader = loader_class(data)
+    loader = None
     try:
+        loader = loader_class(data)  # the pure-Python loader reads (and may refuse) the start already
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -148,10 +149,16 @@ def _compose(path: Path, rel: str):
         if exc.context:
             problem += f" ({exc.context})"
         raise SpecError(f"invalid YAML: {problem}", where=f"{rel}:{mark.line + 1}" if mark else rel) from None
+    except yaml.reader.ReaderError as exc:
+        # Bad UTF-8 or a control character: no mark, but a position (a byte offset with libyaml).
+        line = data.count(b"\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        raise SpecError(f"invalid YAML: {exc.reason} (character {exc.character!r})",
+                        where=f"{rel}:{line}" if line else rel) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", where=rel) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _is_scalar(node) -> bool:

@@ -162,6 +162,22 @@ def static_requires_dist(project: Project) -> tuple[tuple[str, ...], tuple[str, 
     return tuple(lines), tuple(project.extras)
 
 
+def marker_holds(req, environment: dict[str, str], *, where: str) -> bool:
+    """Does `req`'s marker hold for `environment`? SpecError at `where` for a comparison no marker defines.
+
+    packaging parses `os_name ~= "1"` (any operator, any string) but cannot evaluate it: `~=` needs
+    a version specifier on one side, and raises UndefinedComparison, not a parse error.
+    """
+    from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+
+    if req.marker is None:
+        return True
+    try:
+        return req.marker.evaluate(environment)
+    except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise SpecError(f"invalid marker in requirement {str(req)!r}: {exc}", where=where) from None
+
+
 def _str_list(value, locator: TomlLocator, path: tuple) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise SpecError(f"{'.'.join(path)} must be a list of strings", where=locator.where(path))
@@ -238,11 +254,11 @@ def apply_hook_result(project: Project, result: HookOutput, project_dir: Path, *
         except InvalidRequirement as exc:
             raise SpecError(f"invalid requirement {line!r} in the backend's metadata: {exc}", where=label) from None
         source = finder.source_of(req) or f"{label}:1"
-        if req.marker is None or req.marker.evaluate({**markers, "extra": ""}):
+        if marker_holds(req, {**markers, "extra": ""}, where=source):
             base.append(Declared(line, source, "hatch", ""))
             continue
         for name in extras:
-            if req.marker.evaluate({**markers, "extra": name}):
+            if marker_holds(req, {**markers, "extra": name}, where=source):
                 extras[name].append(Declared(line, source, "hatch", name))
     project.backend = result
     if "dependencies" in project.dynamic:

@@ -90,7 +90,8 @@ class _Reader:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise SpecError(f"not UTF-8: {exc}", where=label) from None
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise SpecError(f"not UTF-8: {exc}", where=f"{label}:{line}") from None
         for number, line in _logical_lines(text):
             self._line(location, label, number, line, constraint)
 
