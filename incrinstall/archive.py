@@ -69,7 +69,8 @@ def open_archive(
 
     if dest_parent is not None:
         Path(dest_parent).mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="incrinstall-archive-", dir=dest_parent))
+    _remove_orphans(Path(dest_parent) if dest_parent is not None else Path(tempfile.gettempdir()))
+    workdir = Path(tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-", dir=dest_parent))
     try:
         if kind == "url":
             archive, actual = _download(location, display, workdir, max_size, allow_insecure_http, progress)
@@ -90,6 +91,31 @@ def open_archive(
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+
+
+_WORKDIR_PREFIX = "incrinstall-archive-"  # + the owner's pid: a killed run's folder is found by the next one
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Delete the unpack folders of runs that were killed (SIGKILL leaves no chance to clean up)."""
+    try:
+        entries = [e for e in os.scandir(parent) if e.name.startswith(_WORKDIR_PREFIX) and e.is_dir()]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(_WORKDIR_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and belongs to someone else
+        return True
+    return True
 
 
 # -- what the user gave us ---------------------------------------------------------------------------------------

@@ -614,3 +614,22 @@ def test_empty_archive_is_an_error(tmp_path, dest):
     with pytest.raises(ArchiveError, match="empty"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
+
+
+def test_the_unpack_folder_of_a_killed_run_is_removed_by_the_next_one(tmp_path):
+    # SIGKILL leaves a baseline no chance to delete its unpacked tree; the next unpack in the same
+    # place deletes folders whose owner is gone, and leaves a live process's folder alone.
+    import subprocess
+    import sys
+
+    path = make_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    orphan = tmp_path / "parent" / f"incrinstall-archive-{dead}-abc123"
+    (orphan / "tree").mkdir(parents=True)
+    live = tmp_path / "parent" / f"incrinstall-archive-{os.getppid()}-def456"
+    live.mkdir()
+    with unpacked(str(path), dest_parent=tmp_path / "parent") as result:
+        assert result.root.is_dir()
+        assert not orphan.exists()
+        assert live.exists()
