@@ -129,3 +129,8 @@ def test_a_requirements_file_that_is_not_utf8_is_refused_at_the_line(tmp_path):
     (tmp_path / "pyproject.toml").write_text(PYPROJECT.format(dep='"ok2"'))
     (tmp_path / "requirements.txt").write_bytes(b"a\nb\nc\xff\n")
     refused(specs(tmp_path, "-r", "requirements.txt"), "requirements.txt:3", "not UTF-8")
+
+
+def test_a_pyproject_that_is_not_utf8_is_refused_at_the_line(tmp_path):
+    (tmp_path / "pyproject.toml").write_bytes(b'[project]\nname = "x"\nversion = "1"\ndependencies = ["a\xff"]\n')
+    refused(specs(tmp_path), "pyproject.toml:4", "not UTF-8")

@@ -343,15 +343,17 @@ def project_settings(project_dir: str | os.PathLike | None) -> dict[str, _Settin
 
 
 def _read_project_settings(folder: Path) -> dict[str, _Setting]:
+    from incrinstall.common.tomlfile import read_text
+
     sections: list[tuple[dict, str | None, str, str]] = []  # (table, table name for line lookup, file, text)
     uv_toml = folder / "uv.toml"
     pyproject = folder / "pyproject.toml"
     if uv_toml.is_file():
-        text = uv_toml.read_text("utf-8")
+        text = read_text(uv_toml, uv_toml.name)
         data = _parse(text, uv_toml.name)
         sections = [(data, None, uv_toml.name, text), (data.get("pip") or {}, "pip", uv_toml.name, text)]
     elif pyproject.is_file():
-        text = pyproject.read_text("utf-8")
+        text = read_text(pyproject, pyproject.name)
         tool_uv = (_parse(text, pyproject.name).get("tool") or {}).get("uv") or {}
         if not tool_uv:
             return {}

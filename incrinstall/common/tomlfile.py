@@ -15,13 +15,21 @@ from incrinstall.common.errors import SpecError
 
 def load_toml(path: Path, rel: str) -> tuple[dict, TomlLocator]:
     """Parse a file; a missing file, bad UTF-8 or bad TOML becomes SpecError at `rel`(:line)."""
+    text = read_text(path, rel)
+    return parse_toml(text, rel), TomlLocator(text, rel)
+
+
+def read_text(path: Path, rel: str) -> str:
+    """A spec file's text; a missing file or bad UTF-8 becomes SpecError at `rel`(:line)."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError("file not found", where=rel) from None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8: {exc}", where=rel) from None
-    return parse_toml(text, rel), TomlLocator(text, rel)
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"not UTF-8: {exc.reason} (byte {data[exc.start]:#04x})", where=f"{rel}:{line}") from None
 
 
 def read_toml(path: Path) -> dict:
