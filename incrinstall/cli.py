@@ -459,6 +459,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     console = Console(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
     try:
+        return _run(args, console)
+    except BrokenPipeError:
+        # The reader went away (`incrinstall plan --json | head`): stop quietly, as a shell tool does.
+        # Python would report the pipe again when it flushes stdout at exit, so point stdout at nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _run(args, console: Console) -> int:
+    try:
         return COMMANDS[args.command](args, console)
     except IncrinstallError as exc:
         print(f"error: {render_error(exc)}", file=sys.stderr)

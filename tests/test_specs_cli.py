@@ -165,3 +165,18 @@ def test_bad_input_is_one_clear_message_and_exit_code_2(tmp_path, run_cli, files
     assert proc.stderr.startswith(expected), proc.stderr
     assert "Traceback" not in proc.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing else touched
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path):
+    # `incrinstall specs --json | head -1`: the pipe closes after one line; the rest is not an error to show.
+    import subprocess
+    import sys
+
+    deps = ", ".join(f'"pkg{i}>=1"' for i in range(3000))
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "p"\nversion = "1"\ndependencies = [{deps}]\n')
+    proc = subprocess.run(f"{sys.executable} -m incrinstall specs {tmp_path} --json | head -c 10",
+                          shell=True, capture_output=True, text=True)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert len(proc.stdout) == 10
+    ok = subprocess.run([sys.executable, "-m", "incrinstall", "specs", str(tmp_path), "--json"], capture_output=True)
+    assert ok.returncode == 0 and len(ok.stdout) > 200_000  # more than a pipe holds: the write really breaks
