@@ -307,3 +307,17 @@ def test_a_refresh_killed_between_its_two_writes_is_completed_by_the_next_one(tm
     record = (folder / "RECORD").read_bytes()
     assert editable.refresh(str(folder), new)
     assert (folder / "RECORD").read_bytes() == record
+
+
+def test_a_kept_wheel_is_not_reused_once_a_top_level_package_is_added(tmp_path, monkeypatch):
+    # A backend that maps packages when it builds (setuptools' editable finder) would not see it.
+    from incrinstall.build import editables
+
+    tree = write(tmp_path / "tree", ["alpha-lite"])
+    key = editables.wheel_key(tree, name="refresh-me", version="1.0", shape="s", python_version="3.11.7")
+    assert editables.wheel_key(tree, name="refresh-me", version="1.0", shape="s", python_version="3.11.2") == key
+    (tree / "README.md").write_text("docs\n")  # a new file at the top: another tree for a finder-based backend
+    assert editables.wheel_key(tree, name="refresh-me", version="1.0", shape="s", python_version="3.11.7") != key
+    (tree / "README.md").unlink()
+    (tree / "refresh_me" / "extra.py").write_text("")  # inside a package: the same wheel serves
+    assert editables.wheel_key(tree, name="refresh-me", version="1.0", shape="s", python_version="3.11.7") == key

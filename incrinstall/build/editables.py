@@ -9,7 +9,9 @@ everything it is built from apart from the dependencies:
 - the project folder (the wheel names it),
 - the target's Python version (the backend runs under it),
 - the project's name, version and "shape" (pyproject.toml without its dependency tables:
-  build system, entry points, package layout settings; specs/pyproject.py `_shape`).
+  build system, entry points, package layout settings; common/shape.py),
+- the names at the top of the tree and of its `src/` folder: a backend that maps packages at build
+  time (setuptools' editable finder) would not see a package added since.
 
 A kept wheel whose dependencies are out of date is still the right wheel: the installer rewrites
 its METADATA's Requires-Dist after installing it (install/editable.py), exactly as it does for an
@@ -35,8 +37,17 @@ def _store() -> Path:
 
 
 def wheel_key(project_dir: str | os.PathLike, *, name: str, version: str | None, shape: str, python_version: str) -> str:
-    material = [1, os.path.realpath(project_dir), name, version, shape, ".".join(python_version.split(".")[:2])]
+    root = os.path.realpath(project_dir)
+    material = [2, root, name, version, shape, ".".join(python_version.split(".")[:2]),
+                _top_names(root), _top_names(os.path.join(root, "src"))]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
+
+
+def _top_names(folder: str) -> list[str]:
+    try:
+        return sorted(name for name in os.listdir(folder) if not name.startswith((".", "__pycache__")))
+    except OSError:
+        return []
 
 
 def kept_wheel(key: str) -> Path | None:
