@@ -230,7 +230,10 @@ def _journal_files(planned: Planned, items, recovered) -> dict[str, dict]:
     """
     known = dict(recovered.files) if recovered is not None else {}
     for item in items:
-        pin = planned.resolution.pins[item.name]
+        pin = planned.resolution.pins.get(item.name)  # None: the project's own editable wheel
+        if pin is None:
+            known[f"{item.name}=={item.version}"] = {"url": item.url, "hashes": {}, "direct": True}
+            continue
         url, hashes = getattr(pin.file, "url", None) or item.url, dict(getattr(pin.file, "hashes", {}) or {})
         if url:
             known[f"{item.name}=={item.version}"] = {"url": url, "hashes": hashes, "direct": item.url is not None}
@@ -316,13 +319,18 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
         if options.require_hashes:
             _refuse_unhashed(items, planned)
         removals = [a.name for a in planned.plan.of("remove")]
+        # The project's editable wheel rides along with the delta's install: one uv process for both.
+        project_wheel = _editable_wheel(options, planned, report) if items and \
+            _editable_need(options, planned) == "install" else None
+        uv_items = items + ([_editable_wheel_item(project_wheel)] if project_wheel else [])
         if items or removals:
             installer.apply(
-                prefix, interpreter.executable, site_dirs=interpreter.site_dirs, install=items, remove=removals,
-                uv_index_args=options.index.uv_args(), reinstall=planned.reinstall,
+                prefix, interpreter.executable, site_dirs=interpreter.site_dirs, install=uv_items, remove=removals,
+                uv_index_args=options.index.uv_args(),
+                reinstall=planned.reinstall | ({project_wheel.name} if project_wheel else set()),
                 compile_bytecode=options.compile_bytecode,
                 break_system_packages=options.break_system_packages,
-                files=_journal_files(planned, items, journal),
+                files=_journal_files(planned, uv_items, journal),
                 offline_first=planned.resolution.by_uv,  # uv just revalidated the pages: its cache has them
             )
             if items:
@@ -332,7 +340,7 @@ def sync(options: Options, *, report: Callable[[str], None] = lambda _: None, dr
                 folders.setdefault(name, set()).update(listed)
             for leftover in installer.clear_uv_temporaries(interpreter.site_dirs, folders):
                 report(f"removed {leftover}, a temporary file of the interrupted uv")
-        editable_installed = _install_editable(options, planned, report)
+        editable_installed = _install_editable(options, planned, report, installed_wheel=project_wheel)
         editable = planned.specset.fingerprint if editable_installed else _editable_record(options, planned)
         shape = _editable_shape(planned, editable_installed)
         new_state = _new_state(planned, options, baseline=baseline, editable=editable, editable_shape=shape,
@@ -426,83 +434,124 @@ def _editable_shape(planned: Planned, installed_now: bool) -> str | None:
     return planned.previous.editable_shape if planned.previous is not None else None
 
 
-def _install_editable(options: Options, planned: Planned, report: Callable[[str], None] = lambda _: None) -> bool:
+@dataclass
+class _EditableWheel:
+    """The project's editable wheel, ready to install in place of `uv pip install -e`."""
+
+    name: str
+    version: str
+    path: Path
+    source: str  # where it came from, for -v
+
+
+def _install_editable(options: Options, planned: Planned, report: Callable[[str], None] = lambda _: None,
+                      installed_wheel: _EditableWheel | None = None) -> bool:
     """Install the project itself, editable and without dependencies, unless it already is, from these specs.
 
     With --editable; and also without it when the project is installed editable from this tree and
     the specs changed since: its metadata (Requires-Dist) would otherwise name what the sync removed.
     When only its dependencies changed, the installed METADATA is rewritten in place (install/editable.py)
-    rather than built again.
+    rather than built again. Otherwise the project's editable wheel is installed (`installed_wheel`:
+    the sync's uv call already did), and uv's own editable install is the fallback.
     """
     from incrinstall.common.uv import run_uv
 
-    here = _editable_here(options, planned)
-    if not (options.editable or here):
-        return False
-    if here and _editable_record(options, planned) == planned.specset.fingerprint:
-        return False
     meta = planned.specset.project_metadata
-    previous = planned.previous
-    if here and meta is not None and previous is not None and previous.editable_shape == meta.shape:
+    if installed_wheel is not None and _adopt_editable_wheel(options, planned, meta, installed_wheel, report):
+        return True
+    need = _editable_need(options, planned)
+    if need is None:
+        return False
+    if need == "refresh":
         from incrinstall.install import editable
 
-        dist = planned.installed[meta.name]
-        if editable.refresh(dist.dist_info, meta):
+        if editable.refresh(planned.installed[meta.name].dist_info, meta):
             report(f"refreshed the editable install's metadata of {meta.name} in place (only its dependencies changed)")
             return True
-    if meta is not None and _install_editable_wheel(options, planned, meta, report):
-        return True
+    wheel = _editable_wheel(options, planned, report) if installed_wheel is None else None
+    if wheel is not None:
+        override = ["--break-system-packages"] if options.break_system_packages else []
+        run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *override,
+                "--reinstall-package", wheel.name, str(wheel.path)], what="installing the project editable")
+        if _adopt_editable_wheel(options, planned, meta, wheel, report):
+            return True
     override = ["--break-system-packages"] if options.break_system_packages else []
     run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *override,
             "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")
     return True
 
 
-def _install_editable_wheel(options: Options, planned: Planned, meta, report: Callable[[str], None]) -> bool:
-    """Install the project from its kept (or freshly built) editable wheel, then bring its METADATA up to date.
+def _editable_need(options: Options, planned: Planned) -> str | None:
+    """None: the project's editable install stays as it is; "refresh": its METADATA can be rewritten in place;
+    "install": it must be installed."""
+    here = _editable_here(options, planned)
+    if not (options.editable or here):
+        return None
+    if here and _editable_record(options, planned) == planned.specset.fingerprint:
+        return None
+    meta = planned.specset.project_metadata
+    previous = planned.previous
+    if here and meta is not None and previous is not None and previous.editable_shape == meta.shape:
+        return "refresh"
+    return "install"
+
+
+def _editable_wheel(options: Options, planned: Planned, report: Callable[[str], None]) -> _EditableWheel | None:
+    """The project's editable wheel: the one spec collection's hook built, a kept one, or one built now.
 
     No new build environment and, with a kept wheel, no backend run at all (build/editables.py).
-    False when that cannot be done (no version, a backend without build_editable, a failed build,
-    a dist-info that cannot be updated): the caller lets uv install the project editable.
+    None when there is none to be had (no version, a backend without build_editable, a failed
+    build): the caller lets uv install the project editable.
     """
     import tempfile
 
     from incrinstall.build import backend, editables
     from incrinstall.common.errors import IncrinstallError
-    from incrinstall.common.uv import run_uv
+
+    meta = planned.specset.project_metadata
+    if meta is None or not meta.version:
+        return None
+    key = editables.wheel_key(options.project_dir, name=meta.name, version=meta.version, shape=meta.shape,
+                              python_version=planned.interpreter.version)
+    # The wheel spec collection's hook built from this tree, else one kept from an earlier tree of this shape.
+    if meta.editable_wheel and os.path.isfile(meta.editable_wheel):
+        path = editables.keep_wheel(key, meta.editable_wheel)
+        return _EditableWheel(meta.name, meta.version, path, "the wheel its backend built while the specs were collected")
+    kept = editables.kept_wheel(key)
+    if kept is not None:
+        return _EditableWheel(meta.name, meta.version, kept, "its kept wheel")
+    try:
+        with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
+            built = backend.build_editable(options.project_dir, out, python=planned.interpreter.executable,
+                                           index=options.index)
+            path = editables.keep_wheel(key, built)
+    except (IncrinstallError, OSError) as exc:
+        report(f"building the editable wheel failed ({exc}); letting uv install the project")
+        return None
+    return _EditableWheel(meta.name, meta.version, path, "the wheel its backend just built (kept for next time)")
+
+
+def _editable_wheel_item(wheel: _EditableWheel):
+    """The wheel as one more item of the sync's own uv install: one uv process for the delta and the project."""
+    import hashlib
+
+    from incrinstall.install.installer import InstallItem
+
+    digest = hashlib.sha256(wheel.path.read_bytes()).hexdigest()
+    return InstallItem(wheel.name, wheel.version, (f"sha256:{digest}",), wheel.path.as_uri())
+
+
+def _adopt_editable_wheel(options: Options, planned: Planned, meta, wheel: _EditableWheel,
+                          report: Callable[[str], None]) -> bool:
+    """After uv installed the wheel: say it is editable from this tree (direct_url.json), bring its METADATA up to date."""
     from incrinstall.install import editable
 
-    if not meta.version:
-        return False
-    interpreter = planned.interpreter
-    key = editables.wheel_key(options.project_dir, name=meta.name, version=meta.version, shape=meta.shape,
-                              python_version=interpreter.version)
-    # The wheel spec collection's hook built from this tree, else one kept from an earlier tree of this shape.
-    wheel = Path(meta.editable_wheel) if meta.editable_wheel and os.path.isfile(meta.editable_wheel) else None
-    source = "the wheel its backend built while the specs were collected"
-    if wheel is not None:
-        editables.keep_wheel(key, wheel)
-    else:
-        wheel, source = editables.kept_wheel(key), "its kept wheel"
-    if wheel is None:
-        source = "the wheel its backend just built (kept for next time)"
-        try:
-            with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
-                built = backend.build_editable(options.project_dir, out, python=interpreter.executable,
-                                               index=options.index)
-                wheel = editables.keep_wheel(key, built)
-        except (IncrinstallError, OSError) as exc:
-            report(f"building the editable wheel failed ({exc}); letting uv install the project")
-            return False
-    override = ["--break-system-packages"] if options.break_system_packages else []
-    run_uv(["pip", "install", "--python", interpreter.executable, "--no-deps", *override,
-            "--reinstall-package", meta.name, str(wheel)], what="installing the project editable")
-    dist_info = _installed_dist_info(interpreter.site_dirs, wheel.name)
+    dist_info = _installed_dist_info(planned.interpreter.site_dirs, wheel.path.name)
     if dist_info is None or not editable.mark_editable(dist_info, str(options.project_dir)) \
             or not editable.refresh(dist_info, meta):
         report("the editable wheel's dist-info could not be brought up to date; letting uv install the project")
         return False
-    report(f"installed {meta.name} editable from {source}, metadata brought up to date")
+    report(f"installed {meta.name} editable from {wheel.source}, metadata brought up to date")
     return True
 
 

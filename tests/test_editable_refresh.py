@@ -16,7 +16,7 @@ import pytest
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
-from tests.support.venvs import installed, pip_check, run_uv, site_packages
+from tests.support.venvs import installed, pip_check, run_uv, site_packages, uv_bin
 
 pytestmark = pytest.mark.slow
 
@@ -149,7 +149,7 @@ def _record_ok(folder: Path, site_dir: Path) -> None:
 
 
 def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal_to_uv(
-        tmp_path, run_cli, served, real_wheels_index, venv_factory, incrinstall_cache):
+        tmp_path, run_cli, served, real_wheels_index, venv_factory, incrinstall_cache, monkeypatch):
     # The Docker case: every spec change starts from a layer where the project is not installed.
     tree = write(tmp_path / "tree", ["alpha-lite>=1,<2"], {"fast": ["beta-lite"]})
     first = venv_factory("first")
@@ -163,8 +163,17 @@ def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal
     # no backend runs (the wheel is not rebuilt), and the dist-info is what uv's own editable install gives.
     write(tree, ["alpha-lite>=2", "gamma-lite"], {"fast": ["beta-lite"]})
     second = venv_factory("second")
+    # Every uv call is logged: the dependencies and the kept wheel go in one `uv pip install`.
+    calls = tmp_path / "uv-calls.log"
+    logging_uv = tmp_path / "logging-uv"
+    logging_uv.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{uv_bin()}" "$@"\n')
+    logging_uv.chmod(0o755)
+    monkeypatch.setenv("INCRINSTALL_UV", str(logging_uv))
     proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", second, "--editable")
+    monkeypatch.delenv("INCRINSTALL_UV")
     assert "from its kept wheel" in proc.stdout + proc.stderr
+    installs = [line for line in calls.read_text().splitlines() if line.startswith("pip install")]
+    assert len(installs) == 1, installs
     assert [p.stat().st_mtime_ns for p in (incrinstall_cache / "editables").rglob("*.whl")] == [kept_stat]
     ours_folder = dist_info(second)
     theirs_folder = rebuilt(tmp_path, tree, served, real_wheels_index, venv_factory)
