@@ -224,33 +224,38 @@ def clear_half_removed(prefix: str, site_dirs: Iterable[str]) -> list[str]:
     return sorted(leftover)
 
 
-def clear_torn(site_dirs: Iterable[str], names: set[str]) -> list[str]:
-    """Delete the metadata folders of `names` that lack RECORD or METADATA: a killed uv's half-done work.
-
-    uv cannot uninstall a folder without RECORD and counts it as a second installed copy; one without
-    METADATA is invisible to our reader, so nothing would ever remove it. The files RECORD lists go too.
-    """
+def _dist_infos_of(site_dirs: Iterable[str], names: set[str]):
+    """(site folder, os.DirEntry) of every `*.dist-info` folder whose name is one of `names` (canonical)."""
     from incrinstall.common.names import canonical_name
 
-    cleared = []
     for site in site_dirs:
         try:
             entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
         except OSError:
             continue
         for entry in entries:
-            if canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0]) not in names:
-                continue
-            record = os.path.join(entry.path, "RECORD")
-            if os.path.isfile(record) and os.path.isfile(os.path.join(entry.path, "METADATA")):
-                continue
-            if os.path.isfile(record):
-                for rel in _record_paths(entry.path):
-                    path = os.path.normpath(os.path.join(site, rel))
-                    if not os.path.isabs(rel) and os.path.isfile(path):
-                        os.unlink(path)
-            shutil.rmtree(entry.path, ignore_errors=True)
-            cleared.append(entry.name)
+            if canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0]) in names:
+                yield site, entry
+
+
+def clear_torn(site_dirs: Iterable[str], names: set[str]) -> list[str]:
+    """Delete the metadata folders of `names` that lack RECORD or METADATA: a killed uv's half-done work.
+
+    uv cannot uninstall a folder without RECORD and counts it as a second installed copy; one without
+    METADATA is invisible to our reader, so nothing would ever remove it. The files RECORD lists go too.
+    """
+    cleared = []
+    for site, entry in _dist_infos_of(site_dirs, names):
+        record = os.path.join(entry.path, "RECORD")
+        if os.path.isfile(record) and os.path.isfile(os.path.join(entry.path, "METADATA")):
+            continue
+        if os.path.isfile(record):
+            for rel in _record_paths(entry.path):
+                path = os.path.normpath(os.path.join(site, rel))
+                if not os.path.isabs(rel) and os.path.isfile(path):
+                    os.unlink(path)
+        shutil.rmtree(entry.path, ignore_errors=True)
+        cleared.append(entry.name)
     return cleared
 
 
@@ -261,23 +266,14 @@ _UV_TEMPORARY = re.compile(r"\.tmp[A-Za-z0-9]{6}")
 
 def record_folders(site_dirs: Iterable[str], names: set[str]) -> dict[str, set[str]]:
     """Each folder that the RECORD of one of `names` puts files in (its metadata folder too) -> the paths listed there."""
-    from incrinstall.common.names import canonical_name
-
     folders: dict[str, set[str]] = {}
-    for site in site_dirs:
-        try:
-            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
-        except OSError:
-            continue
-        for entry in entries:
-            if canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0]) not in names:
+    for site, entry in _dist_infos_of(site_dirs, names):
+        folders.setdefault(entry.path, set())
+        for rel in _record_paths(entry.path):
+            if os.path.isabs(rel):
                 continue
-            folders.setdefault(entry.path, set())
-            for rel in _record_paths(entry.path):
-                if os.path.isabs(rel):
-                    continue
-                path = os.path.normpath(os.path.join(site, rel))
-                folders.setdefault(os.path.dirname(path), set()).add(path)
+            path = os.path.normpath(os.path.join(site, rel))
+            folders.setdefault(os.path.dirname(path), set()).add(path)
     return folders
 
 
