@@ -30,7 +30,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -111,18 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     args = parser.parse_args(argv)
 
-    for key in [k for k in os.environ if k.startswith(("PIP_", "UV_INDEX", "UV_EXTRA", "UV_FIND"))]:
-        del os.environ[key]
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
-    temp = None
-    work = args.work
-    if work is None:
-        temp = tempfile.TemporaryDirectory(prefix="bench-memory-")
-        work = Path(temp.name)
-    work = work.resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    os.environ["INCRINSTALL_CACHE_DIR"] = str(work / "cache")
-    os.environ["UV_CACHE_DIR"] = str(work / "uv-cache")
+    work, temp = bench_resolve.isolated_work(args.work, "bench-memory-")
     s = bench_resolve.setup(work, args.packages, args.install_with)
     env = {**bench_resolve._clean_env(s), "PYTHONPATH": str(REPO), "UV_CACHE_DIR": str(work / "uv-cache")}
     target = ["--python", str(s.python), "--index-url", s.index.url]

@@ -321,6 +321,22 @@ def _counts(values: list[int]) -> str:
     return str(values[0]) if len(set(values)) == 1 else "/".join(map(str, values))
 
 
+def isolated_work(work: Path | None, prefix: str):
+    """(work folder, TemporaryDirectory or None): this process's caches go there, index settings of the machine go."""
+    for key in [k for k in os.environ if k.startswith(("PIP_", "UV_INDEX", "UV_EXTRA", "UV_FIND"))]:
+        del os.environ[key]
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+    temp = None
+    if work is None:
+        temp = tempfile.TemporaryDirectory(prefix=prefix)
+        work = Path(temp.name)
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ["INCRINSTALL_CACHE_DIR"] = str(work / "cache")
+    os.environ["UV_CACHE_DIR"] = str(work / "uv-cache")
+    return work, temp
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packages", type=int, default=2000)
@@ -331,18 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cli", action="store_true", help="skip timing the `incrinstall plan` command")
     args = parser.parse_args(argv)
 
-    for key in [k for k in os.environ if k.startswith(("PIP_", "UV_INDEX", "UV_EXTRA", "UV_FIND"))]:
-        del os.environ[key]
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
-    temp = None
-    work = args.work
-    if work is None:
-        temp = tempfile.TemporaryDirectory(prefix="bench-resolve-")
-        work = Path(temp.name)
-    work = work.resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    os.environ["INCRINSTALL_CACHE_DIR"] = str(work / "cache")
-    os.environ["UV_CACHE_DIR"] = str(work / "uv-cache")
+    work, temp = isolated_work(args.work, "bench-resolve-")
     s = setup(work, args.packages, args.install_with)
     try:
         rows = []
