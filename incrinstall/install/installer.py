@@ -151,17 +151,11 @@ def _write_removing(prefix: str, site_dirs: Iterable[str], remove: Iterable[str]
     names = {canonical_name(n) for n in remove}
     root = os.path.realpath(prefix)
     files: dict[str, list[str]] = {}
-    for site in dict.fromkeys(os.path.realpath(s) for s in site_dirs):
-        try:
-            entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
-        except OSError:
-            continue
-        for entry in entries:
-            name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
-            if name in names:
-                paths = [os.path.normpath(os.path.join(site, rel)) for rel in _record_paths(entry.path)
-                         if not os.path.isabs(rel)]
-                files.setdefault(name, []).extend(os.path.relpath(p, root) for p in paths)
+    for site, entry in _dist_infos_of(dict.fromkeys(os.path.realpath(s) for s in site_dirs), names):
+        name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+        paths = [os.path.normpath(os.path.join(site, rel)) for rel in _record_paths(entry.path)
+                 if not os.path.isabs(rel)]
+        files.setdefault(name, []).extend(os.path.relpath(p, root) for p in paths)
     _write_atomic(state_dir(prefix) / REMOVING_NAME, json.dumps({"schema": 1, "files": files}))
 
 
