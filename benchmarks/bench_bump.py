@@ -376,7 +376,7 @@ def case_specs(args, ctx: dict) -> dict:
     cmd = [sys.executable, "-m", "incrinstall", "specs", str(tree), "--extra", "devel-ci", "--python", args.python,
            "--index-url", ctx["index_url"], "--json"]
     seconds, out = [], ""
-    for i in range(args.runs + 1):
+    for _ in range(args.runs + 1):
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
         seconds.append(time.perf_counter() - t0)

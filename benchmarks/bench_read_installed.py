@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -90,8 +89,8 @@ def main() -> int:
             size = sum(f.stat().st_size for f in site.glob("*.dist-info/METADATA"))
             dists = read_installed([str(site)])
             assert len(dists) == count, len(dists)
-            read = timed(lambda: read_installed([str(site)]), args.runs)
-            sig = timed(lambda: env_signature([str(site)]), args.runs)
+            read = timed(lambda site=site: read_installed([str(site)]), args.runs)
+            sig = timed(lambda site=site: env_signature([str(site)]), args.runs)
             print(f"{count:5d} dists ({size / 1e6:.0f} MB of METADATA): "
                   f"read_installed median {read * 1000:6.1f} ms, env_signature median {sig * 1000:5.2f} ms "
                   f"({args.runs} runs, warm page cache)")

@@ -76,7 +76,7 @@ def make_graph(n: int, seed: int = SEED) -> tuple[list[Pkg], list[str]]:
         if 0 < p.layer < 3 and rng.random() < 0.05:
             p.extra_fast = rng.choice(layers[0]).name
     for layer in range(1, 4):
-        lower = [p for l in layers[:layer] for p in l]
+        lower = [p for group in layers[:layer] for p in group]
         by_name = {q.name: q for q in lower}
         # Popularity: the first packages of each lower layer are everybody's dependency.
         weights = [1.0 / (1 + i % 200) ** 0.9 for i in range(len(lower))]

@@ -463,7 +463,7 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
         try:
             run_uv(args, what=what)
         except InstallError as exc:
-            raise _naming_the_file(exc, items)
+            raise _naming_the_file(exc, items) from None
     finally:
         os.unlink(req_file)
 
