@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.envcheck import assert_environment_consistent
+from tests.support.processes import merge_report
 from tests.support.venvs import installed, uv_bin
 
 pytestmark = pytest.mark.slow
@@ -49,14 +50,7 @@ exit $rc
 
 
 def write_report(section: str, figures: dict) -> None:
-    path = os.environ.get("INCRINSTALL_CONCURRENCY_REPORT")
-    if not path:
-        return
-    try:
-        old = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        old = {}
-    Path(path).write_text(json.dumps({**old, section: figures}, indent=1) + "\n")
+    merge_report("INCRINSTALL_CONCURRENCY_REPORT", {section: figures})
 
 
 class World:

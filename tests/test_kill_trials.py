@@ -46,6 +46,7 @@ import pytest
 
 from tests.support.envcheck import forget_hashes, record_problems
 from tests.support.index_server import LoopbackIndex
+from tests.support.processes import group_commands, merge_report
 from tests.support.venvs import installed, pip_check, site_packages
 
 pytestmark = pytest.mark.slow
@@ -241,18 +242,6 @@ def differences(got: dict, want: dict) -> list[str]:
     return out
 
 
-def group_commands(pgid: int) -> list[str]:
-    names = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[2]) == pgid:
-            names.append(stat[stat.index("(") + 1: stat.rindex(")")])
-    return names
-
-
 # --- one trial -----------------------------------------------------------------------------------------
 
 class Trigger:
@@ -341,14 +330,7 @@ def draw(rng: random.Random, trials: dict[str, int]) -> list[str]:
 
 
 def write_report(report: dict) -> None:
-    path = os.environ.get("INCRINSTALL_KILL_REPORT")
-    if not path:
-        return
-    try:
-        old = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        old = {}
-    Path(path).write_text(json.dumps({**old, **report}, indent=1) + "\n")
+    merge_report("INCRINSTALL_KILL_REPORT", report)
 
 
 def summarize(results: list[dict], partly) -> dict:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.index_server import LoopbackIndex
+from tests.support.processes import group_commands
 from tests.support.venvs import installed, pip_check, site_packages, uv_bin
 
 pytestmark = pytest.mark.slow
@@ -183,20 +184,6 @@ def wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 60.0
             pytest.fail(f"the sync exited ({proc.returncode}) before {what}")
         time.sleep(interval)
     pytest.fail(f"timed out waiting for {what}")
-
-
-def group_commands(pgid: int) -> list[str]:
-    """Names of the processes in a process group (from Linux's /proc)."""
-    names = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm, rest = stat[stat.index("(") + 1: stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        if int(rest[2]) == pgid:
-            names.append(comm)
-    return names
 
 
 def kill_group(proc: subprocess.Popen) -> None:

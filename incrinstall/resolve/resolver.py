@@ -311,10 +311,7 @@ class _Provider(AbstractProvider):
         cache = self.requires_cache
         out = []
         for text in requires:
-            line = cache.get(text)
-            if line is None:
-                line = _parsed_line(text, self.markers, asked_by)
-                cache.put(text, line)
+            line = _cached_line(cache, text, self.markers, asked_by)
             if line.applies:
                 out.append(Req(line.name, frozenset(line.extras), _specifier_set(line.specifier), line.url,
                                asked_by, line.text))
@@ -451,6 +448,15 @@ def _parsed_line(text: str, markers: dict[str, str], asked_by: str) -> ParsedLin
                       str(req.specifier), req.url, str(req))
 
 
+def _cached_line(cache: RequiresCache, text: str, markers: dict[str, str], asked_by: str) -> ParsedLine:
+    """The line from the Requires-Dist cache, else parsed, judged and put there (ResolutionError if invalid)."""
+    line = cache.get(text)
+    if line is None:
+        line = _parsed_line(text, markers, asked_by)
+        cache.put(text, line)
+    return line
+
+
 def requirement_lines(markers: Mapping[str, str], dists: Iterable) -> dict[str, list[ParsedLine]]:
     """The base Requires-Dist lines of each of `dists` (InstalledDist) that apply on the target, by name.
 
@@ -464,13 +470,10 @@ def requirement_lines(markers: Mapping[str, str], dists: Iterable) -> dict[str, 
     for dist in dists:
         lines = []
         for text in dist.requires_dist:
-            line = cache.get(text)
-            if line is None:
-                try:
-                    line = _parsed_line(text, markers, dist.name)
-                except ResolutionError:
-                    continue
-                cache.put(text, line)
+            try:
+                line = _cached_line(cache, text, markers, dist.name)
+            except ResolutionError:
+                continue
             if line.applies:
                 lines.append(line)
         out[dist.name] = lines
