@@ -501,3 +501,25 @@ def test_unmet_requirements_of_what_was_installed(incrinstall_cache):
     installed["delta"] = dist("delta", "2.0")
     assert unmet(provided=["myproj"]) == []
     assert unmet() == [("gamma", "1.0", "myproj>=1")]
+
+
+def test_a_replaced_metadata_file_is_read_again(tmp_path, run_cli, venv_factory):
+    # The index fixes a wheel's PEP 658 file (a new hash on its page): incrinstall's caches, the parsed
+    # metadata and the file itself, hold the old one under the same URLs, and must not serve it.
+    from tests.support.trees import write_project
+
+    index = FaultIndex(tmp_path / "files").start()
+    try:
+        index.add_wheel("gamma", "1.0", requires_dist=["delta"])
+        index.add_wheel("delta", "1.0")
+        index.override_metadata(GAMMA, wheels.metadata_text("gamma", "1.0").encode())  # no delta
+        project = write_project(tmp_path / "proj", ["gamma"])
+        python = venv_factory()
+        args = ("plan", project, "--python", python, "--index-url", index.url, "--json")
+        first = json.loads(run_cli(*args).stdout)
+        assert {a["name"] for a in first["actions"] if a["action"] == "install"} == {"gamma"}
+        index.clear_faults()  # the index serves (and advertises) the real metadata now
+        second = json.loads(run_cli(*args).stdout)
+        assert {a["name"] for a in second["actions"] if a["action"] == "install"} == {"gamma", "delta"}
+    finally:
+        index.stop()

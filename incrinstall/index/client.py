@@ -400,7 +400,9 @@ class IndexClient:
         return md
 
     def _metadata_cache_file(self, dist: DistFile) -> Path:
-        ident = dist.url + "\n" + json.dumps(sorted(dist.hashes.items()))
+        # The metadata file's own hash too: an index can replace it (a fixed PEP 658 file) for the same wheel.
+        ident = (dist.url + "\n" + json.dumps(sorted(dist.hashes.items()))
+                 + "\n" + json.dumps(sorted((dist.metadata_hashes or {}).items())))
         if dist.url.startswith("file:") and not dist.hashes:
             # A local wheelhouse may rebuild a file under the same name.
             try:
@@ -419,9 +421,14 @@ class IndexClient:
             return parse_core_metadata(raw, file=dist.filename, project=project, version=version)
 
         if dist.metadata_url:
+            immutable = bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:")
             with _about(dist.filename):
-                resp = self.http.get(dist.metadata_url,
-                                     immutable=bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:"))
+                resp = self.http.get(dist.metadata_url, immutable=immutable)
+            if resp.status == 200 and resp.from_cache and not _hashes_match(resp.body, dist.metadata_hashes):
+                # The index now advertises another metadata file for this wheel (it fixed one): ask again.
+                self.http.forget(dist.metadata_url)
+                with _about(dist.filename):
+                    resp = self.http.get(dist.metadata_url, immutable=immutable)
             if resp.status == 200:
                 try:
                     _check_hashes(resp.body, dist.metadata_hashes, dist.metadata_url, dist.filename)
@@ -656,6 +663,10 @@ def _same_version(a: str, b: Version) -> bool | None:
         return Version(a) == b
     except InvalidVersion:
         return None
+
+
+def _hashes_match(body: bytes, hashes: dict[str, str]) -> bool:
+    return all(hashlib.new(algo, body).hexdigest() == expected for algo, expected in hashes.items())
 
 
 def _check_hashes(body: bytes, hashes: dict[str, str], url: str, filename: str) -> None:
