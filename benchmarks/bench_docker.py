@@ -1,4 +1,4 @@
-"""The Docker rebuild table (issue 12) with medians: runs tests/test_docker.py N times, side by side.
+"""The Docker rebuild table (issue 12) with medians: runs tests/slow/test_docker.py N times, side by side.
 
     DOCKER_BUILDKIT=1 python benchmarks/bench_docker.py [--runs 3] [--json out.json]
 
@@ -29,10 +29,10 @@ def one_run(index: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         env = {**os.environ, "INCRINSTALL_DOCKER_REPORT": str(report), "DOCKER_BUILDKIT": "1"}
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_docker.py"],
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/slow/test_docker.py"],
                               cwd=REPO, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
-            sys.exit(f"run {index}: tests/test_docker.py failed\n{proc.stdout[-3000:]}")
+            sys.exit(f"run {index}: tests/slow/test_docker.py failed\n{proc.stdout[-3000:]}")
         return json.loads(report.read_text())
 
 
@@ -59,7 +59,7 @@ def main() -> int:
     ours_image, hand_image = runs[-1]["incrinstall image"], runs[-1]["hand-made image"]
     print(f"\nimage: {ours_image['image_bytes'] / 1e6:.1f} MB, package-manager cache in it "
           f"{ours_image['cache_bytes_in_image']} bytes; hand-made image {hand_image['image_bytes'] / 1e6:.1f} MB, "
-          f"cache in it {hand_image['cache_bytes_in_image']} bytes; {args.runs} runs of tests/test_docker.py")
+          f"cache in it {hand_image['cache_bytes_in_image']} bytes; {args.runs} runs of tests/slow/test_docker.py")
     if args.json:
         Path(args.json).write_text(json.dumps({"runs": runs, "rows": rows}, indent=2))
     return 0

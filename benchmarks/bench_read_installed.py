@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from incrinstall.target.environment import env_signature, read_installed  # noqa: E402
+from incrinstall.environment.installed import read_installed  # noqa: E402
+from incrinstall.install.stamp import env_signature  # noqa: E402
 
 
 def _metadata(rng: random.Random, name: str, version: str, others: list[str]) -> str:

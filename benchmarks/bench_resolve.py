@@ -225,10 +225,10 @@ def _clear_http_cache(s: Setup) -> None:
 
 def time_make_plan(s: Setup, runs: int) -> tuple[list[float], list[int], list[int], object]:
     from incrinstall import pipeline
-    from incrinstall.target import environment
+    from incrinstall.environment.interpreter import find_interpreter
     from incrinstall.common.config import IndexConfig
 
-    interpreter = environment.find_interpreter(str(s.python))
+    interpreter = find_interpreter(str(s.python))
     options = pipeline.Options(project_dir=s.project, python=str(s.python), index=IndexConfig(index_url=s.index.url))
     times, reported, seen = [], [], []
     planned = None
@@ -245,16 +245,17 @@ def time_make_plan(s: Setup, runs: int) -> tuple[list[float], list[int], list[in
 
 def time_resolve_only(s: Setup, runs: int) -> list[float]:
     from incrinstall.specs import collect as specs
-    from incrinstall.target import environment
+    from incrinstall.environment.interpreter import find_interpreter
+    from incrinstall.environment.installed import read_installed
     from incrinstall.resolve import resolver
     from incrinstall.install import state
     from incrinstall.index.client import IndexClient
     from incrinstall.common.config import IndexConfig
     from incrinstall.specs.model import Selection
 
-    interpreter = environment.find_interpreter(str(s.python))
+    interpreter = find_interpreter(str(s.python))
     specset = specs.collect(s.project, Selection(), dict(interpreter.markers))
-    installed = environment.read_installed(interpreter.site_dirs)
+    installed = read_installed(interpreter.site_dirs)
     pins = state.load(interpreter.prefix).pins
     times = []
     for _ in range(runs):
@@ -300,12 +301,12 @@ def profile(s: Setup, case: str) -> None:
 
     from incrinstall import pipeline
 
-    from incrinstall.target import environment
+    from incrinstall.environment.interpreter import find_interpreter
     from incrinstall.common.config import IndexConfig
 
     _set_case(s, case)
     _clear_http_cache(s)
-    interpreter = environment.find_interpreter(str(s.python))
+    interpreter = find_interpreter(str(s.python))
     options = pipeline.Options(project_dir=s.project, python=str(s.python), index=IndexConfig(index_url=s.index.url))
     prof = cProfile.Profile()
     prof.runcall(pipeline.make_plan, options, interpreter)

@@ -3,7 +3,7 @@
     python -m benchmarks.fuzz_specs                       # 10,000 examples per reader
     python -m benchmarks.fuzz_specs --examples 500 --reader provider --seed 7 --json out.json
 
-The strategies and the property are tests/support/spec_strategies.py's, which tests/test_fuzz_specs.py
+The strategies and the property are tests/support/spec_strategies.py's, which tests/specs/test_fuzz_specs.py
 runs with a small fixed number of examples. Per reader it prints how many examples ran, how many
 parsed, how many were refused with SpecError (and how many of those named a line), and every crash:
 the exception and the input that caused it (the shortest few of each kind). Exit 1 when anything crashed.

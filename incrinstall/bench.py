@@ -369,7 +369,7 @@ def run_bench(project_dir: str | Path, *, change_file: str | Path | None = None,
     approach from `uv pip install -r pyproject.toml`; the fresh install from an empty venv.
     Nothing of the user's is written to: the tree is copied, the venvs are temporary.
     """
-    from incrinstall.target import environment
+    from incrinstall.environment.interpreter import find_interpreter
     from incrinstall.common.config import index_config
     from incrinstall.common.uv import run_uv, uv_binary, uv_env
 
@@ -390,7 +390,7 @@ def run_bench(project_dir: str | Path, *, change_file: str | Path | None = None,
             raise SpecError("file not found", where=str(change_file))
         target = _change_target(project, change, change_target)
 
-    interpreter = environment.find_interpreter(python)
+    interpreter = find_interpreter(python)
     base_python = interpreter.executable
     scratch = Path(tempfile.mkdtemp(prefix="incrinstall-bench-", dir=scratch_dir))
     uv = uv_binary()

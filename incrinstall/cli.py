@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from incrinstall import __version__
+from incrinstall.common.config import INDEX_STRATEGIES, PRERELEASE_MODES
 from incrinstall.common.errors import IncrinstallError, ResolutionError
 
-INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")  # as in uv (index_config.py)
 
 DESCRIPTION = """\
 Install only the dependency delta since a cached baseline.
@@ -99,7 +99,7 @@ def _add_index(p: argparse.ArgumentParser) -> None:
                         "(default: $UV_EXCLUDE_NEWER, the project's [tool.uv] exclude-newer)")
     g.add_argument("--exclude-newer-package", action="append", default=[], metavar="NAME=TIMESTAMP",
                    help="a cutoff for one package (or NAME=false for none), over --exclude-newer (repeatable)")
-    g.add_argument("--prerelease", choices=["if-necessary-or-explicit", "allow", "disallow"], default=None,
+    g.add_argument("--prerelease", choices=PRERELEASE_MODES, default=None,
                    help="when to consider pre-releases (default: $UV_PRERELEASE, the project's, else "
                         "if-necessary-or-explicit: only if named by a root requirement's specifier or "
                         "if a package has nothing else)")
@@ -256,9 +256,9 @@ def _project_dir(path: str) -> Path:
 
 def cmd_specs(args, console: Console) -> int:
     from incrinstall.specs import collect as specs
-    from incrinstall.target import environment
+    from incrinstall.environment.interpreter import find_interpreter
 
-    interpreter = environment.find_interpreter(args.python)
+    interpreter = find_interpreter(args.python)
     project_dir = _project_dir(args.project_dir)
     index = _index(args, project_dir)
     specset = specs.collect(project_dir, _selection(args, index), dict(interpreter.markers),
@@ -279,11 +279,11 @@ def _describe_python(interpreter) -> str:
 
 def cmd_plan(args, console: Console) -> int:
     from incrinstall import pipeline
-    from incrinstall.target import environment
+    from incrinstall.environment.interpreter import find_interpreter
     from incrinstall.resolve.plan import render
 
     options = _options(args, _project_dir(args.project_dir))
-    interpreter = environment.find_interpreter(options.python)
+    interpreter = find_interpreter(options.python)
     planned = pipeline.make_plan(options, interpreter, report=console.debug)
     for note in planned.specset.notes:
         console.debug(note)
@@ -395,9 +395,9 @@ COMMANDS = {"specs": cmd_specs, "plan": cmd_plan, "sync": cmd_sync, "baseline": 
 def cmd_recipe(args, console: Console) -> int:
     from incrinstall import recipe
     from incrinstall.specs import collect as specs
-    from incrinstall.target import environment
+    from incrinstall.environment.interpreter import find_interpreter
 
-    interpreter = environment.find_interpreter(args.python)
+    interpreter = find_interpreter(args.python)
     specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
                             index=_index(args))

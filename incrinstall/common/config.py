@@ -26,12 +26,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Literal, get_args
 
 from incrinstall.common.errors import SpecError
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
-INDEX_STRATEGIES = ("first-index", "unsafe-first-match", "unsafe-best-match")
-PRERELEASE_MODES = ("if-necessary-or-explicit", "allow", "disallow")
+IndexStrategy = Literal["first-index", "unsafe-first-match", "unsafe-best-match"]
+INDEX_STRATEGIES: tuple[IndexStrategy, ...] = get_args(IndexStrategy)
+# if-necessary-or-explicit: only when a root requirement's specifier names one, or a package has nothing else.
+PrereleaseMode = Literal["if-necessary-or-explicit", "allow", "disallow"]
+PRERELEASE_MODES: tuple[PrereleaseMode, ...] = get_args(PrereleaseMode)
 
 # uv's environment variables that change what uv resolves or installs. index_config() reads the
 # ones it implements and refuses the others; incrinstall.common.uv removes all of them from uv's
@@ -122,7 +126,7 @@ class IndexConfig:
         return self.exclude_newer
 
     def as_dict(self) -> dict:
-        from incrinstall.common.http import redact
+        from incrinstall.common.urls import redact
 
         return {
             "index_url": redact(self.index_url),
@@ -165,7 +169,7 @@ def refuse_insecure_indexes(config: IndexConfig, *, allowed: bool) -> None:
     for key, url in named:
         parts = urlsplit(url)
         if parts.scheme.lower() == "http" and not _loopback(parts.hostname or ""):
-            from incrinstall.common.http import redact  # only to word the refusal: http.client is heavy
+            from incrinstall.common.urls import redact
 
             where = config.origins.get(key, "command line" if key != "index-url" else "")
             raise SpecError(f"refusing the plain-http {key} {redact(url)}: use https, or pass --allow-insecure-http",

@@ -55,6 +55,7 @@ from urllib.request import url2pathname
 
 from incrinstall import __version__
 from incrinstall.common.atomic import replacing, write_atomic
+from incrinstall.common.urls import redact, split_credentials
 from incrinstall.common.errors import HashMismatch, IndexUnavailable, InsecureRedirect, ResponseTooLarge
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -92,26 +93,6 @@ class Progress(Protocol):
     def start(self, url: str, total: int | None) -> None: ...
 
     def update(self, done: int) -> None: ...
-
-
-def redact(url: str) -> str:
-    """The URL without a password, for messages and cache keys."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}" if ":" in userinfo else f"{user}@{hostport}"))
-
-
-def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    """(the URL without userinfo, (user, password) or None)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    return urlunsplit(parts._replace(netloc=hostport)), (unquote(user), unquote(password))
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -469,7 +469,7 @@ class IndexClient:
             return None  # the whole file it is, downloaded with its hash checked
 
     def _build_metadata(self, sdist_path: Path, parse: Callable[[str], CoreMetadata]) -> Metadata:
-        from incrinstall.build import backend as build  # heavy (PEP 517 environment); only for dynamic sdists
+        from incrinstall.backends import backend as build  # heavy (PEP 517 environment); only for dynamic sdists
 
         text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
         return _to_metadata(parse(text))

@@ -20,8 +20,6 @@ class LargeResolution(Exception):
         self.count = count
 
 
-PRERELEASE_MODES = ("if-necessary-or-explicit", "allow", "disallow")
-
 
 class PackageIndex(Protocol):
     """What the resolver asks of the index it is given: index.client.IndexClient, or a test's stand-in."""
@@ -43,6 +41,10 @@ class PackageIndex(Protocol):
 
     def direct(self, name: str, url: str) -> IndexVersion:
         """The one version a direct URL requirement (`name @ URL`) names."""
+        ...
+
+    def why_no_versions(self, name: str) -> str | None:
+        """What the index pages said of a name they list no version of (their URLs), for messages."""
         ...
 
 

@@ -16,7 +16,7 @@ from incrinstall.resolve.model import ROOT, Resolution
 
 if TYPE_CHECKING:
     from incrinstall.index.client import DistFile
-    from incrinstall.target.environment import InstalledDist
+    from incrinstall.environment.installed import InstalledDist
 
 ACTIONS = ("install", "upgrade", "downgrade", "remove", "keep")
 # Tools the environment needs to stay usable: never removed, not even with --exact.

@@ -28,13 +28,15 @@ from incrinstall.common.errors import ResolutionError
 from incrinstall.common.names import names_prerelease
 from incrinstall.common.paths import cache_dir
 from incrinstall.resolve.requires import ParsedLine, RequiresCache
-from incrinstall.resolve.model import PRERELEASE_MODES, ROOT, LargeResolution, Pin, Resolution
+from incrinstall.common.config import PRERELEASE_MODES
+from incrinstall.resolve.model import ROOT, LargeResolution, Pin, Resolution
 
 if TYPE_CHECKING:
     from incrinstall.index.client import IndexVersion
     from incrinstall.resolve.model import PackageIndex
     from incrinstall.specs.model import LocalPackage, RootRequirement
-    from incrinstall.target.environment import InstalledDist, Interpreter
+    from incrinstall.environment.interpreter import Interpreter
+    from incrinstall.environment.installed import InstalledDist
 
 @dataclass(frozen=True)
 class Req:

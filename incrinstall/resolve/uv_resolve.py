@@ -26,13 +26,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from incrinstall.common.errors import InstallError, ResolutionError
-from incrinstall.resolve.model import ROOT, Pin, Resolution
+from incrinstall.resolve.model import ROOT, PackageIndex, Pin, Resolution
 from incrinstall.specs.model import LocalPackage
 from incrinstall.common.tomlfile import read_toml
 
 if TYPE_CHECKING:
     from incrinstall.specs.model import RootRequirement
-    from incrinstall.target.environment import InstalledDist, Interpreter
+    from incrinstall.environment.interpreter import Interpreter
+    from incrinstall.environment.installed import InstalledDist
 
 def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
     """A wheel with no files standing for a package the tree provides: its real version and requirements.
@@ -253,3 +254,25 @@ def resolve_with_uv(
     required_by = {name: [ROOT] for name in root_sources if name in pins}
     return Resolution(pins=dict(sorted(pins.items())), local=local, required_by=required_by,
                       root_sources=root_sources, index_requests=0, by_uv=True)
+
+
+# --- asking the index, only when uv refused -------------------------------------------------------
+
+
+def has_only_prereleases(index: PackageIndex, name: str) -> bool:
+    """Has `name` published nothing but pre-releases (for the target)? One index page, asked only when uv refused."""
+    try:
+        versions = index.versions(name)
+    except Exception:  # noqa: BLE001 - uv's own refusal is the error to show
+        return False
+    return bool(versions) and all(iv.version.is_prerelease for iv in versions)
+
+
+def why_no_versions(index: PackageIndex, name: str) -> str | None:
+    """What the index pages say of `name` when they give no version (their URLs), for uv's "no versions of"."""
+    try:
+        if index.versions(name):
+            return None
+    except Exception as exc:  # noqa: BLE001 - the page's own failure is the answer
+        return getattr(exc, "message", None) or str(exc)
+    return index.why_no_versions(name)

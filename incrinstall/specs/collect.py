@@ -215,9 +215,25 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         notes=notes,
         project_metadata=_project_metadata(root) if root is not None and root.name else None,
     )
+    _refuse_unsupported_urls(specset)
     if hook_runner is None:
         cache.store(specset, env)
     return specset
+
+
+def _refuse_unsupported_urls(specset: SpecSet) -> None:
+    """Direct URL requirements name a wheel or an sdist by https://, http:// or file://; VCS URLs are refused."""
+    from packaging.requirements import Requirement
+
+    from incrinstall.common.errors import SpecError
+
+    for root in [*specset.requirements, *specset.constraints]:
+        if "@" not in root.requirement:
+            continue
+        url = Requirement(root.requirement).url
+        if url and url.split(":", 1)[0] not in ("https", "http", "file"):
+            raise SpecError(f"direct URL requirement {root.requirement!r}: only https://, http:// and file:// "
+                            "URLs of a wheel or an sdist are supported (not VCS URLs)", where=root.source)
 
 
 def _project_metadata(root) -> ProjectMetadata:

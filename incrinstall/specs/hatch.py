@@ -6,7 +6,7 @@ Procedure, fast path first:
    backend read when it last ran for that material;
 2. the current content of those files, with the material, makes the result key;
 3. a stored result under that key is returned without running anything;
-4. otherwise the backend builds the editable wheel for real (incrinstall.build.backend),
+4. otherwise the backend builds the editable wheel for real (incrinstall.backends.backend),
    its METADATA is parsed, and result and file list are stored for next time.
 """
 
@@ -104,7 +104,7 @@ def run_hook(
 
     import sys
 
-    from incrinstall.build.backend import editable_metadata
+    from incrinstall.backends.backend import editable_metadata
 
     import shutil
     import tempfile
@@ -129,7 +129,7 @@ def run_hook(
     write_atomic(metadata_path, metadata)
     wheel_path = ""
     built = [p for p in staging.iterdir() if p.name.endswith(".whl")]
-    if built:  # kept beside its METADATA, for the sync to install (pipeline._install_editable_wheel)
+    if built:  # kept beside its METADATA, for the sync to install (install/project.py)
         folder = hooks / "wheels" / key
         shutil.rmtree(folder, ignore_errors=True)
         folder.parent.mkdir(parents=True, exist_ok=True)

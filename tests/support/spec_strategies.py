@@ -1,6 +1,6 @@
 """Hypothesis strategies for spec files, and the property every reader must keep: parse, or refuse clearly.
 
-Shared by tests/test_fuzz_specs.py (a small fixed number of examples) and benchmarks/fuzz_specs.py
+Shared by tests/specs/test_fuzz_specs.py (a small fixed number of examples) and benchmarks/fuzz_specs.py
 (thousands). Each strategy draws a `Case`: the files of a project tree (bytes) and a Selection.
 `check(case)` writes the tree into a temporary folder, runs the readers through `collect()` and returns
 "parsed" or "refused" ("refused at a line"); a refusal must be a SpecError whose `where` names one of the case's files (with

@@ -1,0 +1,166 @@
+"""The project's own install: editable, without dependencies, from the tree the specs were read from.
+
+With `--editable`, and also without it when the project is installed editable from this tree and the
+specs changed since (its METADATA would otherwise name what the sync removed). In order of cost:
+- nothing, when the install is from this tree and these specs;
+- its METADATA rewritten in place (install/editable.py), when only the dependencies changed;
+- its editable wheel installed: the one spec collection's hook built from this tree, else one kept from
+  an earlier tree of the same shape (backends/editables.py), else one its backend builds now, in the
+  cached build environment; the wheel usually rides along with the sync's own uv install;
+- uv's own `uv pip install -e`, the fallback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from incrinstall.backends import backend, editables
+from incrinstall.common.errors import IncrinstallError
+from incrinstall.common.names import canonical_name
+from incrinstall.common.uv import run_uv
+from incrinstall.install import editable
+from incrinstall.install.installer import InstallItem
+
+if TYPE_CHECKING:
+    from incrinstall.install.model import Options, Planned
+    from incrinstall.specs.model import ProjectMetadata
+
+Need = Literal["refresh", "install"]
+
+
+@dataclass
+class EditableWheel:
+    """The project's editable wheel, ready to install in place of `uv pip install -e`."""
+
+    name: str
+    version: str
+    path: Path
+    source: str  # where it came from, for -v
+
+    def install_item(self) -> InstallItem:
+        """The wheel as one more item of the sync's own uv install: one uv process for the delta and the project."""
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return InstallItem(self.name, self.version, (f"sha256:{digest}",), self.path.as_uri())
+
+
+def installed_here(options: Options, planned: Planned) -> bool:
+    """Is the project installed editable from this very tree?"""
+    name = planned.specset.project_name
+    dist = planned.installed.get(canonical_name(name)) if name else None
+    return bool(dist is not None and dist.editable_path
+                and os.path.realpath(dist.editable_path) == os.path.realpath(options.project_dir))
+
+
+def recorded_fingerprint(options: Options, planned: Planned) -> str | None:
+    """The fingerprint the editable install was made from, carried over while it stays installed."""
+    previous = planned.previous
+    return previous.editable if previous is not None and installed_here(options, planned) else None
+
+
+def shape_to_record(planned: Planned, installed_now: bool) -> str | None:
+    """The shape to record with the editable install: the new one after an install, else the previous one."""
+    if installed_now:
+        meta = planned.specset.project_metadata
+        return meta.shape if meta is not None else None
+    return planned.previous.editable_shape if planned.previous is not None else None
+
+
+def need(options: Options, planned: Planned) -> Need | None:
+    """None: the project's editable install stays as it is; "refresh": its METADATA can be rewritten in place;
+    "install": it must be installed."""
+    here = installed_here(options, planned)
+    if not (options.editable or here):
+        return None
+    if here and recorded_fingerprint(options, planned) == planned.specset.fingerprint:
+        return None
+    meta = planned.specset.project_metadata
+    previous = planned.previous
+    if here and meta is not None and previous is not None and previous.editable_shape == meta.shape:
+        return "refresh"
+    return "install"
+
+
+def install(options: Options, planned: Planned, report: Callable[[str], None],
+            installed_wheel: EditableWheel | None = None) -> bool:
+    """Install the project editable unless it already is, from these specs; True when something was done.
+
+    `installed_wheel`: the sync's own uv call already installed this wheel; it only needs adopting.
+    """
+    meta = planned.specset.project_metadata
+    if installed_wheel is not None and meta is not None and _adopt(options, planned, meta, installed_wheel, report):
+        return True
+    wanted = need(options, planned)
+    if wanted is None:
+        return False
+    if wanted == "refresh" and meta is not None:
+        if editable.refresh(planned.installed[meta.name].dist_info, meta):
+            report(f"refreshed the editable install's metadata of {meta.name} in place (only its dependencies changed)")
+            return True
+    flags = ["--break-system-packages"] if options.break_system_packages else []
+    wheel = wheel_for(options, planned, report) if installed_wheel is None else None
+    if wheel is not None and meta is not None:
+        run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags,
+                "--reinstall-package", wheel.name, str(wheel.path)], what="installing the project editable")
+        if _adopt(options, planned, meta, wheel, report):
+            return True
+    run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags,
+            "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")
+    return True
+
+
+def wheel_for(options: Options, planned: Planned, report: Callable[[str], None]) -> EditableWheel | None:
+    """The project's editable wheel: the one spec collection's hook built, a kept one, or one built now.
+
+    No new build environment and, with a kept wheel, no backend run at all (backends/editables.py).
+    None when there is none to be had (no version, a backend without build_editable, a failed
+    build): the caller lets uv install the project editable.
+    """
+    meta = planned.specset.project_metadata
+    if meta is None or not meta.version:
+        return None
+    key = editables.wheel_key(options.project_dir, name=meta.name, version=meta.version, shape=meta.shape,
+                              python_version=planned.interpreter.version)
+    # The wheel spec collection's hook built from this tree, else one kept from an earlier tree of this shape.
+    if meta.editable_wheel and os.path.isfile(meta.editable_wheel):
+        path = editables.keep_wheel(key, meta.editable_wheel)
+        return EditableWheel(meta.name, meta.version, path, "the wheel its backend built while the specs were collected")
+    kept = editables.kept_wheel(key)
+    if kept is not None:
+        return EditableWheel(meta.name, meta.version, kept, "its kept wheel")
+    try:
+        with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
+            built = backend.build_editable(options.project_dir, out, python=planned.interpreter.executable,
+                                           index=options.index)
+            path = editables.keep_wheel(key, built)
+    except (IncrinstallError, OSError) as exc:
+        report(f"building the editable wheel failed ({exc}); letting uv install the project")
+        return None
+    return EditableWheel(meta.name, meta.version, path, "the wheel its backend just built (kept for next time)")
+
+
+def _adopt(options: Options, planned: Planned, meta: ProjectMetadata, wheel: EditableWheel,
+           report: Callable[[str], None]) -> bool:
+    """After uv installed the wheel: say it is editable from this tree (direct_url.json), bring its METADATA up to date."""
+    dist_info = _installed_dist_info(planned.interpreter.site_dirs, wheel.path.name)
+    if dist_info is None or not editable.mark_editable(dist_info, str(options.project_dir)) \
+            or not editable.refresh(dist_info, meta):
+        report("the editable wheel's dist-info could not be brought up to date; letting uv install the project")
+        return False
+    report(f"installed {meta.name} editable from {wheel.source}, metadata brought up to date")
+    return True
+
+
+def _installed_dist_info(site_dirs: tuple[str, ...], wheel_filename: str) -> str | None:
+    """The dist-info folder a wheel file installs (`{name}-{version}.dist-info`, from its file name)."""
+    name, version = wheel_filename.split("-")[:2]
+    for site in site_dirs:
+        path = os.path.join(site, f"{name}-{version}.dist-info")
+        if os.path.isdir(path):
+            return path
+    return None

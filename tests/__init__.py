@@ -1,0 +1,1 @@
+"""incrinstall's test suite: a folder per stage of incrinstall/, plus e2e/, slow/ and meta/."""

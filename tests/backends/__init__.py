@@ -1,0 +1,1 @@
+"""Tests of incrinstall/backends/: PEP 517/660 hooks in isolated build environments."""

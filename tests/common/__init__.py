@@ -1,0 +1,1 @@
+"""Tests of incrinstall/common/: HTTP, unpacking, credentials, the one configuration, caches."""

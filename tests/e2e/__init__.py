@@ -1,0 +1,1 @@
+"""End-to-end tests: the CLI commands on real venvs, a real loopback index and real uv."""

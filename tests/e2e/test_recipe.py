@@ -1,0 +1,156 @@
+"""`incrinstall recipe`: exactly the spec files, deterministic, and a sync on it equals a sync on the tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from incrinstall import recipe
+from incrinstall.specs.model import Selection, SpecSet
+from tests.support.venvs import installed
+from tests.support.paths import REPO_ROOT
+
+AIRFLOW_LIKE = REPO_ROOT / "tests" / "data" / "airflow_like"
+DEMO = REPO_ROOT / "examples" / "demo-project"
+
+
+def listing(folder: Path) -> list[tuple[str, int, int, bytes]]:
+    """Every entry with its mode, mtime and content: what a Docker COPY of the folder hashes."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath) / name
+            st = path.lstat()
+            out.append((str(path.relative_to(folder)), st.st_mode, int(st.st_mtime),
+                        path.read_bytes() if path.is_file() else b""))
+    return sorted(out)
+
+
+def test_select_dedupes_paths_and_leaves_license_and_vcs_files_out(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    for rel in ("hatch_build.py", "LICENSE", "NOTICE.txt", "3rd-party-licenses/LICENSE-x.txt", ".gitignore",
+                "generated/deps.json"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    specset = SpecSet(project_dir=str(tmp_path), project_name="p", requirements=[], constraints=[],
+                      files=["./hatch_build.py", "hatch_build.py", "pyproject.toml", "LICENSE", "NOTICE.txt",
+                             "3rd-party-licenses/LICENSE-x.txt", ".gitignore", "generated/deps.json",
+                             "https://example.invalid/constraints.txt"],
+                      fingerprint="", selection=Selection())
+    chosen = recipe.select(specset, tmp_path)
+    assert chosen.files == ["generated/deps.json", "hatch_build.py", "pyproject.toml"]
+    assert chosen.excluded == [".gitignore", "3rd-party-licenses/LICENSE-x.txt", "LICENSE", "NOTICE.txt"]
+    assert chosen.skipped == ["https://example.invalid/constraints.txt"]
+
+
+def test_files_the_metadata_names_are_kept_even_when_they_look_like_licenses(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nreadme = "README.md"\nlicense = {file = "LICENSE"}\n')
+    (tmp_path / "README.md").write_text("# p\n")
+    (tmp_path / "LICENSE").write_text("MIT\n")
+    specset = SpecSet(project_dir=str(tmp_path), project_name="p", requirements=[], constraints=[],
+                      files=["pyproject.toml", "LICENSE"], fingerprint="", selection=Selection())
+    assert recipe.select(specset, tmp_path).files == ["LICENSE", "README.md", "pyproject.toml"]
+
+
+def test_a_spec_file_outside_the_project_is_an_error(tmp_path):
+    (tmp_path / "proj").mkdir()
+    specset = SpecSet(project_dir=str(tmp_path / "proj"), project_name=None, requirements=[], constraints=[],
+                      files=["../reqs.txt"], fingerprint="", selection=Selection())
+    with pytest.raises(recipe.SpecError, match="outside the project"):
+        recipe.select(specset, tmp_path / "proj")
+
+
+@pytest.fixture
+def airflow_tree(tmp_path: Path) -> Path:
+    tree = tmp_path / "airflow-like"
+    shutil.copytree(AIRFLOW_LIKE, tree)
+    (tree / "LICENSE").write_text("Apache-2.0\n")
+    (tree / "3rd-party-licenses").mkdir()
+    (tree / "3rd-party-licenses" / "LICENSE-jquery.txt").write_text("MIT\n")
+    (tree / ".gitignore").write_text("*.pyc\n")
+    text = (tree / "pyproject.toml").read_text()
+    # The hook's generated file plus license and VCS files, all read by spec collection.
+    text += '\n[tool.incrinstall]\nspec-files = ["LICENSE", "3rd-party-licenses/*.txt", ".gitignore"]\n'
+    (tree / "pyproject.toml").write_text(text)
+    return tree
+
+
+@pytest.mark.slow
+def test_recipe_of_a_hook_project_holds_what_the_hook_read_and_is_deterministic(
+        airflow_tree, run_cli, real_wheels_index, tmp_path):
+    env = {"UV_INDEX_URL": real_wheels_index.url}
+    out = tmp_path / "recipe"
+    proc = run_cli("recipe", airflow_tree, "--out", out, "--extra", "all", "--python", sys.executable, "--json",
+                   env=env)
+    assert proc.returncode == 0, proc.stderr
+    written = json.loads(proc.stdout)
+    assert {"generated/provider_dependencies.json", "airflow/__init__.py", "hatch_build.py", "pyproject.toml",
+            "providers/amazon/provider.yaml"} <= set(written["files"])
+    assert {"LICENSE", "3rd-party-licenses/LICENSE-jquery.txt", ".gitignore"} <= set(written["excluded"])
+    assert not (out / "LICENSE").exists() and not (out / "airflow" / "models.py").exists()
+    assert len(written["files"]) == len(set(written["files"]))
+    first = listing(out)
+    assert {mode & 0o777 for _, mode, _, _ in first} == {0o644, 0o755}
+    assert {mtime for _, _, mtime, _ in first} == {recipe.DEFAULT_EPOCH}
+
+    # A source edit, then the recipe again: identical, metadata included.
+    models = airflow_tree / "airflow" / "models.py"
+    models.write_text(models.read_text() + "\n# edited\n")
+    proc = run_cli("recipe", airflow_tree, "--out", out, "--extra", "all", "--python", sys.executable, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert listing(out) == first
+    # A spec edit changes it.
+    deps = airflow_tree / "generated" / "provider_dependencies.json"
+    deps.write_text(deps.read_text() + "\n")
+    run_cli("recipe", airflow_tree, "--out", out, "--extra", "all", "--python", sys.executable, env=env)
+    assert listing(out) != first
+
+
+def test_recipe_refuses_a_folder_that_holds_something_else(run_cli, tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    proc = run_cli("recipe", DEMO, "--out", out, "--python", sys.executable)
+    assert proc.returncode == 2
+    assert "not empty" in proc.stderr
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_sync_on_the_recipe_equals_sync_on_the_full_tree(index, real_wheels_index, venv_factory, run_cli, tmp_path):
+    for name, version, requires in (("webkit-lite", "2.0", ["http-core"]), ("http-core", "1.0", []),
+                                    ("orm-lite", "1.4", []), ("cli-kit", "3.0", []), ("yaml-lite", "6.0", []),
+                                    ("test-runner", "7.0", []), ("coverage-lite", "7.2", []),
+                                    ("cloud-sdk-lite", "1.0", ["http-core"]), ("db-driver-lite", "2.1", [])):
+        index.add_wheel(name, version, requires_dist=requires)
+    tree = tmp_path / "tree"
+    shutil.copytree(DEMO, tree)
+    (tree / "demo_app").mkdir()
+    (tree / "demo_app" / "__init__.py").write_text("VALUE = 42\n")
+    (tree / "demo_app" / "core.py").write_text("X = 1\n")
+    out = tmp_path / "app"
+    common = ["--extra", "devel", "--index-url", index.url, "--extra-index-url", real_wheels_index.url]
+    proc = run_cli("recipe", tree, "--out", out, "--python", sys.executable, *common)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "demo_app" / "__init__.py").read_bytes() == b""  # the placeholder
+    assert not (out / "demo_app" / "core.py").exists()
+
+    full, from_recipe = venv_factory("full"), venv_factory("recipe")
+    for python, project in ((full, tree), (from_recipe, out)):
+        proc = run_cli("sync", project, "--editable", "--python", python, *common)
+        assert proc.returncode == 0, proc.stderr
+    assert installed(full) == installed(from_recipe)
+    assert "demo-app" in installed(from_recipe)
+    # The sources copied over the recipe are what the editable install imports.
+    shutil.copytree(tree, out, dirs_exist_ok=True)
+    import subprocess
+
+    value = subprocess.run([str(from_recipe), "-c", "import demo_app, demo_app.core; print(demo_app.VALUE)"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert value.stdout.strip() == "42", value.stderr

@@ -1,0 +1,1 @@
+"""Tests of incrinstall/environment/: the target interpreter and its installed distributions."""

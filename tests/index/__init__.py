@@ -1,0 +1,1 @@
+"""Tests of incrinstall/index/: simple-API pages, files, metadata, strategies."""

@@ -1,0 +1,1 @@
+"""Tests of incrinstall/install/: state, journal, locks, overlaps, editable refresh, crash recovery."""

@@ -1,0 +1,1 @@
+"""Tests of the house itself: the package layout and the test harness."""

@@ -1,0 +1,1 @@
+"""Tests of incrinstall/resolve/: the resolver, the packse scenarios, uv's resolution, plan.diff()."""

@@ -1,0 +1,1 @@
+"""The slow suites: Docker with a real engine, kill trials, the fault matrix, concurrency."""

@@ -1,0 +1,327 @@
+"""README's Dockerfile (examples/Dockerfile), built by a real engine on the bundled example.
+
+Everything the builds fetch comes from 127.0.0.1 (`docker build --network=host`): the loopback
+index serves the example's test wheels, incrinstall's own wheel (built here) and the wheels it
+needs inside the image (cached by `python -m tests.support.docker_engine`); a folder server
+serves the main-branch archive. Each scenario is asserted from the plain build log (which
+steps ran, which were CACHED) and from inside the image. The tests run in file order: each
+scenario edits the project the previous one left.
+
+Select with `-m docker`; skipped with the reason where no engine can start, failed instead
+when CI=true. INCRINSTALL_DOCKER_REPORT=PATH writes the timings as JSON.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.support import docker_engine as engine
+from tests.support.index_server import LoopbackIndex
+from tests.support.paths import REPO_ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+REPO = REPO_ROOT
+DOCKERFILE = REPO / "examples" / "Dockerfile"
+EXTRA = "devel"
+
+HAND_MADE = """\
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+ARG PIP_INDEX_URL
+ARG BASELINE_ARCHIVE
+RUN python3 -m venv /venv && /venv/bin/pip install --disable-pip-version-check uv
+RUN python3 -c "import io, sys, tarfile, urllib.request; tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(sys.argv[1]).read())).extractall('/baseline')" "$BASELINE_ARCHIVE" \\
+    && /venv/bin/uv pip install --python /venv/bin/python --index-url "$PIP_INDEX_URL" -r /baseline/demo-app-main/pyproject.toml --extra devel \\
+    && rm -rf /baseline
+WORKDIR /app
+COPY pyproject.toml ./
+COPY providers/ providers/
+RUN /venv/bin/uv pip install --python /venv/bin/python --index-url "$PIP_INDEX_URL" -r pyproject.toml --extra devel
+COPY . .
+RUN /venv/bin/uv pip install --python /venv/bin/python --index-url "$PIP_INDEX_URL" --no-deps -e .
+"""
+
+# Cache left in the image: files under the cache homes and incrinstall's temporary caches.
+CACHE_BYTES = ("find /root/.cache /tmp /var/tmp -type f 2>/dev/null | xargs -r stat -c %s "
+               "| awk '{s+=$1} END {print s+0}'")
+PIP_LIST = "/venv/bin/python -m pip list --disable-pip-version-check --format=json"
+
+
+def _engine_or_skip() -> None:
+    problem = engine.engine_problem()
+    if problem is None:
+        try:
+            engine.ensure_base_image()
+            engine.require_image_wheels()
+            return
+        except engine.EngineUnavailable as exc:
+            problem = str(exc)
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and no Docker engine can be used: {problem}")
+    pytest.skip(f"no Docker engine: {problem}")
+
+
+def _demo_universe() -> dict[str, dict[str, list[str]]]:
+    spec = importlib.util.spec_from_file_location("incrinstall_demo", REPO / "examples" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.UNIVERSE
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new))
+
+
+class World:
+    """The project, the servers and what the scenarios measured."""
+
+    def __init__(self, root: Path, index: LoopbackIndex, archive_url: str) -> None:
+        self.root = root
+        self.project = root / "project"
+        self.hand = root / "hand-made"
+        self.index = index
+        self.args = {"BASE_IMAGE": engine.BASE_TAG, "PIP_INDEX_URL": index.url,
+                     "BASELINE_ARCHIVE": archive_url, "BASELINE_FLAGS": "--allow-insecure-http"}
+        self.tag = f"incrinstall-test-demo:{os.getpid()}"
+        self.hand_tag = f"incrinstall-test-hand:{os.getpid()}"
+        self.report: dict[str, dict] = {}
+
+    def build(self, scenario: str, *, cache_from: str | None = None, extra_args: dict | None = None
+              ) -> engine.Build:
+        result = engine.build(self.project, DOCKERFILE, self.tag, {**self.args, **(extra_args or {})},
+                              cache_from=cache_from)
+        self.report.setdefault(scenario, {})["incrinstall_seconds"] = round(result.seconds, 2)
+        self.report[scenario]["incrinstall_ran"] = result.ran()
+        self.report[scenario]["incrinstall_step_seconds"] = {
+            f"{s.stage.split()[0]} {s.instruction[:40]}": s.seconds for s in result.steps if not s.cached}
+        return result
+
+    def build_hand_made(self, scenario: str) -> engine.Build:
+        shutil.rmtree(self.hand, ignore_errors=True)
+        shutil.copytree(self.project, self.hand)
+        (self.hand / "Dockerfile.hand").write_text(HAND_MADE)
+        result = engine.build(self.hand, self.hand / "Dockerfile.hand", self.hand_tag, self.args)
+        self.report.setdefault(scenario, {})["hand_made_seconds"] = round(result.seconds, 2)
+        self.report[scenario]["hand_made_step_seconds"] = {
+            f"{s.stage.split()[0]} {s.instruction[:40]}": s.seconds for s in result.steps if not s.cached}
+        return result
+
+    def packages(self, tag: str | None = None) -> dict[str, str]:
+        listed = json.loads(engine.run_in(tag or self.tag, PIP_LIST))
+        return {p["name"].lower(): p["version"] for p in listed}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    _engine_or_skip()
+    root = tmp_path_factory.mktemp("docker")
+    dists = root / "dists"
+    # Bookworm's pip 23.0 misreads PEP 691 metadata keys and PEP 658 files: plain HTML for it.
+    index = LoopbackIndex(dists, json=False, serve_metadata=False).start()
+    for name, versions in _demo_universe().items():
+        for version, requires in versions.items():
+            index.add_wheel(name, version, requires_dist=requires)
+    for wheel in engine.require_image_wheels().glob("*.whl"):
+        index.add_file(wheel)
+    _build_incrinstall_wheel(dists, root)
+
+    project = root / "project"
+    shutil.copytree(REPO / "examples" / "demo-project", project)
+    (project / "demo_app").mkdir()
+    (project / "demo_app" / "__init__.py").write_text('GREETING = "hello"\n')
+    (project / ".dockerignore").write_text("Dockerfile*\n")
+    archives = root / "archives"
+    archives.mkdir()
+    with tarfile.open(archives / "demo-app-main.tar.gz", "w:gz") as tar:
+        tar.add(project, arcname="demo-app-main")
+    with engine.serve_folder(archives) as archive_base:
+        made = World(root, index, f"{archive_base}/demo-app-main.tar.gz")
+        try:
+            yield made
+        finally:
+            index.stop()
+            for tag in (made.tag, made.hand_tag):
+                engine.docker("image", "rm", "-f", tag, check=False)
+            report = os.environ.get("INCRINSTALL_DOCKER_REPORT")
+            if report:
+                Path(report).write_text(json.dumps(made.report, indent=2) + "\n")
+            print("\n" + json.dumps(made.report, indent=2))
+
+
+def _build_incrinstall_wheel(dest: Path, root: Path) -> None:
+    """incrinstall's own wheel, built from this checkout with the cached hatchling (no network)."""
+    from tests.support.real_wheels import ensure_real_wheels
+    from tests.support.venvs import uv_bin
+
+    env = {**os.environ, "UV_CACHE_DIR": str(root / "uv-cache"), "UV_NO_CONFIG": "1"}
+    subprocess.run([uv_bin(), "build", "--wheel", "--quiet", "--no-index", "--find-links", str(ensure_real_wheels()),
+                    "--out-dir", str(dest), str(REPO)], check=True, env=env, capture_output=True,
+                   timeout=300)
+
+
+def _final(build: engine.Build) -> list[engine.Step]:
+    stages = sorted({s.stage.split()[0] for s in build.steps} - {"incrinstall", "planner"})
+    stages = [name for name in stages if any(s.instruction.startswith("COPY . .") for s in build.steps
+                                             if s.stage.split()[0] == name)]
+    assert len(stages) == 1, stages
+    return [s for s in build.steps if s.stage.split()[0] == stages[0]]
+
+
+def _final_step(build: engine.Build, contains: str) -> engine.Step:
+    found = [s for s in _final(build) if contains in " ".join(s.instruction.split())]
+    assert len(found) == 1, (contains, [s.instruction[:60] for s in _final(build)])
+    return found[0]
+
+
+def _assert_no_cache_left(world: World, tag: str) -> None:
+    assert engine.run_in(tag, CACHE_BYTES).strip() == "0", engine.run_in(
+        tag, "find /root/.cache /tmp /var/tmp -type f | head -20")
+
+
+def test_first_build_installs_the_specs_the_project_editable_and_no_cache(world: World):
+    build = world.build("first build")
+    assert not _baseline_step(build).cached and not _sync_step(build).cached
+    packages = world.packages()
+    for name in ("webkit-lite", "orm-lite", "yaml-lite", "test-runner", "cloud-sdk-lite", "db-driver-lite"):
+        assert name in packages, (name, sorted(packages))
+    assert packages["orm-lite"] == "1.4"
+    assert packages["demo-app"] == "1.0.0"
+    assert engine.run_in(world.tag, "cd / && /venv/bin/python -c 'import demo_app; print(demo_app.GREETING)'"
+                         ).strip() == "hello"
+    assert engine.run_in(world.tag, "/venv/bin/python -m pip check --disable-pip-version-check; echo rc=$?"
+                         ).strip().endswith("rc=0")
+    _assert_no_cache_left(world, world.tag)
+    world.report["first build"]["image_bytes"] = engine.image_size(world.tag)
+    world.report["first build"]["cache_bytes_in_image"] = 0
+    world.first_packages = packages
+
+
+def _sync_step(build: engine.Build) -> engine.Step:
+    return _final_step(build, "incrinstall sync")
+
+
+def _baseline_step(build: engine.Build) -> engine.Step:
+    return _final_step(build, "incrinstall baseline")
+
+
+def test_source_only_edit_runs_no_install_step(world: World):
+    _edit(world.project / "demo_app" / "__init__.py", '"hello"', '"hello, edited"')
+    build = world.build("source-only edit")
+    final = _final(build)
+    # BuildKit prints the FROM of a locally stored image as CACHED or as DONE, depending on whether it
+    # re-read the image config; either way nothing is installed there, so only the other steps count.
+    ran = [s.instruction for s in final if not s.cached and not s.instruction.startswith("FROM")]
+    assert ran == ["COPY . ."], build.ran()
+    assert not any(s.instruction.startswith("RUN") and not s.cached for s in final)
+    assert engine.run_in(world.tag, "cd / && /venv/bin/python -c 'import demo_app; print(demo_app.GREETING)'"
+                         ).strip() == "hello, edited"
+    assert world.packages() == world.first_packages
+
+
+def test_bump_reruns_only_the_sync_layer_and_changes_exactly_the_bumped_packages(world: World):
+    before = world.packages()
+    _edit(world.project / "pyproject.toml", '"orm-lite>=1.4,<1.5"', '"orm-lite>=1.5"')
+    build = world.build("one-package bump")
+    assert _baseline_step(build).cached
+    assert not _sync_step(build).cached
+    after = world.packages()
+    changed = {n for n in set(before) | set(after) if before.get(n) != after.get(n)}
+    assert changed == {"orm-lite", "typing-ext-lite"}, changed
+    assert after["orm-lite"] == "1.5"
+    _assert_no_cache_left(world, world.tag)
+
+
+def test_removal_drops_the_package_and_its_orphans(world: World):
+    before = world.packages()
+    _edit(world.project / "pyproject.toml", '    "yaml-lite",\n', "")
+    build = world.build("removal")
+    assert _baseline_step(build).cached
+    assert not _sync_step(build).cached
+    after = world.packages()
+    assert set(before) - set(after) == {"yaml-lite", "scanner-lite"}
+    assert set(after) <= set(before)
+    assert engine.run_in(world.tag, "/venv/bin/python -m pip check --disable-pip-version-check; echo rc=$?"
+                         ).strip().endswith("rc=0")
+    world.report["removal"]["image_bytes"] = engine.image_size(world.tag)
+
+
+def test_provider_yaml_change_is_noticed(world: World):
+    before = world.packages()
+    _edit(world.project / "providers" / "db" / "provider.yaml", "db-driver-lite>=2.1,<2.2", "db-driver-lite>=2.2")
+    build = world.build("provider.yaml change")
+    assert _baseline_step(build).cached
+    assert not _sync_step(build).cached
+    after = world.packages()
+    assert after["db-driver-lite"] == "2.2"
+    changed = {n for n in set(before) | set(after) if before.get(n) != after.get(n)}
+    assert {"db-driver-lite", "wire-proto-lite"} <= changed <= {"db-driver-lite", "wire-proto-lite", "sql-core"}
+
+
+def test_plain_run_without_a_cache_mount_leaves_no_cache(world: World):
+    tool = f"incrinstall-test-tool:{os.getpid()}"
+    tag = f"incrinstall-test-plain:{os.getpid()}"
+    dockerfile = world.root / "Dockerfile.plain"
+    dockerfile.write_text(
+        f"FROM {tool}\nARG BASELINE_ARCHIVE\nARG PIP_INDEX_URL\n"
+        "RUN python3 -m venv /venv2 && /opt/incrinstall/bin/incrinstall baseline \"$BASELINE_ARCHIVE\" "
+        "--allow-insecure-http --extra devel --python /venv2/bin/python\n")
+    try:
+        engine.build(world.project, DOCKERFILE, tool, world.args, target="incrinstall")
+        engine.build(world.root, dockerfile, tag, world.args)
+        assert "webkit-lite" in engine.run_in(tag, "/venv2/bin/python -m pip list --disable-pip-version-check")
+        _assert_no_cache_left(world, tag)
+    finally:
+        engine.docker("image", "rm", "-f", tag, tool, check=False)
+
+
+def test_registry_cache_reuses_the_baseline_layer_after_a_wipe(world: World):
+    with engine.registry() as registry:
+        remote = f"{registry}/incrinstall-demo:cache"
+        world.build("registry push", extra_args={"BUILDKIT_INLINE_CACHE": "1"})
+        engine.docker("tag", world.tag, remote)
+        engine.docker("push", remote)
+        engine.docker("image", "rm", "-f", world.tag, remote)
+        engine.docker("builder", "prune", "-af")
+        _edit(world.project / "pyproject.toml", '"cli-kit>=3.0",\n', '"cli-kit>=3.0",\n    "metrics-lite",\n')
+        build = world.build("registry rebuild after a spec change", cache_from=remote)
+        assert _baseline_step(build).cached, build.log[-3000:]
+        assert not _sync_step(build).cached
+        assert "metrics-lite" in world.packages()
+
+
+def test_hand_made_dockerfile_for_timing(world: World):
+    """The Airflow-style Dockerfile on the same edits; it keeps what the specs dropped, and its uv cache."""
+    for scenario, edit in (
+        ("first build", None),
+        ("source-only edit", (world.project / "demo_app" / "__init__.py", '"hello, edited"', '"hello, again"')),
+        ("one-package bump", (world.project / "pyproject.toml", '"webkit-lite>=2.0"', '"webkit-lite>=2.1"')),
+        ("removal", (world.project / "pyproject.toml", '    "metrics-lite",\n', "")),
+    ):
+        if edit:
+            _edit(*edit)
+            world.build(scenario + " (2nd)")
+        world.build_hand_made(scenario)
+    # Dropped by the branch, installed by the baseline layer: the hand-made sync never removes them.
+    world.report["removal"]["hand_made_keeps"] = sorted(
+        {"yaml-lite", "scanner-lite"} & set(world.packages(world.hand_tag)))
+    assert not {"yaml-lite", "scanner-lite"} & set(world.packages())
+    world.report["hand-made image"] = {
+        "image_bytes": engine.image_size(world.hand_tag),
+        "cache_bytes_in_image": int(engine.run_in(world.hand_tag, CACHE_BYTES).strip()),
+    }
+    world.report["incrinstall image"] = {
+        "image_bytes": engine.image_size(world.tag),
+        "cache_bytes_in_image": int(engine.run_in(world.tag, CACHE_BYTES).strip()),
+    }
+    assert world.report["incrinstall image"]["cache_bytes_in_image"] == 0

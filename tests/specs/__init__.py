@@ -1,0 +1,1 @@
+"""Tests of incrinstall/specs/: every spec source, collect(), its cache, workspaces."""
