@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from incrinstall.index.client import DistFile, IndexVersion, Metadata
+    from incrinstall.index.client import IndexVersion, Metadata
 
 ROOT = "<root>"
 
@@ -19,6 +19,22 @@ class LargeResolution(Exception):
         super().__init__(f"{count} packages to look up on the index")
         self.count = count
 
+
+class PinFile(Protocol):
+    """The file a pin installs: an index's (index.client.DistFile) or one uv or a lock chose (uv_resolve.LockedFile)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def hashes(self) -> Mapping[str, str]:
+        """{"sha256": hex, ...}; empty when the source gave none."""
+        ...
+
+    @property
+    def metadata_url(self) -> str | None:
+        """Where its core metadata was read from (a PEP 658 file), for messages; None when not from an index."""
+        ...
 
 
 class PackageIndex(Protocol):
@@ -56,7 +72,7 @@ class Pin:
     version: str
     origin: str  # "installed" | "index"
     requires: tuple[str, ...]  # canonical names this package depends on (extras folded in)
-    file: DistFile | None = None  # the file to install, when origin == "index"
+    file: PinFile | None = None  # the file to install, when origin == "index"
     # "sha256:<hex>" of every installable file of this version, so uv can verify whichever it picks;
     # empty when any file lacks a hash (uv's --require-hashes is all or nothing).
     hashes: tuple[str, ...] = ()

@@ -15,7 +15,7 @@ from packaging.version import InvalidVersion, Version
 from incrinstall.resolve.model import ROOT, Resolution
 
 if TYPE_CHECKING:
-    from incrinstall.index.client import DistFile
+    from incrinstall.resolve.model import PinFile
     from incrinstall.environment.installed import InstalledDist
 
 ACTIONS = ("install", "upgrade", "downgrade", "remove", "keep")
@@ -30,7 +30,7 @@ class Action:
     from_version: str | None
     to_version: str | None
     reason: str
-    file: DistFile | None = None  # for install/upgrade/downgrade of an index pin
+    file: PinFile | None = None  # for install/upgrade/downgrade of a pin that names its file
 
     def to_json(self) -> dict:
         return {

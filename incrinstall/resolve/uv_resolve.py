@@ -163,6 +163,7 @@ class LockedFile:
     url: str
     hashes: dict[str, str]
     direct: bool = False  # named by a direct URL requirement: installed from the URL, not by name
+    metadata_url: str | None = None  # uv read its metadata; incrinstall did not
 
 
 def parse_pylock(data: dict, skip: set[str]) -> dict[str, tuple[str, list[LockedFile]]]:
