@@ -39,15 +39,20 @@ def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
     """A wheel with no files standing for a package the tree provides: its real version and requirements.
 
     uv resolves requirements on it (a provider's `apache-airflow>=2.11`, `project[extra]`)
-    exactly as it would on the real thing, and never fetches it from the index.
+    exactly as it would on the real thing, and never fetches it from the index. Its METADATA lists
+    the package's own Requires-Dist lines, markers kept: uv's choices on a large set depend on them.
     """
     dist = re.sub(r"[-_.]+", "_", package.name)
     info = f"{dist}-{package.version}.dist-info"
     lines = ["Metadata-Version: 2.1", f"Name: {package.name}", f"Version: {package.version}"]
-    lines += [f"Requires-Dist: {text}" for text in package.requires]
-    for extra, texts in sorted(package.extras.items()):
-        lines.append(f"Provides-Extra: {extra}")
-        lines += [f"Requires-Dist: {_with_extra(text, extra)}" for text in texts]
+    if package.requires_dist or package.provides_extra:
+        lines += [f"Provides-Extra: {extra}" for extra in package.provides_extra]
+        lines += [f"Requires-Dist: {text}" for text in package.requires_dist]
+    else:  # a package known only by its requirements for the target (markers already evaluated)
+        lines += [f"Requires-Dist: {text}" for text in package.requires]
+        for extra, texts in sorted(package.extras.items()):
+            lines.append(f"Provides-Extra: {extra}")
+            lines += [f"Requires-Dist: {_with_extra(text, extra)}" for text in texts]
     files = {
         f"{info}/METADATA": "\n".join(lines) + "\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: incrinstall\nRoot-Is-Purelib: true\nTag: py3-none-any\n",

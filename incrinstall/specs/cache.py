@@ -21,7 +21,7 @@ from incrinstall.common.names import is_url
 from incrinstall.common.paths import cache_dir
 from incrinstall.specs.model import LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
 
-FORMAT = 1  # bump when SpecSet's fields change: older entries are then ignored
+FORMAT = 2  # bump when SpecSet's fields change: older entries are then ignored (2: requires_dist)
 
 
 def _entry(project_dir: Path, selection: Selection, markers: dict[str, str]) -> Path:
@@ -69,7 +69,8 @@ def _specset(d: dict, selection: Selection) -> SpecSet:
         selection=selection,
         local_packages=[
             LocalPackage(lp["name"], lp["version"], lp["path"], tuple(lp["requires"]),
-                         {extra: tuple(reqs) for extra, reqs in lp["extras"].items()}, lp["where"])
+                         {extra: tuple(reqs) for extra, reqs in lp["extras"].items()}, lp["where"],
+                         tuple(lp["requires_dist"]), tuple(lp["provides_extra"]))
             for lp in d["local_packages"]
         ],
         scanned_dirs=list(d["scanned_dirs"]),

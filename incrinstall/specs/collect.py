@@ -387,7 +387,18 @@ def _local_package(name: str, known: tuple[str | None, str, str], node: _Node, e
         requires=expander.evaluate(node.base),
         extras={extra: expander.evaluate(items) for extra, items in node.extras.items()},
         where=where,
+        requires_dist=tuple(_metadata_line(item) for item in [*node.base, *(i for v in node.extras.values() for i in v)]),
+        provides_extra=tuple(node.extras),
     )
+
+
+def _metadata_line(item: Declared) -> str:
+    """A declared requirement as a Requires-Dist line: its marker kept, `extra == "x"` added for an extra's."""
+    if not item.extra or "extra" in item.requirement.partition(";")[2]:
+        return item.requirement  # a base requirement, or a backend's line that names its extra already
+    text, _, marker = item.requirement.partition(";")
+    marker = marker.strip()
+    return f'{text.strip()}; ({marker}) and extra == "{item.extra}"' if marker else f'{text.strip()}; extra == "{item.extra}"'
 
 
 class _Expander:

@@ -71,6 +71,11 @@ class LocalPackage:
     requires: tuple[str, ...] = ()  # base requirements, PEP 508 without markers
     extras: dict[str, tuple[str, ...]] = field(default_factory=dict)  # normalized extra -> its own additions
     where: str = ""  # the file that states the version (pyproject.toml, provider.yaml, or the backend's source)
+    # Its Requires-Dist as its own METADATA says it, in order, markers kept (`extra == "x"` for an extra's):
+    # a stand-in for it must give uv the very metadata uv would read from the package itself, since uv's
+    # choices depend on it (a marker evaluated and dropped here changed 8 of 787 versions on Airflow 3).
+    requires_dist: tuple[str, ...] = ()
+    provides_extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,42 @@ def test_parse_pylock_keeps_files_and_hashes_and_skips_the_tree():
     version, files = locked["foo-bar"]
     assert version == "1.0" and files[0].url.endswith(".whl") and files[0].hashes == {"sha256": "ab"}
     assert locked["tiny"][1][0].url.endswith(".tar.gz")
+
+
+def test_a_stand_in_carries_the_tree_packages_own_requires_dist_with_its_markers(tmp_path):
+    # uv's choices depend on the metadata it reads, markers included: on Airflow 3.3.2's ci-image set, stand-ins
+    # whose markers had been evaluated and dropped made uv pick 8 of 787 versions other than uv's own pick.
+    import zipfile
+
+    from incrinstall.resolve.uv_resolve import _stand_in_wheel
+    from incrinstall.specs.collect import collect
+    from incrinstall.specs.model import Selection
+    from tests.support.trees import marker_env, write_tree
+
+    tree = write_tree(tmp_path / "tree", {"pyproject.toml": """\
+        [project]
+        name = "core"
+        version = "3.0"
+        dependencies = [
+          'meta>=6.5; python_version < "3.12"',
+          'meta>=7.0; python_version >= "3.12"',
+          "plain",
+        ]
+        [project.optional-dependencies]
+        all = ["core[speed]"]
+        speed = ['fast; sys_platform == "linux" or sys_platform == "darwin"', "faster"]
+        """})
+    core = collect(tree, Selection(), marker_env("3.12")).local_packages[0]
+    wheel = _stand_in_wheel(tmp_path, core)
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = zf.read("core-3.0.dist-info/METADATA").decode()
+    assert [line for line in metadata.splitlines() if line.startswith(("Requires-Dist", "Provides-Extra"))] == [
+        "Provides-Extra: all",
+        "Provides-Extra: speed",
+        'Requires-Dist: meta>=6.5; python_version < "3.12"',
+        'Requires-Dist: meta>=7.0; python_version >= "3.12"',
+        "Requires-Dist: plain",
+        'Requires-Dist: core[speed]; extra == "all"',
+        'Requires-Dist: fast; (sys_platform == "linux" or sys_platform == "darwin") and extra == "speed"',
+        'Requires-Dist: faster; extra == "speed"',
+    ]
