@@ -164,11 +164,23 @@ def _reads(mode, flags) -> bool:
 
 
 def _blame(root: str, exc: BaseException) -> str | None:
-    """The innermost traceback frame inside the project, as "relpath:line"."""
+    """The innermost traceback frame inside the project, as "relpath:line".
+
+    Code without a file ("<string>", "<frozen ...>") is no project file, except setup.py as
+    setuptools runs it: build_meta's run_setup() exec()s its text, so its frames say "<string>".
+    """
     root = os.path.join(os.path.realpath(root), "")
     found = None
+    caller = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        full = os.path.realpath(frame.filename)
+        filename = frame.filename
+        if filename == "<string>" and caller is not None and caller.name == "run_setup" \
+                and caller.filename.replace(os.sep, "/").endswith("setuptools/build_meta.py"):
+            filename = os.path.join(root, "setup.py")
+        caller = frame
+        if not os.path.isfile(filename):
+            continue
+        full = os.path.realpath(filename)
         if full.startswith(root):
             found = f"{full[len(root):].replace(os.sep, '/')}:{frame.lineno}"
     return found
