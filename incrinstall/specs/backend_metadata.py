@@ -5,12 +5,13 @@ For any tree whose dependencies are not static PEP 621 data (setup.py, setup.cfg
 Procedure, fast path first:
 1. `cache_key_material` (the caller hashes the project's own spec files, pyproject.toml, setup.py,
    setup.cfg, hatch_build.py, into it) and the target markers name an index entry that lists
-   what the backend looked at when it last ran for that material: the files it read, the folders
-   whose names count, and the version-control tools it ran;
+   what the backend looked at in its last runs for that material (up to 8: a checkout and its
+   sdist look different): the files it read, the folders whose names count, and the
+   version-control tools it ran;
 2. the result key is made of the current content of those files, the names in those folders
    (a file the backend probed with os.path.exists(), which no audit event shows, appears or
    disappears there: PKG-INFO), and the repository state when it ran git or hg (common/vcs.py);
-3. a stored result under that key is returned without running anything;
+3. a stored result under one of those keys is returned without running anything;
 4. otherwise the backend runs (incrinstall.backends.backend.editable_metadata: its metadata hook,
    or a build where only a build shows the dependencies), its METADATA is parsed, and result and
    index are stored for next time.
@@ -119,18 +120,32 @@ def posix_parent(rel: str) -> str:
     return rel.rsplit("/", 1)[0] if "/" in rel else "."
 
 
-def _load_cached(material_id: str, project_dir: Path) -> HookResult | None:
-    hooks = _hooks_dir()
+_SEEN_KEPT = 8  # what the backend looked at, for this many recent runs of one material (trees that alternate)
+
+
+def _seen(material_id: str) -> list[dict]:
+    """What the backend looked at in recent runs for this material, the latest first ([] when none)."""
     try:
-        seen = json.loads((hooks / "index" / f"{material_id}.json").read_text(encoding="utf-8"))
-        key = _result_key(material_id, project_dir, seen["files"], seen["folders"], seen["vcs"])
-        data = json.loads((hooks / f"{key}.json").read_text(encoding="utf-8"))
-        result = HookResult(**data)
+        data = json.loads((_hooks_dir() / "index" / f"{material_id}.json").read_text(encoding="utf-8"))
+        seen = data["seen"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not os.path.isfile(result.metadata_path):
-        return None
-    return result
+        return []
+    return [s for s in seen if isinstance(s, dict)] if isinstance(seen, list) else []
+
+
+def _load_cached(material_id: str, project_dir: Path) -> HookResult | None:
+    # Two trees with the same spec files (a checkout and its sdist, a tree and its recipe) may make
+    # the backend look at different things: each run's list is kept, and each is tried.
+    for seen in _seen(material_id):
+        try:
+            key = _result_key(material_id, project_dir, seen["files"], seen["folders"], seen["vcs"])
+            data = json.loads((_hooks_dir() / f"{key}.json").read_text(encoding="utf-8"))
+            result = HookResult(**data)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if os.path.isfile(result.metadata_path):
+            return result
+    return None
 
 
 def run_hook(
@@ -209,7 +224,9 @@ def run_hook(
     )
     write_atomic(hooks / f"{key}.json", json.dumps(asdict(result), indent=1))
     # The index is written last: a reader that finds it also finds the result it points to.
-    write_atomic(hooks / "index" / f"{material_id}.json", json.dumps({"files": files, "folders": folders, "vcs": vcs}))
+    latest = {"files": files, "folders": folders, "vcs": vcs}
+    seen = [latest] + [s for s in _seen(material_id) if s != latest][: _SEEN_KEPT - 1]
+    write_atomic(hooks / "index" / f"{material_id}.json", json.dumps({"seen": seen}))
     return result
 
 

@@ -6,7 +6,6 @@ environment needs an index: each one logs every process that imports it, and the
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -102,6 +101,17 @@ def test_a_tree_with_pkg_info_does_not_share_the_answer_of_one_without(tmp_path,
     assert runs() == 2
     # Each answer stays cached for its own tree: no backend runs again.
     assert requirements(checkout) == ["from-checkout"] and requirements(sdist) == ["from-sdist"]
+    assert runs() == 2
+
+
+def test_two_trees_that_alternate_each_keep_their_answer(tmp_path, runs):
+    checkout = probe_tree(tmp_path / "checkout", PKG_INFO_BACKEND)
+    sdist = tmp_path / "sdist"
+    shutil.copytree(checkout, sdist)
+    (sdist / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: probe\nVersion: 1.0\n")
+    for _ in range(3):  # the hook cache itself (no spec cache in between): each tree's answer is found
+        assert run_hook(checkout, MARKERS, "material").requires_dist == ["from-checkout"]
+        assert run_hook(sdist, MARKERS, "material").requires_dist == ["from-sdist"]
     assert runs() == 2
 
 
