@@ -60,8 +60,15 @@ def open_archive(
 
     A directory is used in place and never written to. Every refusal raises ArchiveError and leaves nothing behind.
     """
+    if not source.strip():
+        # An empty argument would be taken for the current folder: say so rather than guess.
+        raise ArchiveError("no archive given (an empty argument); name a source archive, a URL or a folder",
+                           where="ARCHIVE")
     expected = _normalize_sha256(sha256, source)
     kind, location, display = _classify(source, allow_insecure_http)
+    if kind != "dir" and _file_name(location).lower().endswith(".whl"):
+        raise ArchiveError("a wheel is a built distribution, not a source archive: give the project's source "
+                           f"archive ({UNPACKS}) or its folder", where=display)
     if kind == "dir":
         if expected:
             raise ArchiveError("--sha256 cannot verify a directory; give an archive file or URL", where=display)

@@ -362,7 +362,9 @@ def cmd_baseline(args, console: Console) -> int:
 
     # The project's uv settings are those of the unpacked tree: `configure` reads them once it exists.
     source = Path(args.archive)
-    options = _options(args, Path.cwd(), settings_dir=source.resolve(), read_settings=source.is_dir())
+    # (An empty argument is refused by the baseline itself; it must not read the current folder's settings first.)
+    options = _options(args, Path.cwd(), settings_dir=source.resolve(),
+                       read_settings=bool(args.archive.strip()) and source.is_dir())
     outcome = pipeline.baseline(args.archive, options, sha256=args.sha256,
                                 allow_insecure_http=args.allow_insecure_http, max_size=args.max_size,
                                 report=console.info, configure=lambda tree: _options(args, tree))

@@ -122,13 +122,21 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
     """Unpack a source archive and install its dependencies (not the project) as the baseline.
 
     `configure(tree)` makes the Options again once the tree is unpacked, so that the archive's own
-    uv settings (`[tool.uv]`, `uv.toml`) count as they would in the project folder.
+    uv settings (`[tool.uv]`, `uv.toml`) count as they would in the project folder. A tree with no
+    spec file at all (and no -r file given) is refused: "0 changed" would hide a wrong archive.
+    The Outcome's seconds run from the start: fetching and unpacking included.
     """
     from incrinstall import archive
+    from incrinstall.common.errors import SpecError
+    from incrinstall.specs.collect import spec_files_present
 
+    started = time.perf_counter()
     with archive.unpacked(source, sha256=sha256, allow_insecure_http=allow_insecure_http,
                           **({"max_size": max_size} if max_size is not None else {})) as unpacked:
         report(f"unpacked {unpacked.source} -> {unpacked.root}")
+        if not options.selection.requirement_files and not spec_files_present(Path(unpacked.root)):
+            raise SpecError("no spec file in this tree (pyproject.toml, setup.py, setup.cfg or provider.yaml) "
+                            "and no -r file given: nothing to make a baseline of", where=unpacked.source)
         base = configure(Path(unpacked.root)) if configure is not None else options
         tree_options = replace(base, project_dir=Path(unpacked.root), editable=False)
         record = {
@@ -136,4 +144,5 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
             "sha256": unpacked.sha256 or "",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        return sync(tree_options, report=report, baseline=record)  # records the baseline itself
+        outcome = sync(tree_options, report=report, baseline=record)  # records the baseline itself
+    return replace(outcome, seconds=time.perf_counter() - started)

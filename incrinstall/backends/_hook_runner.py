@@ -1,4 +1,4 @@
-"""Child side of a hook call: note the project files a backend hook reads, then run pyproject_hooks' script.
+"""Child side of a hook call: note what a backend hook looks at in the project, then run pyproject_hooks' script.
 
 Executed by path with the build environment's interpreter:
 
@@ -7,8 +7,15 @@ Executed by path with the build environment's interpreter:
 The last three arguments are the command pyproject_hooks asked its runner to start
 (incrinstall/backends/runner.py puts us in front of it). REQUEST.json names the project,
 whether to record, folders that never count and where to write the report:
-{"opened": [...]} and, when the hook raised, {"error": ..., "where": "relpath:line"}.
-Standard library only; it must never import incrinstall.
+{"opened": [...], "listed": [...], "vcs": [...]} and, when the hook raised,
+{"error": ..., "where": "relpath:line"}. What is recorded, from audit events:
+- "opened": files under the project opened for reading (`open`);
+- "listed": folders under the project listed (`os.listdir`, `os.scandir`, `glob.glob`), "." for the
+  root, whether or not they exist (a probe of a missing folder counts);
+- "vcs": the version-control tools the hook started (`subprocess.Popen`, `os.system`: git, hg), whose
+  answer depends on repository state no `open` shows.
+A `stat` (os.path.exists) raises no audit event: the caller keys on the names in the folders of
+the files opened as well. Standard library only; it must never import incrinstall.
 """
 
 from __future__ import annotations
@@ -20,37 +27,80 @@ import sys
 import traceback
 
 
+_LISTING_EVENTS = ("os.listdir", "os.scandir")
+_SPAWN_EVENTS = ("subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec")
+_VCS_TOOLS = ("git", "hg")
+_SHELLS = ("sh", "bash", "dash", "zsh", "cmd", "cmd.exe")
+
+
 class _Recorder:
-    """Collects the paths under `root` that are opened for reading (audit event "open")."""
+    """Collects what a hook looks at under `root`: files opened for reading, folders listed, VCS tools run."""
 
     def __init__(self, root: str, exclude: list[str]):
         self.root = os.path.join(os.path.realpath(root), "")
         self.exclude = [os.path.join(os.path.realpath(p), "") for p in exclude]
         self.seen: set[str] = set()
+        self.listed: set[str] = set()
+        self.vcs: set[str] = set()
         self.active = False
 
     def __call__(self, event: str, args: tuple) -> None:
-        if event != "open" or not self.active:
+        if not self.active or not (event == "open" or event in _LISTING_EVENTS or event.startswith("glob.glob")
+                                   or event in _SPAWN_EVENTS):
             return
-        path, mode, flags = (tuple(args) + (None, None, None))[:3]
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        if not isinstance(path, str):  # a file descriptor or None
-            return
-        if not _reads(mode, flags):
-            return
-        # Stop recording while we inspect the path: realpath itself must not recurse into us.
+        # Stop recording while we inspect the event: realpath itself must not recurse into us.
         self.active = False
         try:
-            self._note(path)
+            if event == "open":
+                path, mode, flags = (tuple(args) + (None, None, None))[:3]
+                if _reads(mode, flags):
+                    self._note(path)
+            elif event in _LISTING_EVENTS:
+                self._note_folder(args[0] if args else None)
+            elif event.startswith("glob.glob"):
+                # The literal folder the pattern starts from (its root_dir in glob.glob/2); the
+                # os.scandir events glob makes name the rest.
+                pattern = args[0] if args else None
+                root_dir = args[2] if event == "glob.glob/2" and len(args) > 2 else None
+                if isinstance(pattern, (str, bytes)):
+                    base = _literal_base(os.fsdecode(pattern))
+                    if isinstance(root_dir, (str, bytes)):
+                        base = os.path.join(os.fsdecode(root_dir), base)
+                    self._note_folder(base)
+            else:
+                tool = _vcs_tool(event, args)
+                if tool is not None:
+                    self.vcs.add(tool)
         finally:
             self.active = True
 
-    def _note(self, path: str) -> None:
+    def _relative(self, path) -> str | None:
+        """`path` relative to the root ("/" separators, "" for the root itself); None outside it or excluded."""
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if path is None:
+            path = "."
+        if not isinstance(path, str):  # a file descriptor
+            return None
         full = os.path.realpath(os.path.abspath(path))
-        if not full.startswith(self.root) or any(full.startswith(e) for e in self.exclude):
+        if os.path.join(full, "") == self.root:
+            return ""
+        if not full.startswith(self.root) or any(os.path.join(full, "").startswith(e) for e in self.exclude):
+            return None
+        return full[len(self.root):]
+
+    def _note_folder(self, path) -> None:
+        rel = self._relative(path)
+        if rel is None or "__pycache__" in rel.split(os.sep):
             return
-        rel = full[len(self.root):]
+        self.listed.add(rel.replace(os.sep, "/") or ".")
+
+    def _note(self, path) -> None:
+        if path is None:
+            return
+        rel = self._relative(path)
+        if not rel:
+            return
         parts = rel.split(os.sep)
         if "__pycache__" in parts:
             # A cached .pyc stands for its source file: record the source, never the cache.
@@ -63,6 +113,48 @@ class _Recorder:
         self.seen.add(rel.replace(os.sep, "/"))
 
 
+def _literal_base(pattern: str) -> str:
+    """The folder a glob pattern starts listing from: its parts before the first wildcard."""
+    parts = pattern.replace(os.sep, "/").split("/")
+    literal = []
+    for part in parts[:-1]:
+        if any(c in part for c in "*?["):
+            break
+        literal.append(part)
+    return "/".join(literal) or "."
+
+
+def _vcs_tool(event: str, args: tuple) -> str | None:
+    """"git" or "hg" when the process being started is one, directly or as a shell command's first word."""
+    if event == "os.system":
+        command = os.fsdecode(args[0]) if args and isinstance(args[0], (str, bytes)) else ""
+        return _vcs_of(command.split()[:1])
+    if event == "os.spawn":
+        args = args[1:]  # (mode, path, args, env)
+    program = args[0] if args else None
+    argv = args[1] if len(args) > 1 else None
+    if isinstance(argv, (str, bytes)):
+        argv = os.fsdecode(argv).split()
+    words = [os.fsdecode(w) for w in [program, *(argv or [])] if isinstance(w, (str, bytes, os.PathLike))]
+    if words and _program(words[0]) in _SHELLS and "-c" in words:  # sh -c "git describe --tags"
+        after = words.index("-c") + 1
+        return _vcs_of(words[after].split()[:1] if after < len(words) else [])
+    return _vcs_of(words[:2])
+
+
+def _vcs_of(words: list[str]) -> str | None:
+    for word in words:
+        name = _program(word)
+        if name in _VCS_TOOLS:
+            return name
+    return None
+
+
+def _program(word: str) -> str:
+    name = os.path.basename(word).lower()
+    return name[:-4] if name.endswith(".exe") else name
+
+
 def _reads(mode, flags) -> bool:
     if isinstance(mode, str):
         return "r" in mode or "+" in mode
@@ -72,11 +164,23 @@ def _reads(mode, flags) -> bool:
 
 
 def _blame(root: str, exc: BaseException) -> str | None:
-    """The innermost traceback frame inside the project, as "relpath:line"."""
+    """The innermost traceback frame inside the project, as "relpath:line".
+
+    Code without a file ("<string>", "<frozen ...>") is no project file, except setup.py as
+    setuptools runs it: build_meta's run_setup() exec()s its text, so its frames say "<string>".
+    """
     root = os.path.join(os.path.realpath(root), "")
     found = None
+    caller = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        full = os.path.realpath(frame.filename)
+        filename = frame.filename
+        if filename == "<string>" and caller is not None and caller.name == "run_setup" \
+                and caller.filename.replace(os.sep, "/").endswith("setuptools/build_meta.py"):
+            filename = os.path.join(root, "setup.py")
+        caller = frame
+        if not os.path.isfile(filename):
+            continue
+        full = os.path.realpath(filename)
         if full.startswith(root):
             found = f"{full[len(root):].replace(os.sep, '/')}:{frame.lineno}"
     return found
@@ -119,6 +223,8 @@ def main(argv: list[str]) -> int:
         if recorder is not None:
             recorder.active = False
             report["opened"] = sorted(recorder.seen)
+            report["listed"] = sorted(recorder.listed)
+            report["vcs"] = sorted(recorder.vcs)
     sys.stdout.flush()
     sys.stderr.flush()
     with open(req["report_path"], "w", encoding="utf-8") as f:

@@ -22,7 +22,14 @@ OUTPUT_TAIL_LINES = 30
 # PEP 517: a project without [build-system] is built by setuptools' legacy backend.
 LEGACY_BUILD_SYSTEM = (["setuptools>=40.8.0"], "setuptools.build_meta:__legacy__", [])
 
-# How many hook subprocesses this process started; tests use it to prove a cache hit ran nothing.
+
+
+def spec_file(project_dir: Path) -> str:
+    """The file a backend error is about when no line is known: pyproject.toml, else setup.py, else setup.cfg."""
+    for name in ("pyproject.toml", "setup.py", "setup.cfg"):
+        if (project_dir / name).is_file():
+            return name
+    return "pyproject.toml"
 
 
 class HookNotProvided(HookError):
@@ -31,12 +38,26 @@ class HookNotProvided(HookError):
 
 @dataclass
 class HookRun:
-    """What one backend hook returned, what it printed, and (when asked) the project files it read."""
+    """What one backend hook returned, what it printed, and (when asked) what it looked at in the project."""
 
     hook: str
     result: object
     output: str
-    opened_files: list[str] = field(default_factory=list)
+    opened_files: list[str] = field(default_factory=list)  # files read (relpaths)
+    listed_dirs: list[str] = field(default_factory=list)  # folders listed, existing or not ("." = the root)
+    vcs: list[str] = field(default_factory=list)  # version-control tools it ran ("git", "hg")
+
+
+@dataclass
+class BackendMetadata:
+    """The core metadata a backend wrote for the project, which hook wrote it, and what the backend looked at."""
+
+    text: str  # METADATA
+    hook: str  # "prepare_metadata_for_build_editable", "prepare_metadata_for_build_wheel", "build_editable", ...
+    backend: str  # [build-system].build-backend (setuptools' legacy backend when none is declared)
+    opened_files: list[str]
+    listed_dirs: list[str]
+    vcs: list[str]
 
 
 @dataclass(frozen=True)
@@ -91,7 +112,7 @@ def build_env_key(requires: list[str], *, python: str, index: IndexConfig | None
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def build_env(requires: list[str], *, python: str, index: IndexConfig | None) -> Path:
+def build_env(requires: list[str], *, python: str, index: IndexConfig | None, where: str = "pyproject.toml") -> Path:
     """A venv with `requires` installed for `python`, created once and reused while the inputs are the same.
 
     Built in a temporary folder next to its final place and renamed into place
@@ -130,7 +151,7 @@ def build_env(requires: list[str], *, python: str, index: IndexConfig | None) ->
         raise HookError(
             "cannot create the build environment for [build-system].requires "
             f"({', '.join(requires) or 'nothing'})",
-            where="pyproject.toml",
+            where=where,
             detail=exc.detail,
         ) from None
     finally:
@@ -207,6 +228,7 @@ def run_backend_hook(
         raise ValueError(f"not a PEP 517/660 hook: {hook}")
     pyproject_hooks = _pyproject_hooks()
     project_dir = Path(project_dir).resolve()
+    where = spec_file(project_dir)
     extra = {"_allow_fallback": fallback} if hook.startswith("prepare_metadata_") else {}
     with tempfile.TemporaryDirectory(prefix="incrinstall-hook-") as work:
         runner = RecordingRunner(project_dir, Path(work), record_files=record_files, exclude=exclude)
@@ -215,23 +237,24 @@ def run_backend_hook(
             result = getattr(caller, hook)(*(args or []), config_settings=config_settings, **extra)
         except pyproject_hooks.HookMissing as exc:
             raise HookNotProvided(f"the build backend {backend} has no hook {exc.hook_name or hook}",
-                                  where="pyproject.toml") from None
+                                  where=where) from None
         except pyproject_hooks.UnsupportedOperation as exc:
-            raise HookNotProvided(f"the build backend {backend} does not support {hook}", where="pyproject.toml",
+            raise HookNotProvided(f"the build backend {backend} does not support {hook}", where=where,
                                   detail=_tail(exc.traceback)) from None
         except (pyproject_hooks.BackendUnavailable, pyproject_hooks.BackendInvalid) as exc:  # one class since 1.1
             detail = getattr(exc, "traceback", "") or runner.output
             raise HookError(f"cannot import the build backend {backend}: {_import_failure(exc)}",
-                            where="pyproject.toml", detail=_tail(detail)) from None
+                            where=where, detail=_tail(detail)) from None
         except subprocess.CalledProcessError as exc:
             error = runner.report.get("error") or f"the hook process died (exit {exc.returncode})"
             raise HookError(f"the build backend failed in {hook}: {error}",
-                            where=runner.report.get("where") or "pyproject.toml", detail=_tail(runner.output)) from None
+                            where=runner.report.get("where") or where, detail=_tail(runner.output)) from None
         except (OSError, ValueError) as exc:  # no interpreter, or no readable answer in the control folder
-            raise HookError(f"the build backend failed in {hook}: {exc}", where="pyproject.toml",
+            raise HookError(f"the build backend failed in {hook}: {exc}", where=where,
                             detail=_tail(runner.output)) from None
     opened = [p for p in runner.report.get("opened", []) if (project_dir / p).is_file()]
-    return HookRun(hook=hook, result=result, output=runner.output, opened_files=opened)
+    return HookRun(hook=hook, result=result, output=runner.output, opened_files=opened,
+                   listed_dirs=list(runner.report.get("listed", [])), vcs=list(runner.report.get("vcs", [])))
 
 
 def _import_failure(exc: Exception) -> str:
@@ -282,7 +305,8 @@ def _prepared_env(project_dir: Path, system: BuildSystem, requires_hook: str, *,
                   index: IndexConfig | None) -> Path:
     """Build env with [build-system].requires plus what the backend asks for in `requires_hook`."""
     _hook_caller(project_dir, system.backend, system.backend_path)  # a bad backend-path fails before uv runs
-    env = build_env(system.requires, python=python, index=index)
+    where = spec_file(project_dir)
+    env = build_env(system.requires, python=python, index=index, where=where)
     # Not keyed by the folder: the answer is the backend's, from the files it read (their digests are checked),
     # so a baseline's unpacked archive and the checkout share it.
     key = hashlib.sha256(json.dumps([env.name, system.backend, system.backend_path, requires_hook]).encode()).hexdigest()
@@ -295,7 +319,7 @@ def _prepared_env(project_dir: Path, system: BuildSystem, requires_hook: str, *,
         _remember_build_requires(key, project_dir, run.opened_files, more)
     extra = sorted(set(more) - set(system.requires))
     if extra:
-        env = build_env([*system.requires, *extra], python=python, index=index)
+        env = build_env([*system.requires, *extra], python=python, index=index, where=where)
     return env
 
 
@@ -355,21 +379,27 @@ def _metadata_from_wheel(wheel: Path) -> str:
 
 
 def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfig | None,
-                      build: bool = True, keep_wheel: Path | None = None) -> tuple[str, list[str]]:
-    """METADATA of the project's editable wheel, and the project files the backend read while computing it.
+                      build: bool = False, keep_wheel: Path | None = None) -> BackendMetadata:
+    """The METADATA of the project's editable install as its own backend writes it, and what the backend looked at.
 
-    With `build`, builds the wheel for real (PEP 660 build_editable) instead of asking
-    prepare_metadata_for_build_editable: hatchling runs custom build hooks (the ones that
-    set dependencies in initialize()) only when it builds a wheel. Without it (only the
-    version is dynamic), the backend's metadata hook is enough, and a backend without one
-    builds the wheel after all. `keep_wheel`: a folder to copy the built wheel into (under its
-    own name), so that the sync installs this very wheel rather than have it built again.
+    As pip and uv ask: prepare_metadata_for_build_editable (PEP 660), else
+    prepare_metadata_for_build_wheel, else a real build (build_editable, else build_wheel).
+    With `build`, the editable wheel is built straight away: hatchling runs custom build hooks
+    (the ones that set dependencies in initialize()) only when it builds a wheel. A project
+    without [build-system] is built by setuptools' legacy backend (PEP 517). `keep_wheel`: a
+    folder to copy a built editable wheel into (under its own name), so that the sync installs
+    this very wheel rather than have it built again.
     """
     project_dir = Path(project_dir).resolve()
-    system = read_build_system(project_dir, legacy_ok=False)
+    system = read_build_system(project_dir, legacy_ok=True)
     env = _prepared_env(project_dir, system, "get_requires_for_build_editable", python=python, index=index)
     common = dict(env_python=_env_python(env), backend=system.backend, backend_path=system.backend_path,
                   record_files=True)
+    where = spec_file(project_dir)
+
+    def answer(run: HookRun, text: str) -> BackendMetadata:
+        return BackendMetadata(text, run.hook, system.backend, run.opened_files, run.listed_dirs, run.vcs)
+
     with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
         if not build:
             for hook in ("prepare_metadata_for_build_editable", "prepare_metadata_for_build_wheel"):
@@ -378,20 +408,24 @@ def editable_metadata(project_dir: str | Path, *, python: str, index: IndexConfi
                 except HookNotProvided:
                     continue
                 if not isinstance(run.result, str):
-                    raise HookError(f"{hook} did not return a .dist-info folder name", where="pyproject.toml",
+                    raise HookError(f"{hook} did not return a .dist-info folder name", where=where,
                                     detail=_tail(run.output))
-                return (Path(out) / run.result / "METADATA").read_text(encoding="utf-8"), run.opened_files
-        run = run_backend_hook(project_dir, "build_editable", args=[out], **common)
+                return answer(run, (Path(out) / run.result / "METADATA").read_text(encoding="utf-8"))
+        for hook in ("build_editable", "build_wheel"):
+            try:
+                run = run_backend_hook(project_dir, hook, args=[out], **common)
+            except HookNotProvided:  # a backend without PEP 660 (setuptools < 64) builds a plain wheel
+                continue
+            break
         if not isinstance(run.result, str):
-            raise HookError("build_editable did not return a wheel file name", where="pyproject.toml",
-                            detail=_tail(run.output))
+            raise HookError(f"{run.hook} did not return a wheel file name", where=where, detail=_tail(run.output))
         metadata = _metadata_from_wheel(Path(out) / run.result)
-        if keep_wheel is not None:
+        if keep_wheel is not None and run.hook == "build_editable":
             import shutil
 
             keep_wheel.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(Path(out) / run.result, keep_wheel / run.result)
-    return metadata, run.opened_files
+    return answer(run, metadata)
 
 
 def _unpack_sdist(sdist: Path, into: Path) -> Path:

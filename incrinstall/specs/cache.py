@@ -2,8 +2,9 @@
 
 Keyed by the project folder, the selection and the marker environment; valid while the files the
 last collection read hash to the same fingerprint and the folders that decided which spec files
-exist have the same mtimes (the very test the no-op path makes, see install/stamp.py). A spec
-file given by URL is never trusted from the cache. JSON, not pickle: a cache folder can be
+exist (or that a build backend looked at) have the same mtimes (the very test the no-op path makes,
+see install/stamp.py), and, when a backend ran git or hg, the repository is in the same state. A
+spec file given by URL is never trusted from the cache. JSON, not pickle: a cache folder can be
 shared (a Docker cache mount), and reading it must never run code.
 """
 
@@ -19,9 +20,10 @@ from incrinstall.common.atomic import write_atomic
 from incrinstall.common.fingerprint import dir_mtimes, fingerprint
 from incrinstall.common.names import is_url
 from incrinstall.common.paths import cache_dir
+from incrinstall.common.vcs import repository_state
 from incrinstall.specs.model import LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
 
-FORMAT = 2  # bump when SpecSet's fields change: older entries are then ignored (2: requires_dist)
+FORMAT = 3  # bump when SpecSet's fields change: older entries are then ignored (3: requires_dist, vcs)
 
 
 def _entry(project_dir: Path, selection: Selection, markers: dict[str, str]) -> Path:
@@ -39,6 +41,8 @@ def load(project_dir: Path, selection: Selection, markers: dict[str, str]) -> Sp
             return None
         if fingerprint(project_dir, files, selection, markers) != data["fingerprint"]:
             return None
+        if data["vcs"] and repository_state(project_dir, data["vcs"]) != data["vcs_state"]:
+            return None
         return _specset(data["specset"], selection)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None  # missing, damaged or of another shape: collect afresh
@@ -50,7 +54,8 @@ def store(specset: SpecSet, markers: dict[str, str]) -> None:
         return
     project_dir = Path(specset.project_dir)
     data = {"files": list(specset.files), "dirs": dir_mtimes(str(project_dir), specset.scanned_dirs),
-            "fingerprint": specset.fingerprint, "specset": asdict(specset)}
+            "fingerprint": specset.fingerprint, "specset": asdict(specset), "vcs": list(specset.vcs),
+            "vcs_state": repository_state(project_dir, specset.vcs) if specset.vcs else ""}
     try:
         write_atomic(_entry(project_dir, specset.selection, markers), json.dumps(data))
     except OSError:
@@ -78,4 +83,5 @@ def _specset(d: dict, selection: Selection) -> SpecSet:
         project_metadata=None if meta is None else ProjectMetadata(
             meta["name"], meta["version"], tuple(meta["requires_dist"]), tuple(meta["provides_extra"]),
             meta["shape"], meta["backend_metadata"], meta.get("editable_wheel", "")),
+        vcs=list(d["vcs"]),
     )

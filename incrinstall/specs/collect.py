@@ -1,9 +1,11 @@
 """Collect a project tree's root requirements from every spec source, with provenance and the spec fingerprint.
 
-`collect()` asks each source module (pyproject.py, hatch.py, providers.py, reqfiles.py)
+`collect()` asks each source module (pyproject.py, backend_metadata.py, providers.py, reqfiles.py)
 for what it declares, then expands the declarations against the packages the tree
 itself provides (the project, uv workspace members, in-tree providers): a requirement
 on one of those is satisfied by the tree, so its own dependencies are collected instead.
+A project whose metadata is not static (setup.py, setup.cfg, Poetry, dynamic fields, hatchling
+hooks) gets it from its own build backend, as pip and uv do.
 
 Extras of in-tree providers (`additional-extras` in provider.yaml) are included for a
 selected provider when `--all-extras` is given, when `--extra NAME` names them, or when
@@ -27,24 +29,28 @@ _DYNAMIC_DEPS = frozenset({"dependencies", "optional-dependencies"})
 
 
 class HookOutput(Protocol):
-    """What collect() reads of a hook runner's answer (specs.hatch.HookResult is one)."""
+    """What collect() reads of a hook runner's answer (specs.backend_metadata.HookResult is one)."""
 
     requires_dist: list[str]  # Requires-Dist values, markers kept
     provides_extra: list[str]
     files: list[str]  # relpaths the backend read
-    metadata_file: str  # the file the requirements are credited to ("": hatch_build.py)
+    metadata_file: str  # the file the requirements are credited to ("": pyproject.toml)
     version: str  # the Version computed ("" when none)
+    name: str  # the Name written ("" when none)
+    folders: list[str]  # folders whose names the answer depends on (relpaths, "." = the project folder)
+    vcs: list[str]  # version-control tools the backend ran ("git", "hg")
 
 
 class HookRunner(Protocol):
-    """The build-backend hook collect() runs for dynamic metadata: specs.hatch.run_hook, or a test's stand-in.
+    """The build-backend hook collect() runs for metadata that is not static: specs.backend_metadata.run_hook,
+    or a test's stand-in.
 
     Called with the project folder, the target's markers and the key material of its cache;
-    `python`, `index` and `metadata_only` are passed only when set.
+    `python`, `index` and `build` are passed only when set.
     """
 
     def __call__(self, project_dir: Path, markers: dict[str, str], cache_key_material: str, /, *,
-                 python: str = ..., index: IndexConfig = ..., metadata_only: bool = ...) -> HookOutput: ...
+                 python: str = ..., index: IndexConfig = ..., build: bool = ...) -> HookOutput: ...
 
 
 @dataclass
@@ -63,8 +69,8 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
     """The root requirements and constraints the tree's spec files ask for, evaluated for `markers`.
 
     `python` (the target interpreter) and `index` (an IndexConfig) are handed to the build
-    backend hook when dependencies are dynamic; `hook_runner` replaces
-    incrinstall.specs.hatch.run_hook (tests). The fingerprint equals
+    backend when the metadata is not static; `hook_runner` replaces
+    incrinstall.specs.backend_metadata.run_hook (tests). The fingerprint equals
     `fingerprint(project_dir, specset.files, selection, markers)`, so the no-op path can
     recompute it from the recorded files alone. `python_full_version` is accepted for
     symmetry with the other steps; the markers already carry it.
@@ -93,6 +99,17 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         files.append("uv.toml")  # its index settings change the resolution: an edit must defeat the no-op
     scanned: list[str] = []
     provider_files = provider_specs.find_provider_files(project_dir, scanned)
+    member_dirs = {m.path for m in workspace.members}
+    notes: list[str] = []
+    if not member_dirs:
+        # Without a workspace, a provider.yaml is a provider of the tree only in its providers folder
+        # (the Airflow 2 layout) or where [tool.incrinstall] provider-paths says: a stray one
+        # (src/pkg/bundles/provider.yaml) must not stand in for a package from the index.
+        patterns = root.provider_globs if root is not None else []
+        stray = [rel for rel in provider_files if not provider_specs.counts_as_provider(project_dir, rel, patterns)]
+        notes += [f"{rel}: not a provider of this tree (not under a providers/ folder of the tree or of a "
+                  "top-level package, nor in [tool.incrinstall] provider-paths); ignored" for rel in stray]
+        provider_files = [rel for rel in provider_files if rel not in stray]
     providers = provider_specs.read_providers(project_dir, provider_files, env)
     files += provider_files
     reqs = reqfiles.read(project_dir, selection.requirement_files, selection.constraint_files)
@@ -103,10 +120,8 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
             scanned += _glob_scanned_dirs(project_dir, pattern)
 
     # A provider.yaml is a package of the tree only where the tree builds it: beside a workspace
-    # member's pyproject.toml (which then declares its dependencies), or anywhere in a tree
-    # without a workspace (the Airflow 2 layout, where the root builds every provider).
-    member_dirs = {m.path for m in workspace.members}
-    notes: list[str] = []
+    # member's pyproject.toml (which then declares its dependencies), or in a tree without a
+    # workspace, in its providers folders (the Airflow 2 layout, where the root builds every provider).
     if member_dirs:
         member_providers = [p for p in providers if p.path in member_dirs]
         yaml_providers: list = []
@@ -121,9 +136,13 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
     chosen = [p for p in chosen if p not in member_providers]
 
     # The slow part last, so that cheap errors surface first.
+    vcs: set[str] = set()
     for project in ([root] if root else []) + workspace.members:
-        if project.name is not None and project.dynamic & (_DYNAMIC_DEPS | {"version"}):
-            files += _run_hook(project_dir, project, env, hook_runner, python=python, index=index)
+        if project.needs_backend:
+            asked = _run_hook(project_dir, project, env, hook_runner, python=python, index=index)
+            files += asked.files
+            scanned += asked.folders
+            vcs.update(asked.vcs)
 
     nodes: dict[str, _Node] = {}
     versions: dict[str, tuple[str | None, str, str]] = {}  # name -> (version, folder, file that states it)
@@ -214,11 +233,22 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         scanned_dirs=sorted(set(scanned)),
         notes=notes,
         project_metadata=_project_metadata(root) if root is not None and root.name else None,
+        vcs=sorted(vcs),
     )
     _refuse_unsupported_urls(specset)
     if hook_runner is None:
         cache.store(specset, env)
     return specset
+
+
+def spec_files_present(project_dir: Path) -> bool:
+    """Does the tree hold any spec file collect() reads on its own (pyproject.toml, setup.py, setup.cfg, provider.yaml)?"""
+    from incrinstall.specs.providers import find_provider_files
+    from incrinstall.specs.pyproject import LEGACY_FILES, PYPROJECT
+
+    if any((project_dir / name).is_file() for name in (PYPROJECT, *LEGACY_FILES)):
+        return True
+    return bool(find_provider_files(project_dir))
 
 
 def _refuse_unsupported_urls(specset: SpecSet) -> None:
@@ -341,37 +371,52 @@ def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
     return out
 
 
+@dataclass
+class _Asked:
+    """What asking a project's backend added to the collection (relpaths from the project dir)."""
+
+    files: list[str]
+    folders: list[str]
+    vcs: list[str]
+
+
 def _run_hook(project_dir: Path, project: Project, markers: dict[str, str], hook_runner: HookRunner | None, *,
-              python: str | None, index: IndexConfig | None) -> list[str]:
-    """Let the build backend compute the dynamic fields; return the files it read (relative to project_dir)."""
+              python: str | None, index: IndexConfig | None) -> _Asked:
+    """Let the build backend say what pyproject.toml does not; what it looked at (relative to project_dir)."""
     from incrinstall.common.errors import SpecError
     from incrinstall.specs import pyproject
     from incrinstall.common.fingerprint import fingerprint
 
     if hook_runner is None:
         try:
-            from incrinstall.specs.hatch import run_hook
+            from incrinstall.specs.backend_metadata import run_hook
         except ImportError:
-            raise SpecError("dependencies are dynamic, but the build-backend hook runner is not available",
-                            where=project.pyproject) from None
+            raise SpecError("the project's metadata is not static, but the build-backend hook runner is not "
+                            "available", where=project.pyproject) from None
         hook_runner = run_hook
     folder = project_dir / project.path
-    own = ["pyproject.toml"] + (["hatch_build.py"] if (folder / "hatch_build.py").is_file() else [])
+    prefix = "" if project.path == "." else project.path + "/"
+    own = [rel[len(prefix):] for rel in project.own_files]
+    if (folder / "hatch_build.py").is_file():
+        own.append("hatch_build.py")
     material = fingerprint(folder, own, {}, {})
     backend: dict[str, Any] = {k: v for k, v in (("python", python), ("index", index)) if v is not None}
-    if not project.dynamic & _DYNAMIC_DEPS:
-        backend["metadata_only"] = True  # only the version is dynamic: no wheel needs building
+    # hatchling runs build hooks (which may add dependencies) only when it builds the wheel.
+    if project.build_hooks and (not project.declared or project.dynamic & _DYNAMIC_DEPS):
+        backend["build"] = True
     result = hook_runner(folder, markers, material, **backend)
-    if "version" in project.dynamic:
-        project.version = getattr(result, "version", "") or None
+    if project.declared and "version" in project.dynamic:
+        project.version = result.version or None
         if project.version is None:
             raise SpecError("the build backend computed no Version for the dynamic version",
                             where=project.pyproject)
     hook_files = pyproject.apply_hook_result(project, result, project_dir, markers=markers)
-    label = ("" if project.path == "." else project.path + "/") + (result.metadata_file or "hatch_build.py")
+    label = prefix + (result.metadata_file or "pyproject.toml")
     if (project_dir / label).is_file():
         hook_files.append(label)
-    return hook_files
+    hook_files += [rel for rel in project.own_files if (project_dir / rel).is_file()]
+    folders = [project.path if rel == "." else prefix + rel for rel in result.folders]
+    return _Asked(sorted(set(hook_files)), sorted(set(folders)), list(result.vcs))
 
 
 def _local_package(name: str, known: tuple[str | None, str, str], node: _Node, expander: _Expander) -> LocalPackage:

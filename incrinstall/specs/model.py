@@ -11,7 +11,7 @@ class Declared:
 
     requirement: str
     source: str  # "relpath:line"
-    kind: str  # "pyproject" | "hatch" | "provider" | "requirements"
+    kind: str  # "pyproject" | "backend" | "provider" | "requirements"
     extra: str = ""  # the extra it is declared under: the value of `extra` when its marker is evaluated
 
 
@@ -52,8 +52,8 @@ class RootRequirement:
     """
 
     requirement: str
-    source: str
-    kind: str  # "pyproject" | "hatch" | "provider" | "requirements"
+    source: str  # "relpath:line", or the backend that computed it: "setup.py (setuptools)"
+    kind: str  # "pyproject" | "backend" | "provider" | "requirements"
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,8 @@ class SpecSet:
     scanned_dirs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was read but ignored, and why (shown with -v)
     project_metadata: ProjectMetadata | None = None  # the root project's, for an editable refresh in place
+    # Version-control tools a build backend ran (git, hg): the repository's state decided its answer too.
+    vcs: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {

@@ -61,6 +61,49 @@ def find_provider_files(project_dir: str | os.PathLike, scanned: list[str] | Non
     return sorted(found)
 
 
+def counts_as_provider(project_dir: str | os.PathLike, rel: str, patterns: list[str]) -> bool:
+    """Is the provider.yaml at `rel` a provider of a tree without a workspace?
+
+    Where the tree keeps its providers: at its root (the tree is that provider), below a
+    `providers/` folder at its root, or below the `providers/` folder of a top-level package (a
+    folder with `__init__.py`, at the root or under `src/`: Airflow 2's `airflow/providers/**`),
+    or where one of `patterns` ([tool.incrinstall] provider-paths, globs relative to the tree with
+    `**` for any number of folders) matches the file or its folder.
+    """
+    parts = rel.split("/")[:-1]  # its folder
+    if not parts or (len(parts) >= 2 and parts[0] == "providers"):
+        return True
+    package = parts[1:] if parts[:1] == ["src"] else parts
+    if len(package) >= 3 and package[1] == "providers":
+        top = parts[: len(parts) - len(package) + 1]
+        if os.path.isfile(os.path.join(project_dir, *top, "__init__.py")):
+            return True
+    folder = "/".join(parts) or "."
+    return any(_glob_matches(pattern, candidate) for pattern in patterns for candidate in (rel, folder))
+
+
+def _glob_matches(pattern: str, path: str) -> bool:
+    """A glob over "/"-separated relpaths: `*` and `?` stay within a folder, `**` spans any number of them."""
+    import re
+
+    pattern = pattern.replace("\\", "/").strip("/")
+    pattern = pattern[2:] if pattern.startswith("./") else pattern
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex, i = regex + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+        elif pattern[i] == "*":
+            regex, i = regex + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            regex, i = regex + "[^/]", i + 1
+        else:
+            regex, i = regex + re.escape(pattern[i]), i + 1
+    return re.fullmatch(regex, path) is not None
+
+
 def provider_id(package_name: str) -> str:
     name = canonical_name(package_name)
     return name[len(AIRFLOW_PREFIX):].replace("-", ".") if name.startswith(AIRFLOW_PREFIX) else name

@@ -1,4 +1,4 @@
-"""incrinstall.backends.backend and incrinstall.specs.hatch: backend hooks in isolated build envs, hook results cached by the files read."""
+"""incrinstall.backends.backend and incrinstall.specs.backend_metadata: backend hooks in isolated build envs, hook results cached by the files read."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 import incrinstall.backends.backend as build
 from incrinstall.common.errors import HookError, SpecError
 from incrinstall.common.config import IndexConfig
-from incrinstall.specs.hatch import HookResult, parse_metadata, run_hook
+from incrinstall.specs.backend_metadata import HookResult, parse_metadata, run_hook
 from tests.support.venvs import site_packages, uv_pip_install
 from tests.support.paths import AIRFLOW_LIKE, REPO_ROOT
 
@@ -249,7 +249,7 @@ def test_build_env_scripts_come_first_on_path_inside_a_hook(tmp_path, monkeypatc
         '        f.write(os.environ["PATH"])\n'))
     seen = tmp_path / "path.txt"
     monkeypatch.setenv("HOOK_PATH_OUT", str(seen))
-    build.editable_metadata(tree, python=sys.executable, index=None)
+    build.editable_metadata(tree, python=sys.executable, index=None, build=True)
     env = build.build_env([], python=sys.executable, index=None)
     entries = seen.read_text().split(os.pathsep)
     assert entries[0] == str(build._env_python(env).parent)
@@ -260,7 +260,7 @@ def test_importing_the_build_stage_does_not_import_pyproject_hooks():
     # Its import cost belongs to hook runs only: a cached hook result must not pay for it.
     import subprocess
 
-    code = ("import sys, incrinstall.backends.backend, incrinstall.backends.runner, incrinstall.specs.hatch; "
+    code = ("import sys, incrinstall.backends.backend, incrinstall.backends.runner, incrinstall.specs.backend_metadata; "
             "print('pyproject_hooks' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(REPO_ROOT)}).stdout
@@ -316,17 +316,40 @@ def test_build_env_failure_is_a_hook_error_naming_pyproject(build_index, incrins
 
 def test_editable_metadata_with_in_tree_backend(tmp_path):
     tree = tiny_backend_project(tmp_path / "tiny")
-    text, files = build.editable_metadata(tree, python=sys.executable, index=None)
-    assert parse_metadata(text) == (["alpha>=1", "beta; extra == 'x'"], ["x"])
-    assert "data/deps.txt" in files and "unrelated.txt" not in files
+    answer = build.editable_metadata(tree, python=sys.executable, index=None)
+    assert parse_metadata(answer.text) == (["alpha>=1", "beta; extra == 'x'"], ["x"])
+    assert answer.hook == "prepare_metadata_for_build_wheel"  # it has no prepare_metadata_for_build_editable
+    assert "data/deps.txt" in answer.opened_files and "unrelated.txt" not in answer.opened_files
+    assert "_backend" in answer.listed_dirs  # importing the backend from backend-path lists its folder
 
 
-def test_dynamic_project_without_build_system_is_a_spec_error(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\ndynamic = ["dependencies"]\n')
-    with pytest.raises(SpecError) as err:
-        build.editable_metadata(tmp_path, python=sys.executable, index=None)
-    assert err.value.where == "pyproject.toml"
-    assert "[build-system]" in err.value.message
+def test_editable_metadata_without_a_metadata_hook_builds(tmp_path):
+    tree = tiny_backend_project(tmp_path / "tiny", with_prepare=False)
+    kept = tmp_path / "kept"
+    answer = build.editable_metadata(tree, python=sys.executable, index=None, keep_wheel=kept)
+    assert answer.hook == "build_editable"
+    assert parse_metadata(answer.text) == (["alpha>=1", "beta; extra == 'x'"], ["x"])
+    assert [p.name for p in kept.iterdir()] == ["tiny-1.0-0.editable-py3-none-any.whl"]
+
+
+def test_a_hook_that_lists_a_folder_or_runs_git_says_so(tmp_path):
+    tree = tiny_backend_project(tmp_path / "tiny")
+    backend = tree / "_backend" / "tinybackend.py"
+    backend.write_text(backend.read_text().replace(
+        "def _metadata():\n",
+        "def _metadata():\n"
+        "    import glob, subprocess\n"
+        "    os.path.exists('PKG-INFO')\n"
+        "    glob.glob('conf/*.txt')\n"
+        "    os.listdir('data')\n"
+        "    subprocess.run(['git', '--version'], capture_output=True)\n"))
+    out = tmp_path / "out"
+    out.mkdir()
+    run = build.run_backend_hook(tree, "prepare_metadata_for_build_wheel", env_python=sys.executable,
+                                 backend="tinybackend", backend_path=["_backend"], args=[str(out)], record_files=True)
+    # conf/ does not exist: a probe of a missing folder counts too. os.path.exists is no audit event.
+    assert {"conf", "data", "_backend"} <= set(run.listed_dirs)
+    assert run.vcs == ["git"]
 
 
 def _sdist(tree: Path, dest: Path) -> Path:
@@ -350,7 +373,7 @@ def test_sdist_metadata(tmp_path, with_prepare):
                                  "its dependencies are absent on purpose")
 @pytest.mark.slow
 def test_hook_result_equals_metadata_of_real_editable_install(airflow_tree, build_index, venv_factory):
-    result = run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    result = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     real = uv_editable_metadata(airflow_tree, venv_factory, build_index.url)
     requires, extras = parse_metadata(real)
     assert sorted(result.requires_dist) == sorted(requires)
@@ -363,12 +386,12 @@ def test_hook_result_equals_metadata_of_real_editable_install(airflow_tree, buil
                             "pyproject.toml"]
     assert result.metadata_file == "hatch_build.py"
     assert Path(result.metadata_path).read_text() == build.editable_metadata(
-        airflow_tree, python=sys.executable, index=None)[0]
+        airflow_tree, python=sys.executable, index=None, build=True).text
 
 
 @pytest.mark.slow
 def test_warm_cache_runs_nothing(airflow_tree, build_index, monkeypatch, incrinstall_cache):
-    first = run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    first = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     runs, requests = hook_runs(airflow_tree), build_index.count()
     envs = sorted(p.name for p in (incrinstall_cache / "build-envs").iterdir())
 
@@ -380,7 +403,7 @@ def test_warm_cache_runs_nothing(airflow_tree, build_index, monkeypatch, incrins
     monkeypatch.setattr(subprocess, "run", no_subprocess)
     monkeypatch.setattr(subprocess, "Popen", no_subprocess)
     start = time.perf_counter()
-    second = run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    second = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     elapsed = time.perf_counter() - start
     assert second == first
     assert hook_runs(airflow_tree) == runs and build_index.count() == requests
@@ -390,37 +413,41 @@ def test_warm_cache_runs_nothing(airflow_tree, build_index, monkeypatch, incrins
 
 @pytest.mark.slow
 def test_changing_a_file_the_hook_read_reruns_it(airflow_tree, build_index):
-    run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     runs = hook_runs(airflow_tree)
     deps = airflow_tree / "generated" / "provider_dependencies.json"
     deps.write_text(deps.read_text().replace('"s3-transfer-lite"', '"s3-transfer-lite", "retry-lite>=2"'))
-    result = run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    result = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     assert hook_runs(airflow_tree) > runs
     assert "retry-lite>=2; extra == 'amazon'" in result.requires_dist
 
     # Back to the old content: the result for that content is still cached.
     runs = hook_runs(airflow_tree)
     deps.write_text(deps.read_text().replace(', "retry-lite>=2"', ""))
-    again = run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    again = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     assert hook_runs(airflow_tree) == runs
     assert not any(r.startswith("retry-lite") for r in again.requires_dist)
 
 
 @pytest.mark.slow
 def test_changing_an_unrelated_source_file_does_not_rerun(airflow_tree, build_index):
-    first = run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    first = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     runs = hook_runs(airflow_tree)
-    (airflow_tree / "airflow" / "models.py").write_text("def answer():\n    return 43\n")
-    (airflow_tree / "airflow" / "new_module.py").write_text("X = 1\n")
-    assert run_hook(airflow_tree, MARKERS, material(airflow_tree)) == first
+    (airflow_tree / "airflow" / "models.py").write_text("def answer():\n    return 43\n")  # never read
+    (airflow_tree / "providers" / "amazon" / "hooks.py").write_text("X = 1\n")  # a folder it never looked at
+    assert run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True) == first
     assert hook_runs(airflow_tree) == runs
+    # A new name beside a file it read may be one it probed (os.path.exists is no audit event): it runs again.
+    (airflow_tree / "airflow" / "new_module.py").write_text("X = 1\n")
+    run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
+    assert hook_runs(airflow_tree) > runs
 
 
 @pytest.mark.slow
 def test_other_markers_or_material_miss_the_cache(airflow_tree, build_index):
-    run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     runs = hook_runs(airflow_tree)
-    run_hook(airflow_tree, {**MARKERS, "sys_platform": "other"}, material(airflow_tree))
+    run_hook(airflow_tree, {**MARKERS, "sys_platform": "other"}, material(airflow_tree), build=True)
     assert hook_runs(airflow_tree) > runs
 
 
@@ -436,7 +463,7 @@ def test_failing_hook_gives_hook_error_with_its_output(airflow_tree, build_index
     hook.write_text(text)
     line = text.splitlines().index("        raise ValueError('provider amazon has no deps')") + 1
     with pytest.raises(HookError) as err:
-        run_hook(airflow_tree, MARKERS, material(airflow_tree))
+        run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     assert err.value.where == f"hatch_build.py:{line}"
     assert "provider amazon has no deps" in err.value.message
     assert "computing provider extras" in err.value.detail
@@ -446,8 +473,8 @@ def test_failing_hook_gives_hook_error_with_its_output(airflow_tree, build_index
 @pytest.mark.slow
 def test_hook_result_survives_a_fresh_process_view_of_the_cache(airflow_tree, build_index):
     """The cache lives on disk: a HookResult read back equals the one computed."""
-    first = run_hook(airflow_tree, MARKERS, material(airflow_tree))
-    from incrinstall.specs import hatch
+    first = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
+    from incrinstall.specs import backend_metadata as hatch
 
     again = hatch._load_cached(hatch._material_id(material(airflow_tree), MARKERS), airflow_tree.resolve())
     assert isinstance(again, HookResult) and again == first
@@ -475,8 +502,8 @@ def test_hook_runs_under_the_target_interpreter(airflow_tree, build_index):
     deps = airflow_tree / "generated" / "provider_dependencies.json"
     deps.write_text(deps.read_text().replace('"3.8"', f'"{version}"'))
 
-    there = run_hook(airflow_tree, {**MARKERS, "python_version": version}, material(airflow_tree), python=exe)
-    here = run_hook(airflow_tree, MARKERS, material(airflow_tree))
+    there = run_hook(airflow_tree, {**MARKERS, "python_version": version}, material(airflow_tree), python=exe, build=True)
+    here = run_hook(airflow_tree, MARKERS, material(airflow_tree), build=True)
     assert "google" not in there.provides_extra
     assert "google" in here.provides_extra
 

@@ -9,7 +9,7 @@ import pytest
 from incrinstall.specs.model import Selection
 
 from incrinstall.specs.collect import collect
-from incrinstall.specs.hatch import HookResult
+from incrinstall.specs.backend_metadata import HookResult
 from tests.support.trees import marker_env, write_tree
 
 PYPROJECT = '''\

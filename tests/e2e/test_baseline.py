@@ -357,3 +357,67 @@ def test_the_install_after_uv_resolved_asks_uvs_cache_only(world, tmp_path, venv
     pages = [r.path for r in world.index.request_log if r.path.startswith("/simple/")]
     assert sorted(pages) == sorted(set(pages)), pages  # no page asked for twice
     assert not [r.path for r in world.index.request_log if r.path.endswith(".whl")]  # metadata files only
+
+
+# -- what is not a source tree is refused, and the time includes fetching -----------------------------------------
+
+
+@pytest.mark.parametrize("what", ["empty-folder", "wheel", "empty-argument", "tree-without-spec-files"])
+def test_baseline_refuses_what_is_no_project_tree_with_exit_2(world, what):
+    if what == "empty-folder":
+        source = world.tmp / "empty"
+        source.mkdir()
+        expected = "no spec file in this tree"
+    elif what == "wheel":
+        source = world.index.root / "aaa-1.0-py3-none-any.whl"  # a real wheel: a zip that unpacks fine
+        expected = "a wheel is a built distribution, not a source archive"
+    elif what == "empty-argument":
+        source = ""
+        expected = "no archive given (an empty argument)"
+    else:
+        (world.tmp / "docs-only").mkdir()
+        (world.tmp / "docs-only" / "README.md").write_text("# not a project\n")
+        source = world.tmp / "docs-only.tar.gz"
+        with tarfile.open(source, "w:gz") as tf:
+            tf.add(world.tmp / "docs-only", arcname="docs-only")
+        expected = "no spec file in this tree"
+    before = snapshot(world.prefix)
+    proc = world.run_cli("baseline", source, "--python", world.python, "--index-url", world.index.url,
+                         cwd=world.tree)  # "" must not be taken for this folder, which is a project
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert "0 changed" not in proc.stdout
+    assert snapshot(world.prefix) == before
+    assert world.index.count("/simple/") == 0
+
+
+def test_baseline_summary_time_includes_fetching_the_archive(world):
+    """A server that takes 1.5 s to answer: the summary's seconds must count them."""
+    import http.server
+    import threading
+    import time
+
+    body = world.tarball().read_bytes()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(1.5)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/main.tar.gz"
+        proc = world.baseline(url, "--json", "--allow-insecure-http")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_ok(proc)
+    assert json.loads(proc.stdout)["seconds"] >= 1.5

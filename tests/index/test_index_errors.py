@@ -23,7 +23,7 @@ from incrinstall.common.errors import (
 )
 from incrinstall.index.client import IndexClient
 from incrinstall.common.config import IndexConfig
-from incrinstall.specs.hatch import parse_metadata
+from incrinstall.specs.backend_metadata import parse_metadata
 from tests.support import wheels
 
 TAGS = ["py3-none-any"]

@@ -121,7 +121,7 @@ def test_specs_files_include_what_the_hook_read(run_cli, tree, reference):
             "providers/amazon/provider.yaml", "providers/google/provider.yaml"} <= files
     assert "airflow/models.py" not in files
     kinds = {r["kind"] for r in out["requirements"]}
-    assert "hatch" in kinds
+    assert "backend" in kinds
 
 
 def test_generated_json_change_reaches_specs_and_fingerprint_source_change_does_not(run_cli, tree, reference):

@@ -101,10 +101,10 @@ def test_a_marker_no_marker_defines_in_the_backends_metadata_is_refused(tmp_path
     project = pyproject.Project(name="p", version="1", path=".", pyproject="pyproject.toml",
                                 dynamic=frozenset({"dependencies"}))
     answer = SimpleNamespace(requires_dist=['foo; os_name ~= "1"'], provides_extra=[], files=[],
-                             metadata_file="", version="1")
+                             metadata_file="", version="1", name="", folders=[], vcs=[])
     with pytest.raises(SpecError, match="invalid marker") as caught:
         pyproject.apply_hook_result(project, answer, tmp_path, markers=spec_strategies.target_markers())
-    assert caught.value.where == "hatch_build.py:1"
+    assert caught.value.where == "pyproject.toml"
 
 
 def test_yaml_the_pure_python_loader_refuses_at_once_is_a_spec_error_with_its_line(tmp_path, monkeypatch):

@@ -126,7 +126,7 @@ class AirflowHook:
         self.calls = 0
 
     def __call__(self, project_dir, markers, material, **kwargs):
-        from incrinstall.specs.hatch import HookResult
+        from incrinstall.specs.backend_metadata import HookResult
 
         self.calls += 1
         return HookResult(
@@ -157,8 +157,8 @@ def test_airflow_like_tree_merges_hook_and_providers_with_provenance(tmp_path):
     flask_line = next(i for i, line in enumerate(hatch_lines, 1) if '"flaskish-lite>=2.2,<3"' in line)
     json_lines = (tree / "generated/provider_dependencies.json").read_text().splitlines()
     moto_line = next(i for i, line in enumerate(json_lines, 1) if "moto-lite" in line)
-    assert ("flaskish-lite<3,>=2.2", f"hatch_build.py:{flask_line}", "hatch") in got
-    assert ("moto-lite>=0.5", f"generated/provider_dependencies.json:{moto_line}", "hatch") in got
+    assert ("flaskish-lite<3,>=2.2", f"hatch_build.py:{flask_line}", "backend") in got
+    assert ("moto-lite>=0.5", f"generated/provider_dependencies.json:{moto_line}", "backend") in got
     assert ("gcloud-lite>=3.0", "providers/google/provider.yaml:14", "provider") in got
     assert {r.requirement for r in specset.requirements} == {
         "flaskish-lite<3,>=2.2", "sqlalchemyish-lite>=1.4", "sqlparse-lite>=0.4.2", "pytest-lite>=8",
@@ -187,7 +187,7 @@ def test_airflow_like_specs_equal_the_real_backends_requires_dist(tmp_path, buil
     """With every extra, collect() == the editable wheel's Requires-Dist as a set (self-references expanded)."""
     from packaging.requirements import Requirement
 
-    from incrinstall.specs.hatch import parse_metadata
+    from incrinstall.specs.backend_metadata import parse_metadata
 
     tree = tmp_path / "airflow"
     shutil.copytree(AIRFLOW_LIKE, tree)

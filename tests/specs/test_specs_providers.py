@@ -31,6 +31,7 @@ def names(specset) -> set[str]:
 TREE = {
     "pyproject.toml": '[project]\nname = "apache-airflow"\ndependencies = ["flask>=2"]\n'
                       '[project.optional-dependencies]\nfast = ["orjson"]\n',
+    "airflow/__init__.py": "",
     "airflow/providers/amazon/provider.yaml": '''\
         ---
         package-name: apache-airflow-providers-amazon
@@ -275,3 +276,54 @@ def test_member_providers_are_reached_not_seeded_and_stray_provider_yaml_files_a
     assert "prov-git" not in {p.name for p in specset.local_packages}
     assert any("providers/a/src/bundles/provider.yaml" in note for note in specset.notes)
     assert names(collect(tmp_path, Selection(providers=("prov-a",)), markers())) == {"x", "a-dep"}
+
+
+# -- where a provider.yaml counts in a tree without a workspace ----------------------------------------------------
+
+STRAY = "package-name: idna\nversions: [1.0]\nstate: not-ready\ndependencies: [bundle-dep]\n"
+
+
+@pytest.mark.parametrize("state", ["not-ready", "ready"])
+def test_a_stray_provider_yaml_does_not_hide_the_package_it_names(tmp_path, state):
+    write(tmp_path, {
+        "pyproject.toml": '[project]\nname = "pkg"\nversion = "1.0"\ndependencies = ["idna>=3", "requests"]\n',
+        "src/pkg/__init__.py": "",
+        "src/pkg/bundles/provider.yaml": STRAY.replace("not-ready", state),
+    })
+    specset = collect(tmp_path, Selection(), markers())
+    assert names(specset) == {"idna>=3", "requests"}
+    assert "idna" not in {p.name for p in specset.local_packages}
+    assert "src/pkg/bundles/provider.yaml" not in specset.files
+    assert [note for note in specset.notes if note.startswith("src/pkg/bundles/provider.yaml: ")]
+
+
+def test_providers_count_under_a_top_level_packages_providers_folder(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": '[project]\nname = "core"\nversion = "1.0"\ndependencies = []\n',
+        "src/core/__init__.py": "",
+        "src/core/providers/ftp/provider.yaml": "package-name: core-providers-ftp\nversions: [1.0]\n"
+                                                "dependencies: [ftplib-lite]\n",
+        "docs/providers/ftp/provider.yaml": "package-name: docs-ftp\nversions: [1.0]\ndependencies: [nope]\n",
+    })
+    specset = collect(tmp_path, Selection(), markers())
+    assert names(specset) == {"ftplib-lite"}
+    assert [n for n in specset.notes if n.startswith("docs/providers/ftp/provider.yaml")]
+
+
+def test_provider_paths_in_pyproject_declare_where_providers_are(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": '[project]\nname = "core"\nversion = "1.0"\ndependencies = []\n'
+                          '[tool.incrinstall]\nprovider-paths = ["plugins/**"]\n',
+        "plugins/deep/ftp/provider.yaml": "package-name: p-ftp\nversions: [1.0]\ndependencies: [ftplib-lite]\n",
+        "elsewhere/provider.yaml": "package-name: idna\nversions: [1.0]\ndependencies: [nope]\n",
+    })
+    specset = collect(tmp_path, Selection(), markers())
+    assert names(specset) == {"ftplib-lite"}
+    assert specset.files == ["plugins/deep/ftp/provider.yaml", "pyproject.toml"]
+
+
+def test_provider_paths_must_be_a_list_of_strings(tmp_path):
+    write(tmp_path, {"pyproject.toml": '[project]\nname = "c"\n[tool.incrinstall]\nprovider-paths = "plugins"\n'})
+    with pytest.raises(SpecError) as err:
+        collect(tmp_path, Selection(), markers())
+    assert err.value.where == "pyproject.toml:4" and "provider-paths" in err.value.message

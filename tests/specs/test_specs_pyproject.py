@@ -370,6 +370,9 @@ class FakeHookResult:
     files: list[str] = field(default_factory=list)
     metadata_file: str = "hatch_build.py"
     version: str = "1.2.3"
+    name: str = ""
+    folders: list[str] = field(default_factory=list)
+    vcs: list[str] = field(default_factory=list)
 
 
 DYNAMIC = {
@@ -418,11 +421,11 @@ def test_dynamic_dependencies_come_from_the_hook_with_sources_found_in_the_files
     assert reqs(specset) == [
         ("flask<3,>=2.2", "hatch_build.py:3"),
         ("boto3>=1.0", "generated/deps.json:2"),
-        ("unknown-origin", "hatch_build.py:1"),
+        ("unknown-origin", "hatch_build.py (hatchling)"),
         ("pytest>=8", "hatch_build.py:5"),
         ("sphinx", "hatch_build.py:5"),
     ]
-    assert {r.kind for r in specset.requirements} == {"hatch"}
+    assert {r.kind for r in specset.requirements} == {"backend"}
     assert specset.files == ["generated/deps.json", "hatch_build.py", "pyproject.toml"]
     assert calls[0][0] == tmp_path.resolve() and calls[0][2] == {}
     assert names(collect(tmp_path, Selection(), markers(), hook_runner=fake_runner(result))) == [
@@ -462,7 +465,7 @@ def test_a_dynamic_version_alone_is_asked_of_the_backend_metadata_hook_and_becom
     specset = collect(tmp_path, Selection(), markers(),
                       hook_runner=fake_runner(FakeHookResult(["ignored"], [], version="2.10.4"), calls))
     assert names(specset) == ["a"]  # static dependencies stay what pyproject.toml says
-    assert calls[0][2] == {"metadata_only": True}
+    assert calls[0][2] == {}  # the backend's metadata hook: no build
     assert [(p.name, p.version) for p in specset.local_packages] == [("s", "2.10.4")]
 
 
