@@ -117,6 +117,9 @@ def _add_apply(p: argparse.ArgumentParser) -> None:
                    help="refuse to install any package whose file the index gives no sha256 for (nothing is changed)")
     g.add_argument("--break-system-packages", action="store_true",
                    help="allow changing an interpreter its distribution marks EXTERNALLY-MANAGED (PEP 668)")
+    g.add_argument("--system", action="store_true",
+                   help="allow changing the python3 found on PATH when no virtual environment is active (as uv's "
+                        "--system); an interpreter named with --python needs no flag")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -242,6 +245,7 @@ def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_
         compile_bytecode=getattr(args, "compile_bytecode", False),
         require_hashes=getattr(args, "require_hashes", False),
         break_system_packages=getattr(args, "break_system_packages", False),
+        system=getattr(args, "system", False),
     )
 
 

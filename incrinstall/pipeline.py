@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from incrinstall.common.errors import InterpreterError
 from incrinstall.environment.installed import read_installed, requirement_closure
 from incrinstall.environment.interpreter import Interpreter, find_interpreter
 from incrinstall.install import stamp as stamps
@@ -101,6 +102,11 @@ def sync(options: Options, *, report: Callable[[str], None] = _ignore, dry_run: 
         planned = make_plan(options, interpreter, report=report)
         return Outcome(planned, planned.plan.is_empty, time.perf_counter() - started)
 
+    if interpreter.found_by == "PATH" and not interpreter.is_venv and not options.system:
+        # As uv does: a Python found by looking, not named, is changed only in a virtual environment.
+        raise InterpreterError(
+            "no virtual environment is active, and this Python is not one: pass --python PATH (or activate a "
+            "virtual environment), or --system to change it anyway", where=interpreter.executable)
     # The applying half, not needed on the fast path above.
     from incrinstall.install import apply, installer
     from incrinstall.install.lock import environment_lock

@@ -12,9 +12,13 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from typing import Literal
 from collections.abc import Mapping
 
 from incrinstall.common.errors import InterpreterError
+
+# How the interpreter was found: named with --python, the active virtual environment, or python3 on PATH.
+FoundBy = Literal["--python", "VIRTUAL_ENV", "PATH"]
 
 # Bump when _probe.py or the cached layout changes: old cache files are then ignored.
 PROBE_VERSION = 1
@@ -35,7 +39,7 @@ class Interpreter:
     scripts: str
     site_dirs: tuple[str, ...]  # purelib and platlib, deduplicated
     tags: tuple[str, ...]  # wheel tags the TARGET supports, most preferred first
-    found_by: str  # "--python", "VIRTUAL_ENV" or "PATH"
+    found_by: FoundBy
 
 
 # --- finding and asking the interpreter --------------------------------------------------------

@@ -33,6 +33,7 @@ class Options:
     compile_bytecode: bool = False
     require_hashes: bool = False  # a package to install without a known sha256 is an error, before any change
     break_system_packages: bool = False  # let uv change an EXTERNALLY-MANAGED (PEP 668) interpreter
+    system: bool = False  # let a sync change the python3 found on PATH that is not a virtual environment
 
     def stamp_options(self) -> dict[str, Any]:
         """The options that change what a sync does; a change of any of them defeats the fast path."""

@@ -132,3 +132,39 @@ def test_the_stand_in_venv_really_runs_incrinstall_from_inside(tmp_path, index):
                          text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), *deps])))
     assert Path(out.stdout.strip()).resolve() == python.parent.parent.resolve(), out.stderr
     assert site_packages(python)
+
+
+def test_sync_refuses_a_python_found_on_path_that_is_not_a_virtual_environment(tmp_path, monkeypatch):
+    # As uv: a Python incrinstall found by looking (no --python, no venv active) is changed only when it is a
+    # virtual environment, or with --system. The interpreter here is a stand-in whose prefix is a temporary
+    # folder: were the guard missing, nothing on the machine could be touched.
+    from dataclasses import replace
+
+    from incrinstall import pipeline
+    from incrinstall.common.errors import InterpreterError
+    from incrinstall.environment.interpreter import find_interpreter
+    from incrinstall.pipeline import Options
+
+    real = find_interpreter(sys.executable)
+    prefix = tmp_path / "system-python"
+    fake = replace(real, found_by="PATH", is_venv=False, prefix=str(prefix), site_dirs=(str(prefix / "site"),))
+    monkeypatch.setattr(pipeline, "find_interpreter", lambda python: fake)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\ndependencies = []\n')
+
+    with pytest.raises(InterpreterError, match="no virtual environment is active") as refused:
+        pipeline.sync(Options(project_dir=project))
+    assert "--system" in refused.value.message and not prefix.exists()
+
+
+def test_sync_uses_a_virtual_environment_found_on_path(tmp_path, index, run_cli, venv_factory):
+    python = venv_factory("found")
+    index.add_wheel("aaa", "1.0")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\ndependencies = ["aaa"]\n')
+    env = {"PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = run_cli("sync", project, "--index-url", index.url, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert installed(python) == {"aaa": "1.0"}
