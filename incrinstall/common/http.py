@@ -110,7 +110,7 @@ def netrc_credentials(host: str) -> tuple[str, str] | None:
     try:
         auth = netrc.netrc(path).authenticators(host)
     except (netrc.NetrcParseError, OSError):
-        return None  # uv ignores an unreadable netrc too; the request will then say 401
+        return None  # uv ignores an unreadable netrc too; a 401 then says why it was not used (_netrc_problem)
     if not auth:
         return None
     login, _account, password = auth
@@ -517,7 +517,7 @@ class HttpClient:
             except ssl.SSLCertVerificationError as exc:
                 self._drop(conn)
                 raise IndexUnavailable(
-                    f"TLS certificate verification failed for {parts.hostname} ({exc.reason}: "
+                    f"TLS certificate verification failed for {redact(url)} ({exc.reason}: "
                     f"{exc.verify_message or exc}); if a proxy re-signs TLS, point SSL_CERT_FILE at a CA bundle "
                     "that includes its certificate", where=redact(url)) from exc
             except IndexUnavailable:
@@ -622,9 +622,26 @@ def _retry_after(value: str | None) -> float | None:
 
 def _auth_hint(status: int) -> str:
     if status in (401, 403):
+        problem = _netrc_problem()
         return ("; the index wants credentials: user:password@ in the index URL, or a `machine` entry in "
-                "$NETRC or ~/.netrc")
+                "$NETRC or ~/.netrc" + (f" ({problem})" if problem else ""))
     return ""
+
+
+def _netrc_problem() -> str | None:
+    """Why the netrc file there is was not read, without any of its text (a bad token may be a password)."""
+    import netrc
+
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        netrc.netrc(path)
+    except netrc.NetrcParseError as exc:
+        return f"{path} was not used: line {exc.lineno} is not valid netrc syntax"
+    except OSError as exc:
+        return f"{path} was not used: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:
