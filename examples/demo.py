@@ -7,12 +7,13 @@
 5. For comparison, a full install of the new specs with uv into a fresh venv (same warm cache).
 
 Usage:  python examples/demo.py [--keep] [--bench]
-        (work files go to a temp folder, removed unless --keep; --bench then runs
-        `incrinstall bench` on the example with the branch's pyproject.toml as the change)
+        (run it with the Python incrinstall is installed in: it needs incrinstall's dependencies, uv among them)
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import os
 import shutil
@@ -24,10 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # for tests.support (wheel builder and loopback index)
-
-from tests.support.index_server import LoopbackIndex  # noqa: E402
-from tests.support.venvs import installed, make_venv, pip_check, run_uv  # noqa: E402
+SETUP = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python examples/demo.py"
 
 # name -> {version: [requirements]}; a small but realistic graph with shared deep dependencies.
 WEB_EXT = [f"web-ext-{i}" for i in range(12)]
@@ -75,8 +73,45 @@ def edit(path: Path, old: str, new: str) -> None:
     print(f"  edit {path.name}: {old.strip()!r} -> {new.strip()!r}")
 
 
-def main() -> int:
-    keep = "--keep" in sys.argv
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    summary, _, steps = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(prog="examples/demo.py", description=summary,
+                                     epilog=steps.split("\nUsage:")[0].strip(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (a temporary one) and say where")
+    parser.add_argument("--bench", action="store_true",
+                        help="also run `incrinstall bench` on the example, the branch's pyproject.toml as the change")
+    return parser.parse_args(argv)
+
+
+def missing_dependency() -> str | None:
+    """The first module (or program) the demo needs that this Python lacks; None when all are there."""
+    sys.path.insert(0, str(REPO))  # for tests.support (wheel builder and loopback index) and incrinstall
+    for module in ("uv", "incrinstall.cli", "tests.support.index_server", "tests.support.venvs"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return exc.name or module
+    from uv import find_uv_bin
+
+    try:
+        find_uv_bin()
+    except FileNotFoundError:
+        return "uv (the package is there, its binary is not)"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    missing = missing_dependency()
+    if missing is not None:
+        print(f"examples/demo.py needs incrinstall's dependencies in the Python that runs it, and {sys.executable} "
+              f"has no {missing}.\nFrom the repository folder:\n  {SETUP}", file=sys.stderr)
+        return 2
+    from tests.support.index_server import LoopbackIndex
+    from tests.support.venvs import installed, make_venv, pip_check, run_uv
+
+    keep = args.keep
     work = Path(tempfile.mkdtemp(prefix="incrinstall-demo-"))
     os.environ["UV_CACHE_DIR"] = str(work / "uv-cache")
     os.environ["INCRINSTALL_CACHE_DIR"] = str(work / "incrinstall-cache")
@@ -124,10 +159,11 @@ def main() -> int:
         run_uv(["pip", "install", "--python", str(fresh), "--index-url", index.url, *requirements])
         full_seconds = time.perf_counter() - started
 
-        if "--bench" in sys.argv:
+        if args.bench:
+            # The same target interpreter as the demo's environment: bench times its runs on it and says so.
             incrinstall("bench", str(REPO / "examples" / "demo-project"), "--change",
                         str(checkout / "pyproject.toml"), "--extra", "devel", "--runs", "3",
-                        "--index-url", index.url)
+                        "--python", str(env), "--index-url", index.url)
 
         same = installed(env) == installed(fresh)
         ok, _ = pip_check(env)

@@ -11,17 +11,23 @@ from pathlib import Path
 from incrinstall import __version__
 from incrinstall.common.config import INDEX_STRATEGIES, PRERELEASE_MODES
 from incrinstall.common.errors import IncrinstallError, ResolutionError
+from incrinstall.resolve.kept import always_kept_text
 
 
 DESCRIPTION = """\
 Install only the dependency delta since a cached baseline.
 
-  incrinstall baseline ARCHIVE   install a project's dependencies from its main-branch archive
-  incrinstall sync [DIR]         bring the environment in line with DIR's current spec files
-  incrinstall plan [DIR]         show what sync would change, and why
-  incrinstall specs [DIR]        show the root requirements DIR's spec files ask for
-  incrinstall bench [DIR]        time sync against a full uv install and the hand-made approach
+  incrinstall baseline ARCHIVE       install a project's dependencies from its main-branch archive
+  incrinstall sync [DIR]             bring the environment in line with DIR's current spec files
+  incrinstall plan [DIR]             show what sync would change, and why
+  incrinstall specs [DIR]            show the root requirements DIR's spec files ask for
+  incrinstall recipe [DIR] --out D   copy only DIR's spec files to D (a Docker build's cached layer)
+  incrinstall bench [DIR]            time sync against a full uv install and the hand-made approach
 """
+PROJECT_DIR_HELP = "the project's folder, where pyproject.toml is (default: the current folder)"
+# README's --exact bullet says the same words (tests/e2e/test_cli_help.py compares them).
+EXACT_KEEPS = (f"{always_kept_text()} are always kept, and so are the project's own packages and, when "
+               "incrinstall runs inside the target, what it needs")
 
 
 class Console:
@@ -94,11 +100,13 @@ def _add_index(p: argparse.ArgumentParser) -> None:
                         "first-index: a package comes only from the first index that has it; unsafe-first-match: "
                         "the first index's versions first, then others'; unsafe-best-match: the best version "
                         "of any index)")
-    g.add_argument("--exclude-newer", metavar="TIMESTAMP",
-                   help="ignore files uploaded at or after this RFC 3339 timestamp or date "
+    g.add_argument("--exclude-newer", metavar="WHEN",
+                   help="ignore files uploaded at or after WHEN: an RFC 3339 timestamp (2025-01-31T00:00:00Z), a "
+                        "date (2025-01-31), or a duration back from now (\"4 days\", \"1 week\", P7D), as in uv "
                         "(default: $UV_EXCLUDE_NEWER, the project's [tool.uv] exclude-newer)")
-    g.add_argument("--exclude-newer-package", action="append", default=[], metavar="NAME=TIMESTAMP",
-                   help="a cutoff for one package (or NAME=false for none), over --exclude-newer (repeatable)")
+    g.add_argument("--exclude-newer-package", action="append", default=[], metavar="NAME=WHEN",
+                   help="a cutoff for one package, in the same forms (or NAME=false for none), over "
+                        "--exclude-newer (repeatable)")
     g.add_argument("--prerelease", choices=PRERELEASE_MODES, default=None,
                    help="when to consider pre-releases (default: $UV_PRERELEASE, the project's, else "
                         "if-necessary-or-explicit: only if named by a root requirement's specifier or "
@@ -108,8 +116,7 @@ def _add_index(p: argparse.ArgumentParser) -> None:
 def _add_apply(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("applying")
     g.add_argument("--exact", action="store_true",
-                   help="also remove packages that incrinstall did not install (pip, setuptools and "
-                        "incrinstall itself are always kept)")
+                   help=f"also remove packages that incrinstall did not install ({EXACT_KEEPS})")
     g.add_argument("--lock-timeout", type=float, metavar="SECONDS",
                    help="give up when another incrinstall holds the environment's lock this long (default: wait)")
     g.add_argument("--compile-bytecode", action="store_true", help="compile .pyc files after installing (uv)")
@@ -139,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("specs", help="print the root requirements the spec files ask for, with provenance",
                        description="Print the root requirements that PROJECT_DIR's spec files ask for, where each "
                                    "came from (file:line), every file read, and the spec fingerprint.")
-    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     _add_selection(p)
     _add_index(p)
     _add_output(p)
@@ -147,10 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="show what a sync would install, upgrade, downgrade and remove, and why",
                        description="Resolve PROJECT_DIR's current specs against the target environment and print "
                                    "one line per change with its reason. Changes nothing.")
-    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     _add_selection(p)
     _add_index(p)
-    p.add_argument("--exact", action="store_true", help="plan removal of packages incrinstall did not install too")
+    p.add_argument("--exact", action="store_true",
+                   help=f"plan removal of packages incrinstall did not install too ({EXACT_KEEPS})")
     p.add_argument("--check", action="store_true", help="exit 1 when the plan is not empty (is this image up to date?)")
     p.add_argument("--all", action="store_true", help="list unchanged packages too")
     _add_output(p)
@@ -158,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sync", help="install only what differs from PROJECT_DIR's current specs",
                        description="Resolve PROJECT_DIR's current spec files, preferring what is installed, then "
                                    "install only the packages that differ and remove those no longer needed.")
-    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     _add_selection(p)
     _add_index(p)
     _add_apply(p)
@@ -185,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "venv and the hand-made approach (`uv pip install -r pyproject.toml` on a "
                                    "baseline), in scratch copies: your environment and files are never changed. "
                                    "Scenarios: no-op, and with --change FILE, your edited spec file.")
-    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     p.add_argument("--change", metavar="FILE",
                    help="an edited copy of one of the project's spec files; the sync after it is timed")
     p.add_argument("--change-target", metavar="RELPATH",
@@ -200,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Copy exactly the files spec collection reads (with the same selection options) "
                                    "into OUT, at their relative paths, with fixed metadata, leaving license and "
                                    "VCS files out. `sync` on OUT gives what it gives on PROJECT_DIR.")
-    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
+    p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     p.add_argument("--out", required=True, metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
     _add_selection(p)
     _add_index(p)

@@ -9,12 +9,11 @@ Stdlib only. What it promises:
   the server and is resent at once). `file://` URLs are read directly and not counted.
 - Connections are kept alive and reused per host and per thread (http.client is not
   thread-safe, a thread-local pool is the simplest correct thing).
-- TLS uses `ssl.create_default_context()` (the system trust store, which OpenSSL locates
-  through `SSL_CERT_FILE` / `SSL_CERT_DIR` too), and additionally loads the CA files named
-  by `SSL_CERT_FILE`, `SSL_CERT_DIR` and `REQUESTS_CA_BUNDLE` explicitly, so a corporate
-  proxy that re-signs TLS works when any of them points at its CA. The context is built once
-  per process, when the first https connection is made, and again when those variables (or
-  the files they name) change.
+- TLS trusts what common/cacerts.py lists: OpenSSL's default store as OpenSSL finds it, plus every
+  CA file or folder named by `SSL_CERT_FILE`, `SSL_CERT_DIR` or `REQUESTS_CA_BUNDLE`, loaded as
+  named whatever its path (a corporate proxy that re-signs TLS works when any of them holds its
+  CA); uv is handed the same list. The context is built once per process, when the first https
+  connection is made, and again when those variables (or the files they name) change.
 - Proxies come from `https_proxy` / `http_proxy` / `no_proxy` (as urllib reads them);
   loopback hosts never go through a proxy.
 - Credentials: a URL's userinfo (`https://user:pass@host/simple/`) is taken off the URL before
@@ -55,6 +54,7 @@ from urllib.request import url2pathname
 
 from incrinstall import __version__
 from incrinstall.common.atomic import replacing, write_atomic
+from incrinstall.common.cacerts import CA_ENV_VARS, CaSource, covered_by_folders, trust_sources
 from incrinstall.common.urls import redact, split_credentials
 from incrinstall.common.errors import HashMismatch, IndexUnavailable, InsecureRedirect, ResponseTooLarge
 
@@ -63,7 +63,6 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 5.0  # seconds: a longer Retry-After is waited this long, then the retry may fail
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
-CA_ENV_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 # A request that hit a connection the server had closed while it sat in our pool.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
@@ -111,7 +110,7 @@ def netrc_credentials(host: str) -> tuple[str, str] | None:
     try:
         auth = netrc.netrc(path).authenticators(host)
     except (netrc.NetrcParseError, OSError):
-        return None  # uv ignores an unreadable netrc too; the request will then say 401
+        return None  # uv ignores an unreadable netrc too; a 401 then says why it was not used (_netrc_problem)
     if not auth:
         return None
     login, _account, password = auth
@@ -133,30 +132,32 @@ def file_url_path(url: str) -> Path:
 
 
 def ssl_context() -> ssl.SSLContext:
-    """System trust store plus any CA bundle named by SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE."""
-    defaults = ssl.get_default_verify_paths()
-    system = {os.path.realpath(p) for p in (defaults.openssl_cafile, defaults.openssl_capath) if p}
-    extra: dict[str, str] = {}  # real path -> the variable that names it; each loaded once
-    for var in CA_ENV_VARS:
-        value = os.environ.get(var)
-        if value and os.path.realpath(value) not in system:
-            extra.setdefault(os.path.realpath(value), f"{var}={value}")
-    # Variables that only name the system store add nothing to it (CI images often set all three).
-    # The system's hashed certificate folder, when it has one, is read per handshake, one file for
-    # the issuer asked; the bundle file is parsed whole up front (150-odd certificates: 30-120 ms).
-    # Both are the same trust store (update-ca-certificates writes both).
-    hashed = _hashed_ca_dir()
-    ctx = ssl.create_default_context(capath=hashed) if hashed else ssl.create_default_context()
-    for path, named in extra.items():
-        try:
-            if os.path.isdir(path):
-                ctx.load_verify_locations(capath=path)
-            else:  # a file, or a path that names nothing: an error that says which variable, not a silent skip
-                ctx.load_verify_locations(cafile=path)
-        except (ssl.SSLError, OSError) as exc:
-            raise IndexUnavailable(f"cannot load TLS certificates: the CA certificates named by {named}: "
-                                   f"{exc}") from exc
+    """A client context trusting the system store and every CA file or folder the user names (cacerts)."""
+    sources = trust_sources()
+    for source in sources.missing:  # an error that says which variable, not a silent skip
+        raise IndexUnavailable(f"cannot load TLS certificates: {source.origin} names no file or folder")
+    folders = list(sources.folders)
+    # Handed a location, create_default_context() loads that instead of OpenSSL's defaults (which
+    # trust_sources() listed already); with none at all, the defaults it loads are empty too.
+    ctx = ssl.create_default_context(capath=folders[0].path) if folders else ssl.create_default_context()
+    for source in folders[1:]:
+        _load(ctx, source, folder=True)
+    for source in sources.files:
+        # The one speed-up: a bundle whose every certificate is in a hashed folder loaded above adds nothing.
+        if not covered_by_folders(source.path, folders):
+            _load(ctx, source, folder=False)
     return ctx
+
+
+def _load(ctx: ssl.SSLContext, source: CaSource, *, folder: bool) -> None:
+    try:
+        if folder:
+            ctx.load_verify_locations(capath=source.path)
+        else:
+            ctx.load_verify_locations(cafile=source.path)
+    except (ssl.SSLError, OSError) as exc:
+        raise IndexUnavailable(f"cannot load TLS certificates: the CA certificates of {source.origin} "
+                               f"({source.path}): {exc}") from exc
 
 
 _tls_lock = threading.Lock()
@@ -166,35 +167,21 @@ _tls_shared: tuple[tuple, ssl.SSLContext] | None = None
 def tls_context() -> ssl.SSLContext:
     """ssl_context(), built once per process and again when the CA variables or the files they name change."""
     global _tls_shared
-    key = tuple((var, value, _stamp(value)) for var in CA_ENV_VARS for value in [os.environ.get(var)])
+    sources = trust_sources()
+    key = (tuple(os.environ.get(var) for var in CA_ENV_VARS),
+           tuple((s.path, _stamp(s.path)) for s in (*sources.files, *sources.folders, *sources.missing)))
     with _tls_lock:
         if _tls_shared is None or _tls_shared[0] != key:
             _tls_shared = (key, ssl_context())
         return _tls_shared[1]
 
 
-def _stamp(path: str | None) -> tuple[int, int] | None:
+def _stamp(path: str) -> tuple[int, int] | None:
     try:
-        st = os.stat(path) if path else None
+        st = os.stat(path)
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size) if st else None
-
-
-def _hashed_ca_dir() -> str | None:
-    """OpenSSL's own certificate folder, if it holds c_rehash links (`1a2b3c4d.0`); else None."""
-    import re
-
-    folder = ssl.get_default_verify_paths().openssl_capath
-    if not folder or not os.path.isdir(folder):
-        return None
-    try:
-        with os.scandir(folder) as entries:
-            if any(re.fullmatch(r"[0-9a-f]{8}\.[0-9]+", entry.name) for entry in entries):
-                return folder
-    except OSError:
-        pass
-    return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _key(url: str) -> str:
@@ -530,7 +517,7 @@ class HttpClient:
             except ssl.SSLCertVerificationError as exc:
                 self._drop(conn)
                 raise IndexUnavailable(
-                    f"TLS certificate verification failed for {parts.hostname} ({exc.reason}: "
+                    f"TLS certificate verification failed for {redact(url)} ({exc.reason}: "
                     f"{exc.verify_message or exc}); if a proxy re-signs TLS, point SSL_CERT_FILE at a CA bundle "
                     "that includes its certificate", where=redact(url)) from exc
             except IndexUnavailable:
@@ -635,9 +622,26 @@ def _retry_after(value: str | None) -> float | None:
 
 def _auth_hint(status: int) -> str:
     if status in (401, 403):
+        problem = _netrc_problem()
         return ("; the index wants credentials: user:password@ in the index URL, or a `machine` entry in "
-                "$NETRC or ~/.netrc")
+                "$NETRC or ~/.netrc" + (f" ({problem})" if problem else ""))
     return ""
+
+
+def _netrc_problem() -> str | None:
+    """Why the netrc file there is was not read, without any of its text (a bad token may be a password)."""
+    import netrc
+
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        netrc.netrc(path)
+    except netrc.NetrcParseError as exc:
+        return f"{path} was not used: line {exc.lineno} is not valid netrc syntax"
+    except OSError as exc:
+        return f"{path} was not used: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:

@@ -32,7 +32,8 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
     One configuration: what uv is told comes only from the explicit flags incrinstall passes
     (IndexConfig.uv_args), so uv cannot resolve in a different world from incrinstall's own.
-    Credentials stay: uv reads URL userinfo from the flags and `$NETRC` / `~/.netrc` itself.
+    Credentials stay: uv reads URL userinfo from the flags and `$NETRC` / `~/.netrc` itself. TLS
+    trust is spelled out too: uv is told the CA files and folders incrinstall trusts.
     """
     from incrinstall.common.config import RESOLUTION_ENV
 
@@ -46,9 +47,32 @@ def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     override = uv_cache_override()  # a cache that would stay in an image layer is a temporary one
     if override:
         env["UV_CACHE_DIR"] = override
+    _trust_what_incrinstall_trusts(env)
     if extra:
         env.update(extra)
     return env
+
+
+def _trust_what_incrinstall_trusts(env: dict[str, str]) -> None:
+    """uv's SSL_CERT_FILE / SSL_CERT_DIR name the CA files and folders incrinstall's own requests trust.
+
+    Without them uv trusts only its bundled roots, not the system store that incrinstall's own
+    requests (and a corporate proxy's CA added to it) use; with them it trusts exactly those, so
+    UV_SYSTEM_CERTS (UV_NATIVE_TLS) would change nothing and is not passed on.
+    """
+    from incrinstall.common.cacerts import uv_tls_env
+    from incrinstall.common.paths import cache_dir
+
+    settings = uv_tls_env(cache_dir())
+    if not settings:
+        return
+    for key in ("UV_SYSTEM_CERTS", "UV_NATIVE_TLS"):
+        env.pop(key, None)
+    for key, value in settings.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
 
 
 def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,

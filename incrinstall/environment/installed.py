@@ -47,7 +47,7 @@ def read_installed(site_dirs: Iterable[str]) -> dict[str, InstalledDist]:
     for site in site_dirs:
         try:
             names = sorted(os.listdir(site))  # sorted: a stale duplicate loses the same way every time
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):  # a site folder the interpreter lists but never made
             continue
         for entry in names:
             if entry.endswith(".dist-info"):
@@ -64,7 +64,7 @@ def read_installed(site_dirs: Iterable[str]) -> dict[str, InstalledDist]:
 def _read_dist_info(folder: str) -> InstalledDist | None:
     try:
         present = os.listdir(folder)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):  # removed while we looked, or a stray file named *.dist-info
         return None
     if "METADATA" not in present:
         return None

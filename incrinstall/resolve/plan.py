@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from incrinstall.resolve.kept import ALWAYS_KEEP
 from incrinstall.resolve.model import ROOT, Resolution
 
 if TYPE_CHECKING:
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from incrinstall.environment.installed import InstalledDist
 
 ACTIONS = ("install", "upgrade", "downgrade", "remove", "keep")
-# Tools the environment needs to stay usable: never removed, not even with --exact.
-ALWAYS_KEEP = frozenset({"pip", "setuptools", "wheel", "uv", "incrinstall"})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from incrinstall.common.errors import ResolutionError
+from incrinstall.common.errors import IndexUnavailable, ResolutionError
 from incrinstall.common.names import names_prerelease
 from incrinstall.common.paths import cache_dir
 from incrinstall.resolve.requires import ParsedLine, RequiresCache
@@ -224,7 +224,7 @@ class _Provider(AbstractProvider):
         for name, wanted in needed.items():
             try:
                 versions = self.index.versions(name)
-            except Exception:  # the real lookup reports it, with its context
+            except IndexUnavailable:  # remembered by the index: the real lookup raises it again, in context
                 continue
             for iv in versions:  # newest first: the version a fresh resolution would try first
                 if iv.version.is_prerelease or iv.yanked:
@@ -431,7 +431,7 @@ def _specifier_set(text: str) -> SpecifierSet:
 def _evaluate(marker: Marker, env: dict[str, str]) -> bool:
     try:
         return marker.evaluate(env)
-    except Exception:  # an undefined marker variable: treat as not matching
+    except (UndefinedEnvironmentName, UndefinedComparison):  # a variable or comparison PEP 508 leaves undefined
         return False
 
 
@@ -769,8 +769,8 @@ def _available_versions(name: str, provider: _Provider) -> str:
     if provider.index is not None:
         try:
             found += [str(iv.version) + (" (yanked)" if iv.yanked else "") for iv in provider.index.versions(name)[:8]]
-        except Exception:  # the explanation must not fail because of the index
-            pass
+        except IndexUnavailable as exc:  # the explanation says what the index answered instead
+            found.append(f"the index could not be asked: {exc.message}")
     if found:
         return ", ".join(found)
     why = getattr(provider.index, "why_no_versions", None)  # a test's stand-in index may not say

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from incrinstall.common.errors import InstallError, ResolutionError
+from incrinstall.common.errors import IndexUnavailable, InstallError, ResolutionError
 from incrinstall.resolve.model import ROOT, PackageIndex, Pin, Resolution
 from incrinstall.specs.model import LocalPackage
 from incrinstall.common.tomlfile import read_toml
@@ -266,11 +266,19 @@ def resolve_with_uv(
 
 
 def has_only_prereleases(index: PackageIndex, name: str) -> bool:
-    """Has `name` published nothing but pre-releases (for the target)? One index page, asked only when uv refused."""
+    """Has `name` published nothing but pre-releases (for the target)? One index page, asked only when uv refused.
+
+    When the page cannot be had, that failure is the error (URL, status or TLS reason): uv's
+    refusal would send the user after pre-releases when the network is what broke.
+    """
     try:
         versions = index.versions(name)
-    except Exception:  # noqa: BLE001 - uv's own refusal is the error to show
-        return False
+    except IndexUnavailable as exc:
+        note = (f"incrinstall asked the index for {name} to apply its pre-release rule to uv's resolution "
+                "(uv itself reached the index); check that incrinstall trusts the same CA certificates and "
+                "credentials as uv")
+        exc.detail = f"{exc.detail}\n{note}" if exc.detail else note
+        raise
     return bool(versions) and all(iv.version.is_prerelease for iv in versions)
 
 
@@ -279,6 +287,6 @@ def why_no_versions(index: PackageIndex, name: str) -> str | None:
     try:
         if index.versions(name):
             return None
-    except Exception as exc:  # noqa: BLE001 - the page's own failure is the answer
-        return getattr(exc, "message", None) or str(exc)
+    except IndexUnavailable as exc:  # the page's own failure is the answer, shown under uv's
+        return exc.message
     return index.why_no_versions(name)

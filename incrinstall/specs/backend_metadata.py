@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incrinstall.common.atomic import write_atomic
-from incrinstall.common.errors import InvalidMetadata
+from incrinstall.common.errors import InvalidMetadata, SpecError
 from incrinstall.common.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ def _hatch_hook_file(project_dir: Path) -> str:
 
     try:
         data = load_toml(project_dir / "pyproject.toml", "pyproject.toml")[0]
-    except Exception:  # noqa: BLE001 - the backend itself already accepted the file
+    except SpecError:  # unreadable or not TOML: the build itself reports that, with the line
         return "hatch_build.py"
     hatch = data.get("tool", {}).get("hatch", {})
     build = hatch.get("build", {})

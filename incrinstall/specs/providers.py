@@ -42,7 +42,7 @@ def find_provider_files(project_dir: str | os.PathLike, scanned: list[str] | Non
     def walk(folder: str, rel: str) -> None:
         try:
             entries = list(os.scandir(folder))
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):  # gone, or a link to a file: nothing to find there
             return
         if scanned is not None:
             scanned.append(rel or ".")

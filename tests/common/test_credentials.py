@@ -128,3 +128,14 @@ def test_the_stamp_options_name_the_index_without_its_password():
     config = index_config("https://alice:hunter22@pkgs.example/simple/", environ={})
     text = json.dumps(config.as_dict())
     assert "hunter22" not in text and "pkgs.example" in text
+
+
+def test_a_netrc_that_cannot_be_parsed_is_named_in_the_401_without_its_text(private, venv_factory, run_cli, tmp_path):
+    """A broken netrc is skipped, as uv skips it; the 401 then says which file and line, never the text."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1\n  login {USER}\n  passwd {PASSWORD}\n")  # `passwd` is not a netrc word
+    project = write_project(tmp_path / "proj", ["alpha"])
+    proc = run_cli("plan", project, "--python", venv_factory(), "--index-url", private.url, env={"NETRC": str(netrc)})
+    assert proc.returncode == 2, proc.stderr
+    assert f"{netrc} was not used: line 3 is not valid netrc syntax" in proc.stderr, proc.stderr
+    assert_secret_absent([proc.stdout, proc.stderr])

@@ -479,25 +479,3 @@ def test_the_quick_tag_look_never_drops_a_wheel_the_full_parse_would_keep(tmp_pa
         fits = None  # the full parse refuses it: the quick look must let it through to that refusal
     quick = index._some_tag_fits(filename)
     assert quick == (fits if fits is not None else True), (filename, quick, fits)
-
-
-def test_the_system_trust_store_is_taken_from_its_hashed_folder_only_when_it_has_one(tmp_path, monkeypatch):
-    from collections import namedtuple
-
-    from incrinstall.common import http
-
-    paths = namedtuple("Paths", "openssl_cafile openssl_capath")
-    for var in http.CA_ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "ca-bundle.crt").write_text("")
-    monkeypatch.setattr(http.ssl, "get_default_verify_paths", lambda: paths(None, str(plain)))
-    assert http._hashed_ca_dir() is None
-    hashed = tmp_path / "hashed"
-    hashed.mkdir()
-    (hashed / "1a2b3c4d.0").write_text("")
-    monkeypatch.setattr(http.ssl, "get_default_verify_paths", lambda: paths(None, str(hashed)))
-    assert http._hashed_ca_dir() == str(hashed)
-    monkeypatch.setattr(http.ssl, "get_default_verify_paths", lambda: paths(None, str(tmp_path / "missing")))
-    assert http._hashed_ca_dir() is None

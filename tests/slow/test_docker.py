@@ -1,11 +1,19 @@
-"""README's Dockerfile (examples/Dockerfile), built by a real engine on the bundled example.
+"""README's Dockerfile (examples/Dockerfile), built as README shows it by a real engine on the bundled example.
 
 Everything the builds fetch comes from 127.0.0.1 (`docker build --network=host`): the loopback
-index serves the example's test wheels, incrinstall's own wheel (built here) and the wheels it
-needs inside the image (cached by `python -m tests.support.docker_engine`); a folder server
-serves the main-branch archive. Each scenario is asserted from the plain build log (which
-steps ran, which were CACHED) and from inside the image. The tests run in file order: each
-scenario edits the project the previous one left.
+index serves the example's test wheels and the wheels incrinstall needs inside the image (cached
+by `python -m tests.support.docker_engine`); a folder server serves the main-branch archive and
+incrinstall's own wheel, built here from the checkout. The only build arguments swapped are the
+ones README names for the purpose: the base image, the archive, and the source of incrinstall
+(INCRINSTALL_SOURCE, INCRINSTALL_SHA256: the local wheel and its sha256). The index is private:
+it wants a password, which reaches the builds only as README says, in the `index_url` BuildKit
+secret; one test looks for it in the image's files, its history and the registry's cache.
+
+Each scenario is asserted from the plain build log (which steps ran, which were CACHED) and from
+inside the image. The tests run in file order: each scenario edits the project the previous one
+left. The last one builds again with an https index and archive whose certificate a private CA
+signed, that CA installed in the base image the corporate way (the CA bundle file replaced,
+SSL_CERT_FILE naming it, the hashed folder not regenerated).
 
 Select with `-m docker`; skipped with the reason where no engine can start, failed instead
 when CI=true. INCRINSTALL_DOCKER_REPORT=PATH writes the timings as JSON.
@@ -13,12 +21,14 @@ when CI=true. INCRINSTALL_DOCKER_REPORT=PATH writes the timings as JSON.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -26,28 +36,36 @@ import pytest
 from tests.support import docker_engine as engine
 from tests.support.index_server import LoopbackIndex
 from tests.support.paths import REPO_ROOT
+from tests.support.tls import make_ca, server_context
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 REPO = REPO_ROOT
 DOCKERFILE = REPO / "examples" / "Dockerfile"
 EXTRA = "devel"
+# The private index's login: the password must reach no layer, no history line and no cache export.
+INDEX_USER = "ci-reader"
+SENTINEL = "Sentinel-pw-7c1e9a4f"
 
+# The hand-made approach, given the index the same way (a secret), so it is timed on the same footing.
 HAND_MADE = """\
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
-ARG PIP_INDEX_URL
 ARG BASELINE_ARCHIVE
-RUN python3 -m venv /venv && /venv/bin/pip install --disable-pip-version-check uv
-RUN python3 -c "import io, sys, tarfile, urllib.request; tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(sys.argv[1]).read())).extractall('/baseline')" "$BASELINE_ARCHIVE" \\
-    && /venv/bin/uv pip install --python /venv/bin/python --index-url "$PIP_INDEX_URL" -r /baseline/demo-app-main/pyproject.toml --extra devel \\
+RUN --mount=type=secret,id=index_url \\
+    python3 -m venv /venv && PIP_INDEX_URL="$(cat /run/secrets/index_url)" /venv/bin/pip install --disable-pip-version-check uv
+RUN --mount=type=secret,id=index_url \\
+    python3 -c "import io, sys, tarfile, urllib.request; tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(sys.argv[1]).read())).extractall('/baseline')" "$BASELINE_ARCHIVE" \\
+    && /venv/bin/uv pip install --python /venv/bin/python --index-url "$(cat /run/secrets/index_url)" -r /baseline/demo-app-main/pyproject.toml --extra devel \\
     && rm -rf /baseline
 WORKDIR /app
 COPY pyproject.toml ./
 COPY providers/ providers/
-RUN /venv/bin/uv pip install --python /venv/bin/python --index-url "$PIP_INDEX_URL" -r pyproject.toml --extra devel
+RUN --mount=type=secret,id=index_url \\
+    /venv/bin/uv pip install --python /venv/bin/python --index-url "$(cat /run/secrets/index_url)" -r pyproject.toml --extra devel
 COPY . .
-RUN /venv/bin/uv pip install --python /venv/bin/python --index-url "$PIP_INDEX_URL" --no-deps -e .
+RUN --mount=type=secret,id=index_url \\
+    /venv/bin/uv pip install --python /venv/bin/python --index-url "$(cat /run/secrets/index_url)" --no-deps -e .
 """
 
 # Cache left in the image: files under the cache homes and incrinstall's temporary caches.
@@ -86,13 +104,19 @@ def _edit(path: Path, old: str, new: str) -> None:
 class World:
     """The project, the servers and what the scenarios measured."""
 
-    def __init__(self, root: Path, index: LoopbackIndex, archive_url: str) -> None:
+    def __init__(self, root: Path, index: LoopbackIndex, archive_url: str, wheel_url: str, wheel_sha256: str) -> None:
         self.root = root
         self.project = root / "project"
         self.hand = root / "hand-made"
         self.index = index
-        self.args = {"BASE_IMAGE": engine.BASE_TAG, "PIP_INDEX_URL": index.url,
+        # README's Dockerfile as it is; what differs from its defaults is named by the arguments it offers.
+        self.args = {"BASE_IMAGE": engine.BASE_TAG, "INCRINSTALL_SOURCE": wheel_url,
+                     "INCRINSTALL_SHA256": wheel_sha256,
                      "BASELINE_ARCHIVE": archive_url, "BASELINE_FLAGS": "--allow-insecure-http"}
+        secret = root / "secrets" / "index-url.txt"
+        secret.parent.mkdir()
+        secret.write_text(index.url.replace("http://", f"http://{INDEX_USER}:{SENTINEL}@", 1) + "\n")
+        self.secrets = {"index_url": secret}
         self.tag = f"incrinstall-test-demo:{os.getpid()}"
         self.hand_tag = f"incrinstall-test-hand:{os.getpid()}"
         self.report: dict[str, dict] = {}
@@ -100,7 +124,7 @@ class World:
     def build(self, scenario: str, *, cache_from: str | None = None, extra_args: dict | None = None
               ) -> engine.Build:
         result = engine.build(self.project, DOCKERFILE, self.tag, {**self.args, **(extra_args or {})},
-                              cache_from=cache_from)
+                              cache_from=cache_from, secrets=self.secrets)
         self.report.setdefault(scenario, {})["incrinstall_seconds"] = round(result.seconds, 2)
         self.report[scenario]["incrinstall_ran"] = result.ran()
         self.report[scenario]["incrinstall_step_seconds"] = {
@@ -111,7 +135,9 @@ class World:
         shutil.rmtree(self.hand, ignore_errors=True)
         shutil.copytree(self.project, self.hand)
         (self.hand / "Dockerfile.hand").write_text(HAND_MADE)
-        result = engine.build(self.hand, self.hand / "Dockerfile.hand", self.hand_tag, self.args)
+        result = engine.build(self.hand, self.hand / "Dockerfile.hand", self.hand_tag,
+                              {"BASE_IMAGE": engine.BASE_TAG, "BASELINE_ARCHIVE": self.args["BASELINE_ARCHIVE"]},
+                              secrets=self.secrets)
         self.report.setdefault(scenario, {})["hand_made_seconds"] = round(result.seconds, 2)
         self.report[scenario]["hand_made_step_seconds"] = {
             f"{s.stage.split()[0]} {s.instruction[:40]}": s.seconds for s in result.steps if not s.cached}
@@ -128,13 +154,12 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("docker")
     dists = root / "dists"
     # Bookworm's pip 23.0 misreads PEP 691 metadata keys and PEP 658 files: plain HTML for it.
-    index = LoopbackIndex(dists, json=False, serve_metadata=False).start()
+    index = LoopbackIndex(dists, json=False, serve_metadata=False, auth=(INDEX_USER, SENTINEL)).start()
     for name, versions in _demo_universe().items():
         for version, requires in versions.items():
             index.add_wheel(name, version, requires_dist=requires)
     for wheel in engine.require_image_wheels().glob("*.whl"):
         index.add_file(wheel)
-    _build_incrinstall_wheel(dists, root)
 
     project = root / "project"
     shutil.copytree(REPO / "examples" / "demo-project", project)
@@ -145,8 +170,13 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     archives.mkdir()
     with tarfile.open(archives / "demo-app-main.tar.gz", "w:gz") as tar:
         tar.add(project, arcname="demo-app-main")
+    # incrinstall's release wheel, as a user would fetch it from the project: here, built from this checkout.
+    wheel = _build_incrinstall_wheel(archives, root)
     with engine.serve_folder(archives) as archive_base:
-        made = World(root, index, f"{archive_base}/demo-app-main.tar.gz")
+        made = World(root, index, f"{archive_base}/demo-app-main.tar.gz", f"{archive_base}/{wheel.name}",
+                     hashlib.sha256(wheel.read_bytes()).hexdigest())
+        made.dists = dists
+        made.archives = archives
         try:
             yield made
         finally:
@@ -159,7 +189,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
             print("\n" + json.dumps(made.report, indent=2))
 
 
-def _build_incrinstall_wheel(dest: Path, root: Path) -> None:
+def _build_incrinstall_wheel(dest: Path, root: Path) -> Path:
     """incrinstall's own wheel, built from this checkout with the cached hatchling (no network)."""
     from tests.support.real_wheels import ensure_real_wheels
     from tests.support.venvs import uv_bin
@@ -168,6 +198,8 @@ def _build_incrinstall_wheel(dest: Path, root: Path) -> None:
     subprocess.run([uv_bin(), "build", "--wheel", "--quiet", "--no-index", "--find-links", str(ensure_real_wheels()),
                     "--out-dir", str(dest), str(REPO)], check=True, env=env, capture_output=True,
                    timeout=300)
+    (wheel,) = dest.glob("incrinstall-*.whl")
+    return wheel
 
 
 def _final(build: engine.Build) -> list[engine.Step]:
@@ -205,6 +237,15 @@ def test_first_build_installs_the_specs_the_project_editable_and_no_cache(world:
     world.report["first build"]["image_bytes"] = engine.image_size(world.tag)
     world.report["first build"]["cache_bytes_in_image"] = 0
     world.first_packages = packages
+
+
+def test_the_index_password_reaches_no_layer_and_no_history(world: World):
+    """README passes index settings as BuildKit secrets: the password is used (the index wants it) and kept nowhere."""
+    assert world.index.request_log and all(r.status != 401 for r in world.index.request_log)
+    history = engine.docker("history", "--no-trunc", world.tag).stdout
+    assert "incrinstall baseline" in history and SENTINEL not in history
+    assert SENTINEL not in engine.docker("image", "inspect", world.tag).stdout
+    assert engine.where_in_image(world.tag, SENTINEL.encode()) == []
 
 
 def _sync_step(build: engine.Build) -> engine.Step:
@@ -273,24 +314,30 @@ def test_plain_run_without_a_cache_mount_leaves_no_cache(world: World):
     tag = f"incrinstall-test-plain:{os.getpid()}"
     dockerfile = world.root / "Dockerfile.plain"
     dockerfile.write_text(
-        f"FROM {tool}\nARG BASELINE_ARCHIVE\nARG PIP_INDEX_URL\n"
-        "RUN python3 -m venv /venv2 && /opt/incrinstall/bin/incrinstall baseline \"$BASELINE_ARCHIVE\" "
-        "--allow-insecure-http --extra devel --python /venv2/bin/python\n")
+        f"FROM {tool}\nARG BASELINE_ARCHIVE\n"
+        "RUN --mount=type=secret,id=index_url python3 -m venv /venv2 "
+        "&& UV_DEFAULT_INDEX=\"$(cat /run/secrets/index_url)\" /opt/incrinstall/bin/incrinstall baseline "
+        "\"$BASELINE_ARCHIVE\" --allow-insecure-http --extra devel --python /venv2/bin/python\n")
     try:
-        engine.build(world.project, DOCKERFILE, tool, world.args, target="incrinstall")
-        engine.build(world.root, dockerfile, tag, world.args)
+        engine.build(world.project, DOCKERFILE, tool, world.args, target="incrinstall", secrets=world.secrets)
+        engine.build(world.root, dockerfile, tag, {"BASELINE_ARCHIVE": world.args["BASELINE_ARCHIVE"]},
+                     secrets=world.secrets)
         assert "webkit-lite" in engine.run_in(tag, "/venv2/bin/python -m pip list --disable-pip-version-check")
         _assert_no_cache_left(world, tag)
+        # incrinstall's own stage, where pip used the index: the password stays out of it too.
+        assert engine.where_in_image(tool, SENTINEL.encode()) == []
     finally:
         engine.docker("image", "rm", "-f", tag, tool, check=False)
 
 
 def test_registry_cache_reuses_the_baseline_layer_after_a_wipe(world: World):
     with engine.registry() as registry:
-        remote = f"{registry}/incrinstall-demo:cache"
+        remote = f"{registry.address}/incrinstall-demo:cache"
         world.build("registry push", extra_args={"BUILDKIT_INLINE_CACHE": "1"})
         engine.docker("tag", world.tag, remote)
         engine.docker("push", remote)
+        # What a CI fleet shares: the layers and the inline cache's metadata, as the registry stores them.
+        assert list(registry.storage.rglob("*")) and engine.where_in_folder(registry.storage, SENTINEL.encode()) == []
         engine.docker("image", "rm", "-f", world.tag, remote)
         engine.docker("builder", "prune", "-af")
         _edit(world.project / "pyproject.toml", '"cli-kit>=3.0",\n', '"cli-kit>=3.0",\n    "metrics-lite",\n')
@@ -306,7 +353,7 @@ def test_hand_made_dockerfile_for_timing(world: World):
         ("first build", None),
         ("source-only edit", (world.project / "demo_app" / "__init__.py", '"hello, edited"', '"hello, again"')),
         ("one-package bump", (world.project / "pyproject.toml", '"webkit-lite>=2.0"', '"webkit-lite>=2.1"')),
-        ("removal", (world.project / "pyproject.toml", '    "metrics-lite",\n', "")),
+        ("removal", (world.project / "pyproject.toml", '    "coverage-lite",\n', "")),  # whether or not the registry test ran
     ):
         if edit:
             _edit(*edit)
@@ -325,3 +372,71 @@ def test_hand_made_dockerfile_for_timing(world: World):
         "cache_bytes_in_image": int(engine.run_in(world.tag, CACHE_BYTES).strip()),
     }
     assert world.report["incrinstall image"]["cache_bytes_in_image"] == 0
+
+
+# The corporate pattern of the issue: the proxy's CA appended to the CA bundle, the bundle copied over the
+# system one and named by SSL_CERT_FILE; /etc/ssl/certs/*.0 not regenerated (no update-ca-certificates).
+CORPORATE_BASE = """\
+FROM {base}
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+"""
+
+
+def test_https_index_and_archive_signed_by_a_private_ca_installed_the_corporate_way(world: World):
+    started = time.perf_counter()
+    ca = make_ca(world.root / "corporate-ca")
+    tls = server_context(ca)
+    base_dir = world.root / "corporate-base"
+    base_dir.mkdir()
+    system_bundle = engine.run_in(engine.BASE_TAG, "cat /etc/ssl/certs/ca-certificates.crt")
+    (base_dir / "ca-certificates.crt").write_text(system_bundle.rstrip("\n") + "\n" + (ca / "ca.pem").read_text())
+    (base_dir / "Dockerfile").write_text(CORPORATE_BASE.format(base=engine.BASE_TAG))
+    base_tag = f"incrinstall-test-corporate-base:{os.getpid()}"
+    tag = f"incrinstall-test-corporate:{os.getpid()}"
+
+    project = world.root / "corporate-project"
+    shutil.copytree(REPO / "examples" / "demo-project", project)
+    (project / "demo_app").mkdir()
+    (project / "demo_app" / "__init__.py").write_text('GREETING = "hello"\n')
+    (project / ".dockerignore").write_text("Dockerfile*\n")
+    files = world.root / "corporate-files"
+    files.mkdir()
+    with tarfile.open(files / "demo-app-main.tar.gz", "w:gz") as tar:
+        tar.add(project, arcname="demo-app-main")
+    (wheel,) = world.archives.glob("incrinstall-*.whl")
+    shutil.copy2(wheel, files / wheel.name)
+    # The branch moved on: its sync is a delta incrinstall resolves itself, asking the https index.
+    _edit(project / "pyproject.toml", '"orm-lite>=1.4,<1.5"', '"orm-lite>=1.5"')
+    secret = world.root / "secrets" / "https-index-url.txt"
+    ca_line = (ca / "ca.pem").read_text().splitlines()[1]  # a line of the CA's base64, found only where it is
+    try:
+        engine.build(base_dir, base_dir / "Dockerfile", base_tag, {})
+        with LoopbackIndex(world.dists, json=False, serve_metadata=False, tls=tls) as index, \
+                engine.serve_folder(files, tls=tls) as files_url:
+            secret.write_text(index.url + "\n")
+            assert index.url.startswith("https://") and files_url.startswith("https://")
+            args = {"BASE_IMAGE": base_tag, "INCRINSTALL_SOURCE": f"{files_url}/{wheel.name}",
+                    "INCRINSTALL_SHA256": world.args["INCRINSTALL_SHA256"],
+                    "BASELINE_ARCHIVE": f"{files_url}/demo-app-main.tar.gz"}
+            build = engine.build(project, DOCKERFILE, tag, args, secrets={"index_url": secret})
+            agents = {r.headers.get("user-agent", "").split("/")[0] for r in index.request_log}
+        # pip (incrinstall's stage), uv (the baseline's resolution, every install) and incrinstall's own
+        # requests (the sync's delta) all trusted the CA that only the replaced bundle file names.
+        assert {"pip", "uv", "incrinstall"} <= agents, agents
+        assert not _baseline_step(build).cached and not _sync_step(build).cached
+        packages = world.packages(tag)
+        assert packages["orm-lite"] == "1.5" and packages["typing-ext-lite"] == "4.0" and packages["demo-app"] == "1.0.0"
+        assert engine.run_in(tag, "/venv/bin/python -m pip check --disable-pip-version-check; echo rc=$?"
+                             ).strip().endswith("rc=0")
+        # The image is the corporate pattern as claimed: the CA is in the bundle, in no hashed entry.
+        assert engine.run_in(tag, f"grep -c -F '{ca_line}' /etc/ssl/certs/ca-certificates.crt").strip() == "1"
+        assert engine.run_in(tag, f"grep -l -F '{ca_line}' /etc/ssl/certs/*.0 | wc -l").strip() == "0"
+        assert "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in engine.docker(
+            "image", "inspect", "-f", "{{.Config.Env}}", tag).stdout
+    finally:
+        engine.docker("image", "rm", "-f", tag, base_tag, check=False)
+    world.report["https index and archive, private CA (corporate pattern)"] = {
+        "incrinstall_seconds": round(build.seconds, 2), "test_seconds": round(time.perf_counter() - started, 2),
+        "incrinstall_step_seconds": {f"{s.stage.split()[0]} {s.instruction[:40]}": s.seconds
+                                     for s in build.steps if not s.cached}}

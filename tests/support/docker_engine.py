@@ -14,13 +14,16 @@ beyond 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.server
 import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -203,7 +206,9 @@ def parse_plain_log(log: str) -> list[Step]:
 
 
 def build(context: Path, dockerfile: Path, tag: str, build_args: dict[str, str], *,
-          cache_from: str | None = None, target: str | None = None, timeout: float = 600) -> Build:
+          cache_from: str | None = None, target: str | None = None, secrets: dict[str, Path] | None = None,
+          timeout: float = 600) -> Build:
+    """`docker build`; `secrets` are BuildKit secrets (id -> file), which no layer, history or cache keeps."""
     cmd = ["build", "--progress=plain", "--network=host", "-f", str(dockerfile), "-t", tag]
     # The network guard inside the build: Docker's predefined proxy ARGs reach every RUN step (and
     # stay out of the cache key), so anything not for loopback goes to a dead port and fails.
@@ -212,6 +217,8 @@ def build(context: Path, dockerfile: Path, tag: str, build_args: dict[str, str],
     cmd += ["--build-arg", "NO_PROXY=127.0.0.1,localhost", "--build-arg", "no_proxy=127.0.0.1,localhost"]
     for key, value in build_args.items():
         cmd += ["--build-arg", f"{key}={value}"]
+    for secret_id, path in (secrets or {}).items():
+        cmd += ["--secret", f"id={secret_id},src={path}"]
     if cache_from:
         cmd += ["--cache-from", cache_from]
     if target:
@@ -236,29 +243,83 @@ def image_size(tag: str) -> int:
     return int(docker("image", "inspect", "-f", "{{.Size}}", tag).stdout.strip())
 
 
+# -- where a secret could have gone --------------------------------------------------------------
+
+
+def where_in_image(tag: str, needle: bytes) -> list[str]:
+    """Every place `needle` is in the image as `docker save` exports it: its config (history, labels, the
+    inline cache's metadata), its manifest, and every file of every layer (streamed, one file at a time)."""
+    found: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="image-scan-") as tmp:
+        saved = Path(tmp) / "image.tar"
+        docker("save", "-o", str(saved), tag)
+        with tarfile.open(saved, mode="r|") as outer:
+            for member in outer:
+                if not member.isfile():
+                    continue
+                stream = outer.extractfile(member)
+                if member.name.endswith("layer.tar"):
+                    with tarfile.open(fileobj=stream, mode="r|") as layer:
+                        found += [f"{member.name}:{f.name}" for f in layer
+                                  if f.isfile() and _stream_has(layer.extractfile(f), needle)]
+                elif _stream_has(stream, needle):
+                    found.append(member.name)
+    return found
+
+
+def where_in_folder(folder: Path, needle: bytes) -> list[str]:
+    """The files under `folder` (a registry's storage) holding `needle`, gzip-compressed blobs read unpacked."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        with open(path, "rb") as fh:
+            packed = fh.read(2) == b"\x1f\x8b"
+        opener = gzip.open if packed else open
+        with opener(path, "rb") as fh:
+            if _stream_has(fh, needle):
+                found.append(str(path.relative_to(folder)))
+    return found
+
+
+def _stream_has(stream, needle: bytes, chunk: int = 1 << 20) -> bool:
+    tail = b""
+    while block := stream.read(chunk):
+        if needle in tail + block:
+            return True
+        tail = block[-len(needle):]
+    return False
+
+
 # -- loopback servers -----------------------------------------------------------------------
 
 @contextlib.contextmanager
-def serve_folder(folder: Path, port: int = 0):
-    """Serve `folder` over HTTP on 127.0.0.1; yields the base URL."""
+def serve_folder(folder: Path, port: int = 0, tls: ssl.SSLContext | None = None):
+    """Serve `folder` over HTTP on 127.0.0.1 (https with a server-side `tls` context); yields the base URL."""
     handler = type("Handler", (http.server.SimpleHTTPRequestHandler,), {
         "log_message": lambda self, *a: None,
         "__init__": lambda self, *a, **kw: http.server.SimpleHTTPRequestHandler.__init__(
             self, *a, directory=str(folder), **kw),
     })
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls is not None else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
 
 
+@dataclass
+class Registry:
+    address: str  # "127.0.0.1:5000"
+    storage: Path  # where it keeps blobs and manifests
+
+
 @contextlib.contextmanager
 def registry(port: int = 5000):
-    """Debian's docker-registry on 127.0.0.1:port, storing into a temporary folder."""
+    """Debian's docker-registry on 127.0.0.1:port, storing into a temporary folder; yields a Registry."""
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
     if not os.path.exists(binary):
         raise EngineUnavailable("docker-registry not found (apt-get install docker-registry)")
@@ -281,7 +342,7 @@ def registry(port: int = 5000):
                     if proc.poll() is not None:
                         raise EngineUnavailable(f"docker-registry exited: {proc.stderr.read().decode()[-500:]}") from None
                     time.sleep(0.1)
-            yield f"127.0.0.1:{port}"
+            yield Registry(f"127.0.0.1:{port}", Path(tmp) / "data")
         finally:
             proc.terminate()
             proc.wait(timeout=20)

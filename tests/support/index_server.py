@@ -16,6 +16,7 @@ import re
 import html
 import json
 import shutil
+import ssl
 import sys
 import threading
 import time
@@ -167,6 +168,7 @@ class LoopbackIndex:
       relative_urls   link files with relative URLs (`../../files/x`) instead of absolute ones
       auth            (user, password): every request without that Basic auth gets 401
       ranges          answer `Range: bytes=...` on files with 206 Partial Content (False: the whole file)
+      tls             an ssl.SSLContext (server side): serve https instead (tests/support/tls.py makes one)
     PEP 700 upload times: `set_upload_time(filename, "2024-01-01T00:00:00Z")` (JSON pages only;
     a file without one has no `upload-time` key, as on indexes that do not record it).
     """
@@ -174,8 +176,9 @@ class LoopbackIndex:
     def __init__(self, root_dir: str | Path, *, json: bool = True, serve_metadata: bool = True,
                  etag: bool = True, cache_control: str | None = "max-age=0",
                  relative_urls: bool = False, port: int = 0, auth: tuple[str, str] | None = None,
-                 ranges: bool = True) -> None:
+                 ranges: bool = True, tls: ssl.SSLContext | None = None) -> None:
         self.root = Path(root_dir)
+        self.tls = tls
         self.root.mkdir(parents=True, exist_ok=True)
         self.json = json
         self.serve_metadata = serve_metadata
@@ -202,6 +205,8 @@ class LoopbackIndex:
             return self
         handler = _make_handler(self)
         self._server = _Server(("127.0.0.1", self._port), handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-index",
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -232,11 +237,11 @@ class LoopbackIndex:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls is not None else 'http'}://127.0.0.1:{self.port}/"
 
     @property
     def url(self) -> str:
-        """The simple index root, e.g. http://127.0.0.1:PORT/simple/ (for --index-url)."""
+        """The simple index root, e.g. http://127.0.0.1:PORT/simple/ (for --index-url; https with `tls`)."""
         return self.base_url + "simple/"
 
     @property
