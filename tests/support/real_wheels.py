@@ -1,4 +1,4 @@
-"""One-time setup step: download the real wheels that build-backend tests need (hatchling and its deps).
+"""One-time setup step: download the real wheels that build-backend tests need (the backends and their deps).
 
 Run once with network access before the test suite:
 
@@ -18,8 +18,12 @@ import sys
 from pathlib import Path
 
 # Pure-Python wheels, so one set per Python version covers every platform. `editables` lets
-# hatchling build editable wheels for tests of editable installs.
-PACKAGES = ("hatchling", "editables")
+# hatchling build editable wheels for tests of editable installs; the other backends (and one
+# hatchling metadata plugin) are what the corpus of project shapes (tests/backends/test_corpus.py)
+# builds with. Each group is one pip download: `poetry-core<2` beside the newest poetry-core.
+PACKAGES = ("hatchling", "editables", "setuptools", "flit-core", "pdm-backend", "poetry-core",
+            "hatch-requirements-txt")
+OLDER_RELEASES = ("poetry-core<2",)
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 MARKER = ".complete.json"
 SETUP_COMMAND = "python -m tests.support.real_wheels"
@@ -48,7 +52,10 @@ def _marker_ok(cache: Path) -> bool:
         recorded = json.loads(marker.read_text())
     except ValueError:
         return False
-    if recorded.get("packages") != list(PACKAGES) or recorded.get("pythons") != list(PYTHON_VERSIONS):
+    # A cache filled for more packages (a newer checkout's list) serves this one too.
+    if not set(PACKAGES + OLDER_RELEASES) <= set(recorded.get("packages", [])):
+        return False
+    if recorded.get("pythons") != list(PYTHON_VERSIONS):
         return False
     return all((cache / name).is_file() for name in recorded.get("files", []))
 
@@ -122,7 +129,7 @@ def missing_requirements(folder: Path, python_version: str) -> list[str]:
 
 
 def ensure_real_wheels(cache_dir: str | Path | None = None) -> Path:
-    """Return a folder holding hatchling and its dependencies as wheels, downloading them once."""
+    """Return a folder holding the build backends and their dependencies as wheels, downloading them once."""
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if _marker_ok(cache):
         return cache
@@ -153,6 +160,8 @@ def _locked(cache: Path):
 def _fill(cache: Path) -> None:
     for python_version in PYTHON_VERSIONS:
         _download(cache, python_version)
+        for older in OLDER_RELEASES:
+            _download(cache, python_version, (older,))
         # pip evaluates markers for the running interpreter, not --python-version, so a
         # dependency like `tomli; python_version < "3.11"` can be missed: fetch what is.
         for _ in range(5):
@@ -170,7 +179,7 @@ def _fill(cache: Path) -> None:
     if not any(name.startswith("hatchling-") for name in files):
         raise RealWheelsUnavailable(f"no hatchling wheel in {cache}; run `{SETUP_COMMAND}` with network access")
     tmp = cache / (MARKER + ".tmp")
-    tmp.write_text(json.dumps({"packages": list(PACKAGES), "pythons": list(PYTHON_VERSIONS),
+    tmp.write_text(json.dumps({"packages": list(PACKAGES + OLDER_RELEASES), "pythons": list(PYTHON_VERSIONS),
                                "files": files}, indent=1))
     tmp.replace(cache / MARKER)
 
