@@ -154,3 +154,183 @@ def test_sync_on_the_recipe_equals_sync_on_the_full_tree(index, real_wheels_inde
     value = subprocess.run([str(from_recipe), "-c", "import demo_app, demo_app.core; print(demo_app.VALUE)"],
                            capture_output=True, text=True, cwd=tmp_path)
     assert value.stdout.strip() == "42", value.stderr
+
+
+# -- the recipe's bytes depend only on the spec files and the options (issue 21) -----------------------
+
+HOOKED = {
+    "pyproject.toml": """\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+        [project]
+        name = "hooked"
+        version = "1.0"
+        dynamic = ["dependencies"]
+        [tool.hatch.build.targets.wheel]
+        packages = ["hooked"]
+        [tool.hatch.build.targets.wheel.hooks.custom]
+        path = "hatch_build.py"
+        """,
+    # The hook computes the dependencies from a generated file, as Airflow's did; hatchling itself opens the
+    # license files while it builds the editable wheel (its default license-files), as it did Airflow's.
+    "hatch_build.py": """\
+        import json
+        from pathlib import Path
+        from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+        class CustomBuildHook(BuildHookInterface):
+            def initialize(self, version, build_data):
+                build_data["dependencies"] = json.loads((Path(self.root) / "generated" / "deps.json").read_text())
+        """,
+    "generated/deps.json": '["dep-lite>=1"]\n',
+    "LICENSE": "Apache-2.0\n",
+    "NOTICE": "Copyright\n",
+    ".gitignore": "*.pyc\n",
+    "hooked/__init__.py": 'VALUE = "from the real source"\n',
+    "hooked/models.py": "X = 1\n",
+}
+
+
+def test_recipe_bytes_do_not_depend_on_what_the_cache_holds(index, real_wheels_index, run_cli, venv_factory,
+                                                             tmp_path):
+    """Cold cache, then a baseline and a `sync --editable` of the recipe sharing the cache at the same path
+    (/app in README's Dockerfile), then the full tree back at that path: the same recipe, byte for byte."""
+    from tests.support.trees import write_tree
+
+    index.add_wheel("dep-lite", "1.0")
+    common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url]
+    full = write_tree(tmp_path / "full", HOOKED)
+    app = tmp_path / "app"  # the one path the planner's tree and the recipe's sync share
+    out = tmp_path / "recipe"
+    python = venv_factory()
+
+    def recipe() -> tuple[dict, list]:
+        proc = run_cli("recipe", app, "--out", out, "--python", python, "--json", *common)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout), listing(out)
+
+    shutil.copytree(full, app)
+    cold_json, cold = recipe()
+    assert {"LICENSE", "NOTICE", ".gitignore"} <= set(cold_json["excluded"])  # the hook did open them
+    assert "hooked/models.py" not in cold_json["files"]
+
+    # The final stage: a baseline, then the recipe alone at /app, synced editable with the same cache.
+    proc = run_cli("baseline", full, "--python", python, *common)
+    assert proc.returncode == 0, proc.stderr
+    shutil.rmtree(app)
+    shutil.copytree(out, app)
+    proc = run_cli("sync", app, "--editable", "--python", python, *common)
+    assert proc.returncode == 0, proc.stderr
+
+    # The next build's planner: the full tree at /app again, and the cache the sync left.
+    shutil.rmtree(app)
+    shutil.copytree(full, app)
+    warm_json, warm = recipe()
+    assert warm == cold
+    assert warm_json == cold_json
+
+    # A source-only edit changes nothing either.
+    models = app / "hooked" / "models.py"
+    models.write_text(models.read_text() + "Y = 2\n")
+    assert recipe() == (cold_json, cold)
+
+
+def test_a_recipe_folder_and_the_full_tree_at_one_path_never_share_a_collection(index, real_wheels_index, run_cli,
+                                                                                  tmp_path):
+    """What `specs` says of the full tree is the same whether or not its recipe was collected there first."""
+    from tests.support.trees import write_tree
+
+    common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url, "--python", sys.executable]
+    full = write_tree(tmp_path / "full", HOOKED)
+    app = tmp_path / "app"
+    shutil.copytree(full, app)
+    fresh = run_cli("specs", app, "--json", *common)
+    assert fresh.returncode == 0, fresh.stderr
+    assert run_cli("recipe", app, "--out", tmp_path / "recipe", *common).returncode == 0
+    shutil.rmtree(app)
+    shutil.copytree(tmp_path / "recipe", app)
+    in_recipe = run_cli("specs", app, "--json", *common)
+    assert in_recipe.returncode == 0, in_recipe.stderr
+    assert recipe.MANIFEST in json.loads(in_recipe.stdout)["files"]
+    shutil.rmtree(app)
+    shutil.copytree(full, app)
+    again = run_cli("specs", app, "--json", *common)
+    assert json.loads(again.stdout) == json.loads(fresh.stdout)
+
+
+# -- where the editable install cannot come from a recipe ----------------------------------------------
+
+REFUSED = {
+    "hatch-sources-rename": {
+        "pyproject.toml": """\
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+            [project]
+            name = "renamed"
+            version = "1.0"
+            [tool.hatch.build.targets.wheel]
+            packages = ["lib/code"]
+            sources = {"lib/code" = "renamed"}
+            """,
+        "lib/code/__init__.py": "",
+    },
+    "setuptools-package-dir-rename": {
+        "pyproject.toml": """\
+            [build-system]
+            requires = ["setuptools>=64"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "mapped"
+            version = "1.0"
+            [tool.setuptools]
+            packages = ["mapped"]
+            package-dir = {"mapped" = "lib"}
+            """,
+        "lib/__init__.py": "",
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", sorted(REFUSED))
+def test_recipe_refuses_a_layout_a_pth_cannot_reach_and_names_the_fallback(shape, real_wheels_index, run_cli,
+                                                                           tmp_path):
+    from tests.support.trees import write_tree
+
+    tree = write_tree(tmp_path / "tree", REFUSED[shape])
+    out = tmp_path / "recipe"
+    common = ["--index-url", real_wheels_index.url, "--python", sys.executable]
+    proc = run_cli("recipe", tree, "--out", out, *common)
+    assert proc.returncode == 2
+    assert "cannot be made from a recipe" in proc.stderr
+    assert "RUN incrinstall sync --editable" in proc.stderr and "--no-editable" in proc.stderr
+    assert not out.exists()
+    # The fallback's recipe: written, without roots; a sync --editable on it says why not instead of importing nothing.
+    proc = run_cli("recipe", tree, "--out", out, "--no-editable", "--json", *common)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["roots"] is None
+
+
+@pytest.mark.slow
+def test_sync_editable_on_a_recipe_without_roots_stops_before_changing_anything(index, real_wheels_index, run_cli,
+                                                                                 venv_factory, tmp_path):
+    from tests.support.trees import write_tree
+
+    index.add_wheel("dep-lite", "1.0")
+    tree = write_tree(tmp_path / "tree", {
+        "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+                          '[project]\nname = "plain"\nversion = "1.0"\ndependencies = ["dep-lite"]\n',
+        "plain/__init__.py": "",
+    })
+    out = tmp_path / "recipe"
+    python = venv_factory()
+    common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url, "--python", python]
+    assert run_cli("recipe", tree, "--out", out, "--no-editable", *common).returncode == 0
+    proc = run_cli("sync", out, "--editable", *common)
+    assert proc.returncode == 2
+    assert "records no import roots" in proc.stderr and "RUN incrinstall sync --editable" in proc.stderr
+    assert installed(python) == {}
+    assert run_cli("sync", out, *common).returncode == 0  # what that recipe is for
+    assert installed(python) == {"dep-lite": "1.0"}
