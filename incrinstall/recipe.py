@@ -62,9 +62,7 @@ _LICENSE_NAMES = ("licen[cs]e*", "copying*", "notice*", "authors*")
 _LICENSE_FOLDERS = ("*licenses", "*licences")
 _VCS_PREFIXES = (".git", ".hg", ".svn", ".bzr")
 
-# What a Dockerfile does instead when the editable install cannot come from the recipe (README, "Docker builds").
-FALLBACK = ("Write the recipe with --no-editable, and install the project after the sources: "
-            "`RUN incrinstall sync --editable ...` after `COPY . .` (README, Docker builds)")
+FALLBACK = recipe_manifest.FALLBACK
 
 
 @dataclass
@@ -125,9 +123,9 @@ def make(specset: SpecSet, out: str | os.PathLike, *, python: str, python_versio
                                        index=index)
         except import_roots.NoEditableFromRecipe as exc:
             shutil.rmtree(written.out, ignore_errors=True)  # a recipe the sync cannot install from is no recipe
-            raise SpecError(f"the project's editable install cannot be made from the recipe: {exc.message}. If the "
-                            "backend needs a file the recipe left out, name it in [tool.incrinstall] spec-files; "
-                            f"else: {FALLBACK}", where=exc.where, detail=exc.detail) from None
+            raise SpecError(f"the project's editable install cannot be made from a recipe: {exc.message}. If the "
+                            "backend needs a file the recipe left out, name it in [tool.incrinstall] spec-files. "
+                            f"{FALLBACK}", where=exc.where, detail=exc.detail) from None
     return written
 
 

@@ -27,6 +27,9 @@ from incrinstall.common.errors import SpecError
 
 NAME = ".incrinstall-recipe.json"
 SCHEMA = 2
+# What a Dockerfile does instead when the project's editable install cannot come from a recipe.
+FALLBACK = ("Install the project after the sources instead: write the recipe with --no-editable, and run "
+            "`RUN incrinstall sync --editable ...` after `COPY . .` (README, Docker builds)")
 
 
 @dataclass(frozen=True)

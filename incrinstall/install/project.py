@@ -9,11 +9,14 @@ specs changed since (its METADATA would otherwise name what the sync removed). I
   cached build environment; the wheel usually rides along with the sync's own uv install;
 - uv's own `uv pip install -e`, the fallback.
 
-A recipe folder (one holding `.incrinstall-recipe.json`) is different: its sources are copied over it
-later, so the backend's own editable install, made from the spec files alone, would reach nothing.
-Its editable wheel is the backend's dist-info plus a .pth naming the import roots the manifest
-records (install/pth_wheel.py); when that cannot be made, the sync stops and says what to do
-instead, never falling back to an install that would not import.
+A recipe folder (one holding `.incrinstall-recipe.json` with import roots) is different: its sources
+are copied over it later, so the backend's own editable install, made from the spec files alone,
+would reach nothing. Its editable wheel is the backend's dist-info plus a .pth naming the import
+roots the manifest records (install/pth_wheel.py); when that cannot be made, the sync stops and says
+what to do instead, never falling back to an install that would not import. A recipe written with
+`--no-editable` records no roots: its `sync --editable` runs after the sources were copied over it
+(README's fallback), so the backend's own editable install is right there, but never one a hook
+built before the sources came.
 """
 
 from __future__ import annotations
@@ -131,8 +134,11 @@ def wheel_for(options: Options, planned: Planned, report: Callable[[str], None])
     build): the caller lets uv install the project editable.
     """
     manifest = recipe_manifest.read(options.project_dir)
-    if manifest is not None:
+    if manifest is not None and manifest.roots is not None:
         return recipe_wheel(options, planned, manifest, report)
+    if manifest is not None:
+        report("this folder holds a recipe written with --no-editable (or by an older incrinstall): the project is "
+               "installed editable by its backend, from the files here now")
     meta = planned.specset.project_metadata
     if meta is None or not meta.version:
         return None
@@ -140,8 +146,9 @@ def wheel_for(options: Options, planned: Planned, report: Callable[[str], None])
                               python_version=planned.interpreter.version)
     # The wheel spec collection's hook built from this tree, else one kept from an earlier tree of this shape.
     # The hook's answer is cached by content, not by folder: a wheel it built for another folder with the
-    # same spec files (a baseline's unpacked archive) points there, and is no use here.
-    if meta.editable_wheel and os.path.isfile(meta.editable_wheel) \
+    # same spec files (a baseline's unpacked archive) points there, and is no use here; nor is one built in a
+    # recipe folder, whose answer stands for the same folder after the sources were copied over it.
+    if meta.editable_wheel and os.path.isfile(meta.editable_wheel) and manifest is None \
             and _points_into(meta.editable_wheel, options.project_dir):
         path = editables.keep_wheel(key, meta.editable_wheel)
         return EditableWheel(meta.name, meta.version, path, "the wheel its backend built while the specs were collected")
@@ -163,13 +170,10 @@ def recipe_wheel(options: Options, planned: Planned, manifest: recipe_manifest.M
                  report: Callable[[str], None]) -> EditableWheel:
     """A recipe folder's editable wheel: the backend's dist-info and a .pth of the manifest's roots; kept.
 
-    SpecError, naming what to do instead, when the recipe records no roots or the backend cannot
-    build from it: uv's own editable install of a recipe would import nothing once the sources are there.
+    SpecError, naming what to do instead, when the backend cannot build from the recipe: uv's own
+    editable install of a recipe would import nothing once the sources are there.
     """
-    where = os.path.join(options.project_dir, recipe_manifest.NAME)
-    if manifest.roots is None:
-        raise SpecError("this recipe records no import roots (written with --no-editable, or by an older "
-                        f"incrinstall), so the project cannot be installed editable from it. {FALLBACK}", where=where)
+    assert manifest.roots is not None, "a recipe without roots is installed by its backend (wheel_for)"
     python_version = planned.interpreter.version
     project = os.path.realpath(options.project_dir)
     roots = [os.path.normpath(os.path.join(project, root)) for root in manifest.roots]
@@ -185,18 +189,13 @@ def recipe_wheel(options: Options, planned: Planned, manifest: recipe_manifest.M
         dist_info = editables.recipe_dist_info(project, manifest, python=planned.interpreter.executable,
                                                python_version=python_version, index=options.index, built=built)
     except import_roots.NoEditableFromRecipe as exc:
-        raise SpecError(f"cannot make the project's editable install from this recipe: {exc.message}. {FALLBACK}",
-                        where=exc.where, detail=exc.detail) from None
+        raise SpecError(f"cannot make the project's editable install from this recipe: {exc.message}. "
+                        f"{recipe_manifest.FALLBACK}", where=exc.where, detail=exc.detail) from None
     with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
         made = pth_wheel.make(dist_info, roots, out)
         path = editables.keep_wheel(key, made.path)
     return EditableWheel(made.name, made.version, path, "a .pth to the recipe's roots and the backend's metadata",
                          from_recipe=True)
-
-
-# What a Dockerfile does instead when a recipe cannot carry the editable install (README, "Docker builds").
-FALLBACK = ("Install the project after the sources instead: `RUN incrinstall sync --editable ...` after `COPY . .` "
-            "(README, Docker builds)")
 
 
 def _points_into(wheel: str, project_dir: str | os.PathLike) -> bool:

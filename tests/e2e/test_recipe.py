@@ -313,24 +313,43 @@ def test_recipe_refuses_a_layout_a_pth_cannot_reach_and_names_the_fallback(shape
     assert json.loads(proc.stdout)["roots"] is None
 
 
+def _fallback_shape(name: str) -> tuple[dict[str, str], str]:
+    if name == "setuptools-package-dir-rename":
+        files = dict(REFUSED[name])
+        files["pyproject.toml"] = files["pyproject.toml"].replace('version = "1.0"',
+                                                                  'version = "1.0"\ndependencies = ["dep-lite"]')
+        files["lib/__init__.py"] = 'VALUE = "from the real source"\n'
+        return files, "mapped"
+    # A hook project (the hook's answer is cached) whose files hatchling selects by `include`: its editable
+    # wheel built in the recipe, before the sources came, puts nothing on sys.path.
+    files = dict(HOOKED)
+    files["pyproject.toml"] = files["pyproject.toml"].replace('packages = ["hooked"]', 'include = ["hooked"]')
+    return files, "hooked"
+
+
 @pytest.mark.slow
-def test_sync_editable_on_a_recipe_without_roots_stops_before_changing_anything(index, real_wheels_index, run_cli,
-                                                                                 venv_factory, tmp_path):
+@pytest.mark.parametrize("shape", ["setuptools-package-dir-rename", "hatchling-hook-include"])
+def test_the_fallback_installs_the_project_after_the_sources(shape, index, real_wheels_index, run_cli, venv_factory,
+                                                             tmp_path):
+    """README's fallback: a --no-editable recipe for the dependencies, then `sync --editable` once the sources
+    are copied over it (the manifest still there): the backend's own install, of the full tree."""
     from tests.support.trees import write_tree
 
     index.add_wheel("dep-lite", "1.0")
-    tree = write_tree(tmp_path / "tree", {
-        "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
-                          '[project]\nname = "plain"\nversion = "1.0"\ndependencies = ["dep-lite"]\n',
-        "plain/__init__.py": "",
-    })
-    out = tmp_path / "recipe"
+    files, module = _fallback_shape(shape)
+    tree = write_tree(tmp_path / "tree", files)
+    app = tmp_path / "app"
     python = venv_factory()
     common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url, "--python", python]
-    assert run_cli("recipe", tree, "--out", out, "--no-editable", *common).returncode == 0
-    proc = run_cli("sync", out, "--editable", *common)
-    assert proc.returncode == 2
-    assert "records no import roots" in proc.stderr and "RUN incrinstall sync --editable" in proc.stderr
-    assert installed(python) == {}
-    assert run_cli("sync", out, *common).returncode == 0  # what that recipe is for
+    assert run_cli("recipe", tree, "--out", app, "--no-editable", *common).returncode == 0
+    proc = run_cli("sync", app, *common)
+    assert proc.returncode == 0, proc.stderr
     assert installed(python) == {"dep-lite": "1.0"}
+    shutil.copytree(tree, app, dirs_exist_ok=True)
+    proc = run_cli("sync", app, "--editable", *common)
+    assert proc.returncode == 0, proc.stderr
+    import subprocess
+
+    probe = subprocess.run([str(python), "-c", f"import {module}; print({module}.VALUE)"], capture_output=True,
+                           text=True, cwd=tmp_path)
+    assert probe.stdout.strip() == "from the real source", probe.stderr
