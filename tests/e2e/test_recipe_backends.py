@@ -322,3 +322,27 @@ def test_recipe_flow_imports_the_sources_copied_over_the_recipe(shape_name, flow
     if not shape.deps_from_backend:
         ok, output = pip_check(python)
         assert ok, output
+
+
+def test_a_later_sync_of_the_full_tree_in_that_folder_sees_the_editable_install(flow, index, real_wheels_index,
+                                                                                 run_cli, tmp_path):
+    """The recipe's editable install says where it is from: a sync of the folder afterwards (the image's /app,
+    the sources now there) keeps it, and a dependency edit refreshes its metadata in place."""
+    index.add_wheel("other-lite", "1.0")
+    common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url]
+    python, app, _ = flow(SHAPES["setuptools-pyproject-flat"])
+    proc = run_cli("sync", app, "--editable", "--python", python, *common)
+    assert proc.returncode == 0, proc.stderr
+    assert "(editable" not in proc.stdout and "0 changed" in proc.stdout  # the project stays as installed
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('dependencies = ["dep-lite>=1"]',
+                                                       'dependencies = ["dep-lite>=1", "other-lite"]'))
+    proc = run_cli("sync", app, "--editable", "--python", python, "-v", *common)
+    assert proc.returncode == 0, proc.stderr
+    assert "+ other-lite==1.0" in proc.stdout
+    assert "refreshed the editable install's metadata of flat-lite in place" in proc.stderr
+    probe = subprocess.run([str(python), "-c", "import flatpkg; print(flatpkg.__file__)"], capture_output=True,
+                           text=True, cwd=tmp_path)
+    assert probe.stdout.strip() == str(app / "flatpkg" / "__init__.py"), probe.stderr
+    ok, output = pip_check(python)
+    assert ok, output
