@@ -275,6 +275,34 @@ SHAPES: dict[str, Shape] = {
             "lib/honly/__init__.py": _module(),
         },
         module="honly", source="lib/honly/__init__.py", roots=["lib"]),
+    "hatchling-build-hook": Shape(
+        {
+            "pyproject.toml": """\
+                [build-system]
+                requires = ["hatchling"]
+                build-backend = "hatchling.build"
+                [project]
+                name = "hatch-hook"
+                version = "1.0"
+                dynamic = ["dependencies"]
+                [project.scripts]
+                hatch-hook-hello = "hatch_hook:main"
+                [tool.hatch.build.targets.wheel]
+                include = ["hatch_hook"]
+                [tool.hatch.build.targets.wheel.hooks.custom]
+                path = "hatch_build.py"
+                """,
+            # Dependencies computed by a build hook, as Airflow 2's: hatchling runs it only when it builds a wheel.
+            "hatch_build.py": """\
+                from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+                class CustomBuildHook(BuildHookInterface):
+                    def initialize(self, version, build_data):
+                        build_data["dependencies"] = ["dep-lite>=1"]
+                """,
+            "hatch_hook/__init__.py": _module(),
+        },
+        module="hatch_hook", source="hatch_hook/__init__.py", script="hatch-hook-hello"),
 }
 
 
