@@ -47,11 +47,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from incrinstall.backends import editables, import_roots
+from incrinstall.backends.import_roots import EditableLayout, is_build_output
+from incrinstall.backends.package_markers import build_backend, markers
 from incrinstall.common import recipe_manifest
 from incrinstall.common.errors import SpecError
+from incrinstall.common.tomlfile import load_toml
 
 if TYPE_CHECKING:
-    from incrinstall.backends.import_roots import EditableLayout
     from incrinstall.common.config import IndexConfig
     from incrinstall.specs.model import SpecSet
 
@@ -102,8 +105,6 @@ def make(specset: SpecSet, out: str | os.PathLike, *, python: str, python_versio
     `editable`: the recipe must carry the project's editable install (`sync --editable` on it); a
     project whose editable install cannot come from a recipe is then an error naming the fallback.
     """
-    from incrinstall.backends import editables, import_roots
-
     project_dir = Path(specset.project_dir)
     _check_out(project_dir, Path(out).resolve())  # the cheap refusal before any backend runs
     layout = None
@@ -135,9 +136,6 @@ def select(specset: SpecSet, project_dir: Path, layout: EditableLayout | None = 
 
     `editable` (default: whether a layout is given) records the layout's roots in the manifest.
     """
-    from incrinstall.backends.import_roots import is_build_output
-    from incrinstall.backends.package_markers import markers
-
     recipe = Recipe(out="")
     pyproject = _read_pyproject(project_dir)
     named = _named_by_metadata(project_dir, pyproject)
@@ -202,8 +200,6 @@ def _check_out(project_dir: Path, out: Path) -> None:
 
 def _setuptools(project_dir: Path) -> bool:
     """Is the project built by setuptools (named, or the default of a tree that names no backend)?"""
-    from incrinstall.backends.package_markers import build_backend
-
     backend = build_backend(_read_pyproject(project_dir))
     return not backend or backend.startswith("setuptools")
 
@@ -220,8 +216,6 @@ def _relative(project_dir: Path, entry: str) -> str:
 
 
 def _read_pyproject(project_dir: Path) -> dict:
-    from incrinstall.common.tomlfile import load_toml
-
     path = project_dir / "pyproject.toml"
     return load_toml(path, "pyproject.toml")[0] if path.is_file() else {}
 

@@ -28,7 +28,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from incrinstall.backends import backend
+from incrinstall.backends.import_roots import NoEditableFromRecipe, top_names
+from incrinstall.common.errors import HookError
 from incrinstall.common.paths import cache_dir
+from incrinstall.common.recipe_manifest import NAME as MANIFEST
 
 if TYPE_CHECKING:
     from incrinstall.common.config import IndexConfig
@@ -44,7 +48,7 @@ def _store() -> Path:
 def wheel_key(project_dir: str | os.PathLike, *, name: str, version: str | None, shape: str, python_version: str) -> str:
     root = os.path.realpath(project_dir)
     material = [2, root, name, version, shape, ".".join(python_version.split(".")[:2]),
-                _top_names(root), _top_names(os.path.join(root, "src"))]
+                top_names(root), top_names(os.path.join(root, "src"))]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
@@ -53,13 +57,6 @@ def recipe_wheel_key(project_dir: str | os.PathLike, content_digest: str, roots:
     material = ["recipe-pth", 1, os.path.realpath(project_dir), content_digest, roots,
                 ".".join(python_version.split(".")[:2])]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
-
-
-def _top_names(folder: str) -> list[str]:
-    try:
-        return sorted(name for name in os.listdir(folder) if not name.startswith((".", "__pycache__")))
-    except OSError:
-        return []
 
 
 def kept_wheel(key: str) -> Path | None:
@@ -111,11 +108,6 @@ def recipe_dist_info(recipe_dir: str | os.PathLike, manifest: Manifest, *, pytho
     sees exactly the recipe and writes nothing into `recipe_dir`. NoEditableFromRecipe when the
     backend cannot build from the recipe; a build environment that cannot be made is the HookError it is.
     """
-    from incrinstall.backends import backend
-    from incrinstall.backends.import_roots import NoEditableFromRecipe
-    from incrinstall.common.errors import HookError
-    from incrinstall.common.recipe_manifest import NAME
-
     key = hashlib.sha256(json.dumps(["recipe-dist-info", 1, manifest.content_digest(recipe_dir),
                                      ".".join(python_version.split(".")[:2])]).encode("utf-8")).hexdigest()
     kept = kept_wheel(key)
@@ -132,7 +124,7 @@ def recipe_dist_info(recipe_dir: str | os.PathLike, manifest: Manifest, *, pytho
         for rel in manifest.placeholders:
             (copy / rel).parent.mkdir(parents=True, exist_ok=True)
             (copy / rel).write_bytes(b"")
-        shutil.copyfile(Path(recipe_dir) / NAME, copy / NAME)
+        shutil.copyfile(Path(recipe_dir) / MANIFEST, copy / MANIFEST)
         out = Path(work) / "out"
         out.mkdir()
         system = backend.read_build_system(copy, legacy_ok=True)

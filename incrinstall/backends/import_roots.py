@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from incrinstall.backends import backend
 from incrinstall.common.errors import HookError, SpecError
 from incrinstall.common.paths import cache_dir
 from incrinstall.common.recipe_manifest import cache_tag
@@ -70,8 +71,6 @@ def editable_layout(project_dir: str | os.PathLike, *, python: str, index: Index
     kept = _kept_layout(key, project_dir)
     if kept is not None:
         return kept
-    from incrinstall.backends import backend
-
     system = backend.read_build_system(project_dir, legacy_ok=True)
     env = backend._prepared_env(project_dir, system, "get_requires_for_build_editable", python=python, index=index)
     with tempfile.TemporaryDirectory(prefix="incrinstall-layout-") as out:
@@ -99,6 +98,15 @@ def is_build_output(relpath: str) -> bool:
     """A file a backend writes into the tree while it builds (setuptools' *.egg-info, pdm-backend's .pdm-build/)."""
     parts = PurePosixPath(relpath).parts
     return any(part.endswith(".egg-info") for part in parts) or (bool(parts) and parts[0] == ".pdm-build")
+
+
+def top_names(folder: str | os.PathLike) -> list[str]:
+    """The names at the top of a folder that can be packages: what a backend that looks for them may find."""
+    try:
+        return sorted(name for name in os.listdir(folder)
+                      if not name.startswith((".", "__pycache__")) and not name.endswith(".egg-info"))
+    except OSError:
+        return []
 
 
 def read_layout(wheel: str | os.PathLike, project_dir: str | os.PathLike) -> tuple[list[str], list[str]]:
@@ -255,17 +263,11 @@ def _digest(path: Path) -> str | None:
         return None
 
 
-def _top_names(folder: Path) -> list[str]:
-    try:
-        return sorted(name for name in os.listdir(folder)
-                      if not name.startswith((".", "__pycache__")) and not name.endswith(".egg-info"))
-    except OSError:
-        return []
 
 
 def _layout_key(project_dir: Path, python: str) -> str:
     material = [FORMAT, str(project_dir), python, {rel: _digest(project_dir / rel) for rel in _CONFIG_FILES},
-                _top_names(project_dir), _top_names(project_dir / "src"), cache_tag(project_dir)]
+                top_names(project_dir), top_names(project_dir / "src"), cache_tag(project_dir)]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 from incrinstall.backends import backend, editables, import_roots
 from incrinstall.common import recipe_manifest
-from incrinstall.common.errors import IncrinstallError, SpecError
+from incrinstall.common.errors import IncrinstallError, InstallError, SpecError
 from incrinstall.common.names import canonical_name
 from incrinstall.common.uv import run_uv
 from incrinstall.install import editable, pth_wheel
@@ -215,8 +215,8 @@ def _adopt(options: Options, planned: Planned, meta: ProjectMetadata | None, whe
     dist_info = _installed_dist_info(planned.interpreter.site_dirs, wheel.path.name)
     if dist_info is None or not editable.mark_editable(dist_info, str(options.project_dir)):
         if wheel.from_recipe:
-            raise IncrinstallError(f"uv installed {wheel.path.name}, but its dist-info is not where it should be",
-                                   where=str(options.project_dir))
+            raise InstallError(f"uv installed {wheel.path.name}, but its dist-info is not where it should be",
+                               where=str(options.project_dir))
         report("the editable wheel's dist-info could not be brought up to date; letting uv install the project")
         return False
     if meta is not None and not editable.refresh(dist_info, meta) and not wheel.from_recipe:
