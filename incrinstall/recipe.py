@@ -14,8 +14,9 @@ The recipe holds:
   name ends in "licenses"/"licences" (Airflow's 3rd-party-licenses/), and anything whose path has
   a part starting with .git, .hg, .svn or .bzr; and files a backend writes while it builds
   (*.egg-info/, .pdm-build/). A file the metadata names (`readme`, `license = {file}`,
-  `license-files` globs, setup.cfg's `file:` values, poetry's `readme`) is kept all the same: the
-  backend refuses to build the project's metadata without it;
+  `license-files` globs, setup.cfg's `file:` values, poetry's `readme`) is kept all the same (the
+  backend refuses to build the project's metadata without it), and so is one `[tool.incrinstall]
+  spec-files` names;
 - empty placeholders of the source files the backend must see to find the packages
   (backends/package_markers.py), replaced by the sources copied over the recipe later;
 - the manifest (common/recipe_manifest.py), with the import roots of the project's editable
@@ -229,7 +230,8 @@ def _is_project(project_dir: Path) -> bool:
 
 
 def _named_by_metadata(project_dir: Path, pyproject: dict[str, Any]) -> set[str]:
-    """Files (existing ones, relative POSIX) the project's metadata names: the backend cannot build without them."""
+    """Files (existing ones, relative POSIX) the project's metadata names (the backend cannot build without them),
+    and those `[tool.incrinstall] spec-files` names."""
     names: list[str] = []
     globs: list[str] = []
     project = pyproject.get("project") if isinstance(pyproject.get("project"), dict) else {}
@@ -241,7 +243,9 @@ def _named_by_metadata(project_dir: Path, pyproject: dict[str, Any]) -> set[str]
     if isinstance(license_, dict) and isinstance(license_.get("file"), str):
         names.append(license_["file"])
     setuptools = tool.get("setuptools") if isinstance(tool.get("setuptools"), dict) else {}
-    for patterns in (project.get("license-files"), setuptools.get("license-files")):
+    incrinstall = tool.get("incrinstall") if isinstance(tool.get("incrinstall"), dict) else {}
+    # License files a project names, and every spec file its user names: kept even where they look like licenses.
+    for patterns in (project.get("license-files"), setuptools.get("license-files"), incrinstall.get("spec-files")):
         globs += _strings(patterns)
     dynamic = setuptools.get("dynamic") if isinstance(setuptools.get("dynamic"), dict) else {}
     for value in dynamic.values():

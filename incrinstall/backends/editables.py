@@ -128,8 +128,10 @@ def recipe_dist_info(recipe_dir: str | os.PathLike, manifest: Manifest, *, pytho
         out = Path(work) / "out"
         out.mkdir()
         system = backend.read_build_system(copy, legacy_ok=True)
-        env = backend._prepared_env(copy, system, "get_requires_for_build_editable", python=python, index=index)
+        backend.build_env(system.requires, python=python, index=index)  # one that cannot be made is no recipe's fault
         try:
+            # From here on the backend runs on the recipe (its get_requires hook too, which runs setup.py).
+            env = backend._prepared_env(copy, system, "get_requires_for_build_editable", python=python, index=index)
             run = backend.run_backend_hook(copy, "build_editable", args=[str(out)], env_python=backend._env_python(env),
                                            backend=system.backend, backend_path=system.backend_path)
         except backend.HookNotProvided:

@@ -58,6 +58,16 @@ def test_files_the_metadata_names_are_kept_even_when_they_look_like_licenses(tmp
     assert recipe.select(specset, tmp_path).files == ["LICENSE", "README.md", "pyproject.toml"]
 
 
+def test_a_file_the_user_names_in_spec_files_is_kept_even_when_it_looks_like_a_license(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n'
+                                             '[tool.incrinstall]\nspec-files = ["LICENSE.txt"]\n')
+    (tmp_path / "LICENSE.txt").write_text("read by setup.py\n")
+    specset = SpecSet(project_dir=str(tmp_path), project_name="p", requirements=[], constraints=[],
+                      files=["pyproject.toml", "LICENSE.txt"], fingerprint="", selection=Selection())
+    chosen = recipe.select(specset, tmp_path)
+    assert chosen.files == ["LICENSE.txt", "pyproject.toml"] and chosen.excluded == []
+
+
 def test_a_spec_file_outside_the_project_is_an_error(tmp_path):
     (tmp_path / "proj").mkdir()
     specset = SpecSet(project_dir=str(tmp_path / "proj"), project_name=None, requirements=[], constraints=[],
@@ -70,14 +80,10 @@ def test_a_spec_file_outside_the_project_is_an_error(tmp_path):
 def airflow_tree(tmp_path: Path) -> Path:
     tree = tmp_path / "airflow-like"
     shutil.copytree(AIRFLOW_LIKE, tree)
+    # hatchling opens both while it builds the editable wheel the hook runs in (its default license-files,
+    # its exclusion patterns), as it did Airflow's.
     (tree / "LICENSE").write_text("Apache-2.0\n")
-    (tree / "3rd-party-licenses").mkdir()
-    (tree / "3rd-party-licenses" / "LICENSE-jquery.txt").write_text("MIT\n")
     (tree / ".gitignore").write_text("*.pyc\n")
-    text = (tree / "pyproject.toml").read_text()
-    # The hook's generated file plus license and VCS files, all read by spec collection.
-    text += '\n[tool.incrinstall]\nspec-files = ["LICENSE", "3rd-party-licenses/*.txt", ".gitignore"]\n'
-    (tree / "pyproject.toml").write_text(text)
     return tree
 
 
@@ -92,7 +98,7 @@ def test_recipe_of_a_hook_project_holds_what_the_hook_read_and_is_deterministic(
     written = json.loads(proc.stdout)
     assert {"generated/provider_dependencies.json", "airflow/__init__.py", "hatch_build.py", "pyproject.toml",
             "providers/amazon/provider.yaml"} <= set(written["files"])
-    assert {"LICENSE", "3rd-party-licenses/LICENSE-jquery.txt", ".gitignore"} <= set(written["excluded"])
+    assert {"LICENSE", ".gitignore"} <= set(written["excluded"])
     assert not (out / "LICENSE").exists() and not (out / "airflow" / "models.py").exists()
     assert len(written["files"]) == len(set(written["files"]))
     first = listing(out)
@@ -353,3 +359,30 @@ def test_the_fallback_installs_the_project_after_the_sources(shape, index, real_
     probe = subprocess.run([str(python), "-c", f"import {module}; print({module}.VALUE)"], capture_output=True,
                            text=True, cwd=tmp_path)
     assert probe.stdout.strip() == "from the real source", probe.stderr
+
+
+@pytest.mark.slow
+def test_a_recipe_the_backend_cannot_build_from_is_refused_in_the_planner(real_wheels_index, run_cli, tmp_path):
+    """setup.py reads a file that looks like a license (left out): `recipe` finds out, not the final stage's sync;
+    naming it in [tool.incrinstall] spec-files is the way out."""
+    from tests.support.trees import write_tree
+
+    tree = write_tree(tmp_path / "tree", {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n',
+        "setup.py": 'from setuptools import setup\n'
+                    'setup(name="lic", version="1.0", packages=["lic"], license=open("COPYING.txt").read())\n',
+        "COPYING.txt": "MIT\n",
+        "lic/__init__.py": "",
+    })
+    out = tmp_path / "recipe"
+    common = ["--index-url", real_wheels_index.url, "--python", sys.executable]
+    proc = run_cli("recipe", tree, "--out", out, *common)
+    assert proc.returncode == 2
+    assert "cannot build from the recipe alone" in proc.stderr and "COPYING.txt" in proc.stderr
+    assert "[tool.incrinstall] spec-files" in proc.stderr
+    assert not out.exists()
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '[tool.incrinstall]\nspec-files = ["COPYING.txt"]\n')
+    proc = run_cli("recipe", tree, "--out", out, "--json", *common)
+    assert proc.returncode == 0, proc.stderr
+    assert "COPYING.txt" in json.loads(proc.stdout)["files"]
