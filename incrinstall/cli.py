@@ -205,11 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output(p)
 
     p = sub.add_parser("recipe", help="copy only the spec files into a folder (the cached layer of a Docker build)",
-                       description="Copy exactly the files spec collection reads (with the same selection options) "
-                                   "into OUT, at their relative paths, with fixed metadata, leaving license and "
-                                   "VCS files out. `sync` on OUT gives what it gives on PROJECT_DIR.")
+                       description="Copy exactly the files spec collection and the build backend read (with the "
+                                   "same selection options) into OUT, at their relative paths, with fixed metadata, "
+                                   "leaving license and VCS files out, plus the import roots of the project's "
+                                   "editable install. `sync` on OUT gives what it gives on PROJECT_DIR, and "
+                                   "`sync --editable` on OUT imports the sources copied over it later.")
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     p.add_argument("--out", required=True, metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
+    p.add_argument("--no-editable", action="store_true",
+                   help="a recipe for a sync without --editable: the project's editable install need not be "
+                        "possible from it (use when `recipe` says it is not)")
     _add_selection(p)
     _add_index(p)
     _add_output(p)
@@ -412,20 +417,24 @@ def cmd_recipe(args, console: Console) -> int:
     from incrinstall.environment.interpreter import find_interpreter
 
     interpreter = find_interpreter(args.python)
+    index = _index(args)
     specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
-                            index=_index(args))
-    written = recipe.write(specset, args.out)
+                            index=index)
+    written = recipe.make(specset, args.out, python=interpreter.executable, python_version=interpreter.version,
+                          index=index, editable=not args.no_editable, report=console.debug)
     if args.json:
         print(json.dumps(written.to_json(), indent=2))
     else:
         for rel in written.files:
             console.out(rel)
         for rel in written.placeholders:
-            console.out(f"{rel}  (empty placeholder, for the editable build)")
+            console.out(f"{rel}  (empty placeholder, for the backend to find the package)")
         for rel in written.excluded:
-            console.debug(f"left out {rel}: a license or VCS file")
-        console.info(f"recipe: {len(written.files)} files, {len(written.placeholders)} placeholders -> {written.out}")
+            console.debug(f"left out {rel}: a license, VCS or build-output file")
+        roots = ", ".join(written.roots) if written.roots is not None else "none (no editable install from it)"
+        console.info(f"recipe: {len(written.files)} files, {len(written.placeholders)} placeholders, "
+                     f"import roots: {roots} -> {written.out}")
     return 0
 
 

@@ -26,8 +26,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from incrinstall.backends import backend
+from incrinstall.backends.import_roots import NoEditableFromRecipe, top_names
+from incrinstall.common.errors import HookError
 from incrinstall.common.paths import cache_dir
+from incrinstall.common.recipe_manifest import NAME as MANIFEST
+
+if TYPE_CHECKING:
+    from incrinstall.common.config import IndexConfig
+    from incrinstall.common.recipe_manifest import Manifest
 
 _KEEP = 32  # wheels kept (a few kilobytes each); the least recently used go first
 
@@ -39,15 +48,15 @@ def _store() -> Path:
 def wheel_key(project_dir: str | os.PathLike, *, name: str, version: str | None, shape: str, python_version: str) -> str:
     root = os.path.realpath(project_dir)
     material = [2, root, name, version, shape, ".".join(python_version.split(".")[:2]),
-                _top_names(root), _top_names(os.path.join(root, "src"))]
+                top_names(root), top_names(os.path.join(root, "src"))]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
-def _top_names(folder: str) -> list[str]:
-    try:
-        return sorted(name for name in os.listdir(folder) if not name.startswith((".", "__pycache__")))
-    except OSError:
-        return []
+def recipe_wheel_key(project_dir: str | os.PathLike, content_digest: str, roots: list[str], python_version: str) -> str:
+    """The key of a recipe's .pth wheel: the folder it is installed from, the recipe's content, the roots, the Python."""
+    material = ["recipe-pth", 1, os.path.realpath(project_dir), content_digest, roots,
+                ".".join(python_version.split(".")[:2])]
+    return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
 def kept_wheel(key: str) -> Path | None:
@@ -87,3 +96,50 @@ def _prune(store: Path) -> None:
         return
     for entry in folders[_KEEP:]:
         shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def recipe_dist_info(recipe_dir: str | os.PathLike, manifest: Manifest, *, python: str, python_version: str,
+                     index: IndexConfig | None, built: str | os.PathLike | None = None) -> Path:
+    """A wheel holding the backend's own dist-info for the recipe in `recipe_dir`: kept, else `built`, else built now.
+
+    `built`: an editable wheel the backend already built from these spec files (spec collection's
+    hook wheel); only its dist-info is used, so where it was built does not matter. A new build runs
+    on a copy of the recipe (the files and the empty placeholders the manifest lists), so the backend
+    sees exactly the recipe and writes nothing into `recipe_dir`. NoEditableFromRecipe when the
+    backend cannot build from the recipe; a build environment that cannot be made is the HookError it is.
+    """
+    key = hashlib.sha256(json.dumps(["recipe-dist-info", 1, manifest.content_digest(recipe_dir),
+                                     ".".join(python_version.split(".")[:2])]).encode("utf-8")).hexdigest()
+    kept = kept_wheel(key)
+    if kept is not None:
+        return kept
+    if built is not None and os.path.isfile(built):
+        return keep_wheel(key, built)
+    with tempfile.TemporaryDirectory(prefix="incrinstall-recipe-build-") as work:
+        copy = Path(work) / "recipe"
+        copy.mkdir()
+        for rel in manifest.files:
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(recipe_dir) / rel, copy / rel)
+        for rel in manifest.placeholders:
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            (copy / rel).write_bytes(b"")
+        shutil.copyfile(Path(recipe_dir) / MANIFEST, copy / MANIFEST)
+        out = Path(work) / "out"
+        out.mkdir()
+        system = backend.read_build_system(copy, legacy_ok=True)
+        backend.build_env(system.requires, python=python, index=index)  # one that cannot be made is no recipe's fault
+        try:
+            # From here on the backend runs on the recipe (its get_requires hook too, which runs setup.py).
+            env = backend._prepared_env(copy, system, "get_requires_for_build_editable", python=python, index=index)
+            run = backend.run_backend_hook(copy, "build_editable", args=[str(out)], env_python=backend._env_python(env),
+                                           backend=system.backend, backend_path=system.backend_path)
+        except backend.HookNotProvided:
+            raise NoEditableFromRecipe(f"the build backend {system.backend} has no build_editable hook (PEP 660)",
+                                       where="pyproject.toml") from None
+        except HookError as exc:
+            raise NoEditableFromRecipe(f"its backend cannot build from the recipe alone: {exc.message}",
+                                       where=exc.where, detail=exc.detail) from None
+        if not isinstance(run.result, str) or not run.result.endswith(".whl"):
+            raise NoEditableFromRecipe("build_editable did not return a wheel file name", where="pyproject.toml")
+        return keep_wheel(key, out / run.result)

@@ -8,6 +8,15 @@ specs changed since (its METADATA would otherwise name what the sync removed). I
   an earlier tree of the same shape (backends/editables.py), else one its backend builds now, in the
   cached build environment; the wheel usually rides along with the sync's own uv install;
 - uv's own `uv pip install -e`, the fallback.
+
+A recipe folder (one holding `.incrinstall-recipe.json` with import roots) is different: its sources
+are copied over it later, so the backend's own editable install, made from the spec files alone,
+would reach nothing. Its editable wheel is the backend's dist-info plus a .pth naming the import
+roots the manifest records (install/pth_wheel.py); when that cannot be made, the sync stops and says
+what to do instead, never falling back to an install that would not import. A recipe written with
+`--no-editable` records no roots: its `sync --editable` runs after the sources were copied over it
+(README's fallback), so the backend's own editable install is right there, but never one a hook
+built before the sources came.
 """
 
 from __future__ import annotations
@@ -20,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from incrinstall.backends import backend, editables
-from incrinstall.common.errors import IncrinstallError
+from incrinstall.backends import backend, editables, import_roots
+from incrinstall.common import recipe_manifest
+from incrinstall.common.errors import IncrinstallError, InstallError, SpecError
 from incrinstall.common.names import canonical_name
 from incrinstall.common.uv import run_uv
-from incrinstall.install import editable
+from incrinstall.install import editable, pth_wheel
 from incrinstall.install.installer import InstallItem
 
 if TYPE_CHECKING:
@@ -42,6 +52,7 @@ class EditableWheel:
     version: str
     path: Path
     source: str  # where it came from, for -v
+    from_recipe: bool = False  # a recipe's .pth wheel: nothing else would import once the sources are there
 
     def install_item(self) -> InstallItem:
         """The wheel as one more item of the sync's own uv install: one uv process for the delta and the project."""
@@ -93,7 +104,8 @@ def install(options: Options, planned: Planned, report: Callable[[str], None],
     `installed_wheel`: the sync's own uv call already installed this wheel; it only needs adopting.
     """
     meta = planned.specset.project_metadata
-    if installed_wheel is not None and meta is not None and _adopt(options, planned, meta, installed_wheel, report):
+    if installed_wheel is not None and (meta is not None or installed_wheel.from_recipe) \
+            and _adopt(options, planned, meta, installed_wheel, report):
         return True
     wanted = need(options, planned)
     if wanted is None:
@@ -104,7 +116,7 @@ def install(options: Options, planned: Planned, report: Callable[[str], None],
             return True
     flags = ["--break-system-packages"] if options.break_system_packages else []
     wheel = wheel_for(options, planned, report) if installed_wheel is None else None
-    if wheel is not None and meta is not None:
+    if wheel is not None and (meta is not None or wheel.from_recipe):
         run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags,
                 "--reinstall-package", wheel.name, str(wheel.path)], what="installing the project editable")
         if _adopt(options, planned, meta, wheel, report):
@@ -121,13 +133,23 @@ def wheel_for(options: Options, planned: Planned, report: Callable[[str], None])
     None when there is none to be had (no version, a backend without build_editable, a failed
     build): the caller lets uv install the project editable.
     """
+    manifest = recipe_manifest.read(options.project_dir)
+    if manifest is not None and manifest.roots is not None:
+        return recipe_wheel(options, planned, manifest, report)
+    if manifest is not None:
+        report("this folder holds a recipe written with --no-editable (or by an older incrinstall): the project is "
+               "installed editable by its backend, from the files here now")
     meta = planned.specset.project_metadata
     if meta is None or not meta.version:
         return None
     key = editables.wheel_key(options.project_dir, name=meta.name, version=meta.version, shape=meta.shape,
                               python_version=planned.interpreter.version)
     # The wheel spec collection's hook built from this tree, else one kept from an earlier tree of this shape.
-    if meta.editable_wheel and os.path.isfile(meta.editable_wheel):
+    # The hook's answer is cached by content, not by folder: a wheel it built for another folder with the
+    # same spec files (a baseline's unpacked archive) points there, and is no use here; nor is one built in a
+    # recipe folder, whose answer stands for the same folder after the sources were copied over it.
+    if meta.editable_wheel and os.path.isfile(meta.editable_wheel) and manifest is None \
+            and _points_into(meta.editable_wheel, options.project_dir):
         path = editables.keep_wheel(key, meta.editable_wheel)
         return EditableWheel(meta.name, meta.version, path, "the wheel its backend built while the specs were collected")
     kept = editables.kept_wheel(key)
@@ -144,15 +166,63 @@ def wheel_for(options: Options, planned: Planned, report: Callable[[str], None])
     return EditableWheel(meta.name, meta.version, path, "the wheel its backend just built (kept for next time)")
 
 
-def _adopt(options: Options, planned: Planned, meta: ProjectMetadata, wheel: EditableWheel,
+def recipe_wheel(options: Options, planned: Planned, manifest: recipe_manifest.Manifest,
+                 report: Callable[[str], None]) -> EditableWheel:
+    """A recipe folder's editable wheel: the backend's dist-info and a .pth of the manifest's roots; kept.
+
+    SpecError, naming what to do instead, when the backend cannot build from the recipe: uv's own
+    editable install of a recipe would import nothing once the sources are there.
+    """
+    assert manifest.roots is not None, "a recipe without roots is installed by its backend (wheel_for)"
+    python_version = planned.interpreter.version
+    project = os.path.realpath(options.project_dir)
+    roots = [os.path.normpath(os.path.join(project, root)) for root in manifest.roots]
+    key = editables.recipe_wheel_key(project, manifest.content_digest(project), roots, python_version)
+    kept = editables.kept_wheel(key)
+    if kept is not None:
+        name, version = kept.name.split("-")[:2]
+        return EditableWheel(canonical_name(name), version, kept, "its kept wheel (a .pth to the recipe's roots)",
+                             from_recipe=True)
+    meta = planned.specset.project_metadata
+    built = meta.editable_wheel if meta is not None and meta.editable_wheel else None
+    try:
+        dist_info = editables.recipe_dist_info(project, manifest, python=planned.interpreter.executable,
+                                               python_version=python_version, index=options.index, built=built)
+    except import_roots.NoEditableFromRecipe as exc:
+        raise SpecError(f"cannot make the project's editable install from this recipe: {exc.message}. "
+                        f"{recipe_manifest.FALLBACK}", where=exc.where, detail=exc.detail) from None
+    with tempfile.TemporaryDirectory(prefix="incrinstall-editable-") as out:
+        made = pth_wheel.make(dist_info, roots, out)
+        path = editables.keep_wheel(key, made.path)
+    return EditableWheel(made.name, made.version, path, "a .pth to the recipe's roots and the backend's metadata",
+                         from_recipe=True)
+
+
+def _points_into(wheel: str, project_dir: str | os.PathLike) -> bool:
+    """Does every path the editable wheel names lie in `project_dir`?"""
+    project = os.path.join(os.path.realpath(project_dir), "")
+    return all(os.path.join(os.path.realpath(path), "").startswith(project)
+               for path in import_roots.wheel_paths(wheel))
+
+
+def _adopt(options: Options, planned: Planned, meta: ProjectMetadata | None, wheel: EditableWheel,
            report: Callable[[str], None]) -> bool:
-    """After uv installed the wheel: say it is editable from this tree (direct_url.json), bring its METADATA up to date."""
+    """After uv installed the wheel: say it is editable from this tree (direct_url.json), bring its METADATA up to date.
+
+    A recipe's wheel holds the backend's METADATA for these very spec files: a refresh that finds more than
+    the dependencies changed is no reason to replace it with an install that would import nothing.
+    """
     dist_info = _installed_dist_info(planned.interpreter.site_dirs, wheel.path.name)
-    if dist_info is None or not editable.mark_editable(dist_info, str(options.project_dir)) \
-            or not editable.refresh(dist_info, meta):
+    if dist_info is None or not editable.mark_editable(dist_info, str(options.project_dir)):
+        if wheel.from_recipe:
+            raise InstallError(f"uv installed {wheel.path.name}, but its dist-info is not where it should be",
+                               where=str(options.project_dir))
         report("the editable wheel's dist-info could not be brought up to date; letting uv install the project")
         return False
-    report(f"installed {meta.name} editable from {wheel.source}, metadata brought up to date")
+    if meta is not None and not editable.refresh(dist_info, meta) and not wheel.from_recipe:
+        report("the editable wheel's dist-info could not be brought up to date; letting uv install the project")
+        return False
+    report(f"installed {wheel.name} editable from {wheel.source}, metadata brought up to date")
     return True
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from incrinstall.specs.model import Declared, LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
+from incrinstall.common import recipe_manifest
 from incrinstall.common.names import canonical_name
 
 if TYPE_CHECKING:
@@ -95,6 +96,9 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
     workspace = pyproject.read_workspace(project_dir)
     root = workspace.root
     files: list[str] = list(workspace.files)
+    # A recipe folder's manifest is one of its spec files (its roots decide the editable install), and it keeps
+    # the folder's cached collections apart from the full tree's at the same path (a Docker WORKDIR).
+    files += recipe_manifest.spec_files(project_dir)
     if (project_dir / "uv.toml").is_file():
         files.append("uv.toml")  # its index settings change the resolution: an edit must defeat the no-op
     scanned: list[str] = []
@@ -399,7 +403,7 @@ def _run_hook(project_dir: Path, project: Project, markers: dict[str, str], hook
     own = [rel[len(prefix):] for rel in project.own_files]
     if (folder / "hatch_build.py").is_file():
         own.append("hatch_build.py")
-    material = fingerprint(folder, own, {}, {})
+    material = fingerprint(folder, own, {}, {}, extra=recipe_manifest.cache_tag(project_dir))
     backend: dict[str, Any] = {k: v for k, v in (("python", python), ("index", index)) if v is not None}
     # hatchling runs build hooks (which may add dependencies) only when it builds the wheel.
     if project.build_hooks and (not project.declared or project.dynamic & _DYNAMIC_DEPS):

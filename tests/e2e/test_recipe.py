@@ -58,6 +58,16 @@ def test_files_the_metadata_names_are_kept_even_when_they_look_like_licenses(tmp
     assert recipe.select(specset, tmp_path).files == ["LICENSE", "README.md", "pyproject.toml"]
 
 
+def test_a_file_the_user_names_in_spec_files_is_kept_even_when_it_looks_like_a_license(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n'
+                                             '[tool.incrinstall]\nspec-files = ["LICENSE.txt"]\n')
+    (tmp_path / "LICENSE.txt").write_text("read by setup.py\n")
+    specset = SpecSet(project_dir=str(tmp_path), project_name="p", requirements=[], constraints=[],
+                      files=["pyproject.toml", "LICENSE.txt"], fingerprint="", selection=Selection())
+    chosen = recipe.select(specset, tmp_path)
+    assert chosen.files == ["LICENSE.txt", "pyproject.toml"] and chosen.excluded == []
+
+
 def test_a_spec_file_outside_the_project_is_an_error(tmp_path):
     (tmp_path / "proj").mkdir()
     specset = SpecSet(project_dir=str(tmp_path / "proj"), project_name=None, requirements=[], constraints=[],
@@ -70,14 +80,10 @@ def test_a_spec_file_outside_the_project_is_an_error(tmp_path):
 def airflow_tree(tmp_path: Path) -> Path:
     tree = tmp_path / "airflow-like"
     shutil.copytree(AIRFLOW_LIKE, tree)
+    # hatchling opens both while it builds the editable wheel the hook runs in (its default license-files,
+    # its exclusion patterns), as it did Airflow's.
     (tree / "LICENSE").write_text("Apache-2.0\n")
-    (tree / "3rd-party-licenses").mkdir()
-    (tree / "3rd-party-licenses" / "LICENSE-jquery.txt").write_text("MIT\n")
     (tree / ".gitignore").write_text("*.pyc\n")
-    text = (tree / "pyproject.toml").read_text()
-    # The hook's generated file plus license and VCS files, all read by spec collection.
-    text += '\n[tool.incrinstall]\nspec-files = ["LICENSE", "3rd-party-licenses/*.txt", ".gitignore"]\n'
-    (tree / "pyproject.toml").write_text(text)
     return tree
 
 
@@ -92,7 +98,7 @@ def test_recipe_of_a_hook_project_holds_what_the_hook_read_and_is_deterministic(
     written = json.loads(proc.stdout)
     assert {"generated/provider_dependencies.json", "airflow/__init__.py", "hatch_build.py", "pyproject.toml",
             "providers/amazon/provider.yaml"} <= set(written["files"])
-    assert {"LICENSE", "3rd-party-licenses/LICENSE-jquery.txt", ".gitignore"} <= set(written["excluded"])
+    assert {"LICENSE", ".gitignore"} <= set(written["excluded"])
     assert not (out / "LICENSE").exists() and not (out / "airflow" / "models.py").exists()
     assert len(written["files"]) == len(set(written["files"]))
     first = listing(out)
@@ -154,3 +160,229 @@ def test_sync_on_the_recipe_equals_sync_on_the_full_tree(index, real_wheels_inde
     value = subprocess.run([str(from_recipe), "-c", "import demo_app, demo_app.core; print(demo_app.VALUE)"],
                            capture_output=True, text=True, cwd=tmp_path)
     assert value.stdout.strip() == "42", value.stderr
+
+
+# -- the recipe's bytes depend only on the spec files and the options (issue 21) -----------------------
+
+HOOKED = {
+    "pyproject.toml": """\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+        [project]
+        name = "hooked"
+        version = "1.0"
+        dynamic = ["dependencies"]
+        [tool.hatch.build.targets.wheel]
+        packages = ["hooked"]
+        [tool.hatch.build.targets.wheel.hooks.custom]
+        path = "hatch_build.py"
+        """,
+    # The hook computes the dependencies from a generated file, as Airflow's did; hatchling itself opens the
+    # license files while it builds the editable wheel (its default license-files), as it did Airflow's.
+    "hatch_build.py": """\
+        import json
+        from pathlib import Path
+        from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+        class CustomBuildHook(BuildHookInterface):
+            def initialize(self, version, build_data):
+                build_data["dependencies"] = json.loads((Path(self.root) / "generated" / "deps.json").read_text())
+        """,
+    "generated/deps.json": '["dep-lite>=1"]\n',
+    "LICENSE": "Apache-2.0\n",
+    "NOTICE": "Copyright\n",
+    ".gitignore": "*.pyc\n",
+    "hooked/__init__.py": 'VALUE = "from the real source"\n',
+    "hooked/models.py": "X = 1\n",
+}
+
+
+def test_recipe_bytes_do_not_depend_on_what_the_cache_holds(index, real_wheels_index, run_cli, venv_factory,
+                                                             tmp_path):
+    """Cold cache, then a baseline and a `sync --editable` of the recipe sharing the cache at the same path
+    (/app in README's Dockerfile), then the full tree back at that path: the same recipe, byte for byte."""
+    from tests.support.trees import write_tree
+
+    index.add_wheel("dep-lite", "1.0")
+    common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url]
+    full = write_tree(tmp_path / "full", HOOKED)
+    app = tmp_path / "app"  # the one path the planner's tree and the recipe's sync share
+    out = tmp_path / "recipe"
+    python = venv_factory()
+
+    def recipe() -> tuple[dict, list]:
+        proc = run_cli("recipe", app, "--out", out, "--python", python, "--json", *common)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout), listing(out)
+
+    shutil.copytree(full, app)
+    cold_json, cold = recipe()
+    assert {"LICENSE", "NOTICE", ".gitignore"} <= set(cold_json["excluded"])  # the hook did open them
+    assert "hooked/models.py" not in cold_json["files"]
+
+    # The final stage: a baseline, then the recipe alone at /app, synced editable with the same cache.
+    proc = run_cli("baseline", full, "--python", python, *common)
+    assert proc.returncode == 0, proc.stderr
+    shutil.rmtree(app)
+    shutil.copytree(out, app)
+    proc = run_cli("sync", app, "--editable", "--python", python, *common)
+    assert proc.returncode == 0, proc.stderr
+
+    # The next build's planner: the full tree at /app again, and the cache the sync left.
+    shutil.rmtree(app)
+    shutil.copytree(full, app)
+    warm_json, warm = recipe()
+    assert warm == cold
+    assert warm_json == cold_json
+
+    # A source-only edit changes nothing either.
+    models = app / "hooked" / "models.py"
+    models.write_text(models.read_text() + "Y = 2\n")
+    assert recipe() == (cold_json, cold)
+
+
+def test_a_recipe_folder_and_the_full_tree_at_one_path_never_share_a_collection(index, real_wheels_index, run_cli,
+                                                                                  tmp_path):
+    """What `specs` says of the full tree is the same whether or not its recipe was collected there first."""
+    from tests.support.trees import write_tree
+
+    common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url, "--python", sys.executable]
+    full = write_tree(tmp_path / "full", HOOKED)
+    app = tmp_path / "app"
+    shutil.copytree(full, app)
+    fresh = run_cli("specs", app, "--json", *common)
+    assert fresh.returncode == 0, fresh.stderr
+    assert run_cli("recipe", app, "--out", tmp_path / "recipe", *common).returncode == 0
+    shutil.rmtree(app)
+    shutil.copytree(tmp_path / "recipe", app)
+    in_recipe = run_cli("specs", app, "--json", *common)
+    assert in_recipe.returncode == 0, in_recipe.stderr
+    assert recipe.MANIFEST in json.loads(in_recipe.stdout)["files"]
+    shutil.rmtree(app)
+    shutil.copytree(full, app)
+    again = run_cli("specs", app, "--json", *common)
+    assert json.loads(again.stdout) == json.loads(fresh.stdout)
+
+
+# -- where the editable install cannot come from a recipe ----------------------------------------------
+
+REFUSED = {
+    "hatch-sources-rename": {
+        "pyproject.toml": """\
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+            [project]
+            name = "renamed"
+            version = "1.0"
+            [tool.hatch.build.targets.wheel]
+            packages = ["lib/code"]
+            sources = {"lib/code" = "renamed"}
+            """,
+        "lib/code/__init__.py": "",
+    },
+    "setuptools-package-dir-rename": {
+        "pyproject.toml": """\
+            [build-system]
+            requires = ["setuptools>=64"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "mapped"
+            version = "1.0"
+            [tool.setuptools]
+            packages = ["mapped"]
+            package-dir = {"mapped" = "lib"}
+            """,
+        "lib/__init__.py": "",
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", sorted(REFUSED))
+def test_recipe_refuses_a_layout_a_pth_cannot_reach_and_names_the_fallback(shape, real_wheels_index, run_cli,
+                                                                           tmp_path):
+    from tests.support.trees import write_tree
+
+    tree = write_tree(tmp_path / "tree", REFUSED[shape])
+    out = tmp_path / "recipe"
+    common = ["--index-url", real_wheels_index.url, "--python", sys.executable]
+    proc = run_cli("recipe", tree, "--out", out, *common)
+    assert proc.returncode == 2
+    assert "cannot be made from a recipe" in proc.stderr
+    assert "RUN incrinstall sync --editable" in proc.stderr and "--no-editable" in proc.stderr
+    assert not out.exists()
+    # The fallback's recipe: written, without roots; a sync --editable on it says why not instead of importing nothing.
+    proc = run_cli("recipe", tree, "--out", out, "--no-editable", "--json", *common)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["roots"] is None
+
+
+def _fallback_shape(name: str) -> tuple[dict[str, str], str]:
+    if name == "setuptools-package-dir-rename":
+        files = dict(REFUSED[name])
+        files["pyproject.toml"] = files["pyproject.toml"].replace('version = "1.0"',
+                                                                  'version = "1.0"\ndependencies = ["dep-lite"]')
+        files["lib/__init__.py"] = 'VALUE = "from the real source"\n'
+        return files, "mapped"
+    # A hook project (the hook's answer is cached) whose files hatchling selects by `include`: its editable
+    # wheel built in the recipe, before the sources came, puts nothing on sys.path.
+    files = dict(HOOKED)
+    files["pyproject.toml"] = files["pyproject.toml"].replace('packages = ["hooked"]', 'include = ["hooked"]')
+    return files, "hooked"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["setuptools-package-dir-rename", "hatchling-hook-include"])
+def test_the_fallback_installs_the_project_after_the_sources(shape, index, real_wheels_index, run_cli, venv_factory,
+                                                             tmp_path):
+    """README's fallback: a --no-editable recipe for the dependencies, then `sync --editable` once the sources
+    are copied over it (the manifest still there): the backend's own install, of the full tree."""
+    from tests.support.trees import write_tree
+
+    index.add_wheel("dep-lite", "1.0")
+    files, module = _fallback_shape(shape)
+    tree = write_tree(tmp_path / "tree", files)
+    app = tmp_path / "app"
+    python = venv_factory()
+    common = ["--index-url", index.url, "--extra-index-url", real_wheels_index.url, "--python", python]
+    assert run_cli("recipe", tree, "--out", app, "--no-editable", *common).returncode == 0
+    proc = run_cli("sync", app, *common)
+    assert proc.returncode == 0, proc.stderr
+    assert installed(python) == {"dep-lite": "1.0"}
+    shutil.copytree(tree, app, dirs_exist_ok=True)
+    proc = run_cli("sync", app, "--editable", *common)
+    assert proc.returncode == 0, proc.stderr
+    import subprocess
+
+    probe = subprocess.run([str(python), "-c", f"import {module}; print({module}.VALUE)"], capture_output=True,
+                           text=True, cwd=tmp_path)
+    assert probe.stdout.strip() == "from the real source", probe.stderr
+
+
+@pytest.mark.slow
+def test_a_recipe_the_backend_cannot_build_from_is_refused_in_the_planner(real_wheels_index, run_cli, tmp_path):
+    """setup.py reads a file that looks like a license (left out): `recipe` finds out, not the final stage's sync;
+    naming it in [tool.incrinstall] spec-files is the way out."""
+    from tests.support.trees import write_tree
+
+    tree = write_tree(tmp_path / "tree", {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n',
+        "setup.py": 'from setuptools import setup\n'
+                    'setup(name="lic", version="1.0", packages=["lic"], license=open("COPYING.txt").read())\n',
+        "COPYING.txt": "MIT\n",
+        "lic/__init__.py": "",
+    })
+    out = tmp_path / "recipe"
+    common = ["--index-url", real_wheels_index.url, "--python", sys.executable]
+    proc = run_cli("recipe", tree, "--out", out, *common)
+    assert proc.returncode == 2
+    assert "cannot build from the recipe alone" in proc.stderr and "COPYING.txt" in proc.stderr
+    assert "[tool.incrinstall] spec-files" in proc.stderr
+    assert not out.exists()
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '[tool.incrinstall]\nspec-files = ["COPYING.txt"]\n')
+    proc = run_cli("recipe", tree, "--out", out, "--json", *common)
+    assert proc.returncode == 0, proc.stderr
+    assert "COPYING.txt" in json.loads(proc.stdout)["files"]

@@ -330,3 +330,25 @@ def test_a_kept_wheel_is_not_reused_once_a_top_level_package_is_added(tmp_path, 
     (tree / "README.md").unlink()
     (tree / "refresh_me" / "extra.py").write_text("")  # inside a package: the same wheel serves
     assert editables.wheel_key(tree, name="refresh-me", version="1.0", shape="s", python_version="3.11.7") == key
+
+
+def test_a_hook_wheel_built_for_another_folder_with_the_same_specs_is_not_installed_here(
+        tmp_path, run_cli, served, real_wheels_index, venv_factory, monkeypatch):
+    # The hook's answer is cached by content: a baseline's tree (main) and the checkout (work) with the same
+    # spec files share it. Its editable wheel points at main, so the checkout's editable install must not be it.
+    monkeypatch.setenv("HOOK_RUN_LOG", str(tmp_path / "hook-runs.log"))
+    trees = {}
+    for name in ("main", "work"):
+        tree = tmp_path / name
+        (tree / "hooked").mkdir(parents=True)
+        (tree / "hooked" / "__init__.py").write_text(f"WHERE = {name!r}\n")
+        (tree / "pyproject.toml").write_text(HOOK_PYPROJECT)
+        (tree / "hatch_build.py").write_text(HOOK)
+        (tree / "deps.json").write_text(json.dumps(["alpha-lite>=1,<2"]))
+        trees[name] = tree
+    python = venv_factory("target")
+    cli(run_cli, served, real_wheels_index, "baseline", trees["main"], "--python", python)
+    cli(run_cli, served, real_wheels_index, "sync", trees["work"], "--python", python, "--editable")
+    probe = subprocess.run([str(python), "-c", "import hooked; print(hooked.WHERE)"], capture_output=True, text=True,
+                           cwd=tmp_path)
+    assert probe.stdout.strip() == "work", probe.stderr
