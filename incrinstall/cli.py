@@ -56,6 +56,9 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     g.add_argument("--all-extras", action="store_true", help="include every optional-dependency group")
     g.add_argument("--group", action="append", default=[], metavar="NAME",
                    help="include a PEP 735 [dependency-groups] group (repeatable)")
+    g.add_argument("--no-default-groups", action="store_true",
+                   help="with a lock: leave out the groups uv sync installs unasked ([tool.uv] default-groups, "
+                        "\"dev\" when unset; a pylock.toml's default-groups)")
     g.add_argument("--all-packages", action="store_true",
                    help="every uv workspace member, not only the root project and what it reaches "
                         "(as uv sync --all-packages); --group then also takes each member's group")
@@ -105,6 +108,15 @@ def _add_index(p: argparse.ArgumentParser) -> None:
                         "if a package has nothing else)")
 
 
+def _add_lock(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("lock file (uv.lock or pylock.toml at the project root: the lock is the truth)")
+    g.add_argument("--frozen", action="store_true",
+                   help="install the uv.lock as it is, without `uv lock --check` (as uv sync --frozen)")
+    g.add_argument("--no-lock", action="store_true", help="ignore the tree's lock file and resolve the specs")
+    g.add_argument("--lock", metavar="FILE", dest="lock_file",
+                   help="install from this PEP 751 lock file (pylock.toml or pylock.NAME.toml)")
+
+
 def _add_apply(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("applying")
     g.add_argument("--exact", action="store_true",
@@ -147,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     p.add_argument("--exact", action="store_true", help="plan removal of packages incrinstall did not install too")
     p.add_argument("--check", action="store_true", help="exit 1 when the plan is not empty (is this image up to date?)")
     p.add_argument("--all", action="store_true", help="list unchanged packages too")
@@ -158,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_apply(p)
     p.add_argument("--editable", action="store_true",
                    help="install the project itself, editable and without dependencies, at the end")
@@ -174,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse archives that unpack to more than this (default 2 GiB)")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_apply(p)
     _add_output(p)
 
@@ -191,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the scratch folder and print where it is")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_output(p)
 
     p = sub.add_parser("recipe", help="copy only the spec files into a folder (the cached layer of a Docker build)",
@@ -201,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_output(p)
     return parser
 
@@ -214,7 +231,8 @@ def _selection(args, index=None):
         extras=tuple(args.extra), all_extras=args.all_extras, groups=tuple(args.group),
         requirement_files=tuple(args.requirement), constraint_files=tuple(dict.fromkeys(constraints)),
         providers=tuple(args.provider), provider_devel=args.provider_devel,
-        all_packages=args.all_packages, packages=tuple(args.package),
+        all_packages=args.all_packages, packages=tuple(args.package), no_default_groups=args.no_default_groups,
+        lock_file=getattr(args, "lock_file", None), no_lock=getattr(args, "no_lock", False),
     )
 
 
@@ -242,6 +260,7 @@ def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_
         compile_bytecode=getattr(args, "compile_bytecode", False),
         require_hashes=getattr(args, "require_hashes", False),
         break_system_packages=getattr(args, "break_system_packages", False),
+        frozen=getattr(args, "frozen", False),
     )
 
 
@@ -308,7 +327,8 @@ def _summary_json(outcome, python: str) -> dict:
         "fingerprint": outcome.planned.specset.fingerprint,
         "installed": [f"{a.name}=={a.to_version}" for a in plan.of("install")],
         "removed": [f"{a.name}=={a.from_version}" for a in plan.of("remove")],
-        "changed": [{"name": a.name, "from": a.from_version, "to": a.to_version} for a in plan.of("upgrade", "downgrade")],
+        "changed": [{"name": a.name, "from": a.from_version, "to": a.to_version}
+                    for a in plan.of("upgrade", "downgrade", "reinstall")],
         "unchanged": len(plan.of("keep")),
         "editable": outcome.editable_installed,
         "index_requests": outcome.planned.index_requests,
@@ -325,6 +345,8 @@ def _print_summary(outcome, console: Console, verb: str) -> None:
         console.out(console.paint(f"+ {a.name}=={a.to_version}", "32"))
     for a in plan.of("upgrade", "downgrade"):
         console.out(console.paint(f"~ {a.name} {a.from_version} -> {a.to_version}", "33"))
+    for a in plan.of("reinstall"):
+        console.out(console.paint(f"~ {a.name} {a.to_version} ({a.reason})", "33"))
     for a in plan.of("remove"):
         console.out(console.paint(f"- {a.name}=={a.from_version}", "31"))
     if outcome.editable_installed:
@@ -398,9 +420,17 @@ def cmd_recipe(args, console: Console) -> int:
     from incrinstall.environment.interpreter import find_interpreter
 
     interpreter = find_interpreter(args.python)
-    specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
+    project_dir = _project_dir(args.project_dir)
+    selection = _selection(args)
+    specset = specs.collect(project_dir, selection, dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
                             index=_index(args))
+    # The lock the sync installs from is a spec file of the recipe (outside the project it cannot be one).
+    from incrinstall.specs import lockfile
+
+    lock = lockfile.find(project_dir, selection)
+    if lock is not None:
+        specset.files = sorted(set(specset.files) | {lock.rel})
     written = recipe.write(specset, args.out)
     if args.json:
         print(json.dumps(written.to_json(), indent=2))
