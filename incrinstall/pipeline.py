@@ -64,7 +64,7 @@ def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery 
 
         resolution = resolve_lock(
             lock, project_dir=Path(specset.project_dir), selection=options.selection, frozen=options.frozen,
-            offline=options.index.offline, interpreter=interpreter, installed=installed,
+            given_args=options.index.given_args, interpreter=interpreter, installed=installed,
             local_packages=specset.local_packages, installed_files=_locked_files(previous),
         )
         index_requests = 0

@@ -90,6 +90,9 @@ class IndexConfig:
     prerelease: str = "if-necessary-or-explicit"
     constraint_files: tuple[str, ...] = ()  # from UV_CONSTRAINT; the CLI adds them to the selection's -c files
     origins: dict[str, str] = field(default_factory=dict, compare=False)  # setting -> where it came from
+    # The settings uv would not find by reading the project and its own variables (incrinstall's command
+    # line, pip's variables), as uv flags, as written: for asking uv about the project's own uv.lock.
+    given_args: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def index_urls(self) -> list[str]:
@@ -445,6 +448,7 @@ def index_config(
 ) -> IndexConfig:
     """Options first; else uv's environment variables (then pip's); else the project's uv settings; else PyPI."""
     env = os.environ if environ is None else environ
+    no_index_given = no_index
     for name in _REFUSED_ENV:
         if env.get(name):
             raise SpecError(f"{name} is set, and it changes the resolution in a way incrinstall does not implement; "
@@ -476,10 +480,11 @@ def index_config(
     url = url or PYPI_SIMPLE
     # Other indexes, highest priority first: command line / environment, then the project's.
     extras: tuple[str, ...] = tuple(extra_index_urls)
+    given_extras = extras
     if not extras:
         extras = tuple(_index_entry(v) for v in _split(env.get("UV_INDEX"))) + _split(env.get("UV_EXTRA_INDEX_URL"))
     if not extras:
-        extras = _split(env.get("PIP_EXTRA_INDEX_URL"))
+        extras = given_extras = _split(env.get("PIP_EXTRA_INDEX_URL"))
     extras += p_others
     if "extra-index-url" in project:
         extras += _urls(project["extra-index-url"], "extra-index-url")
@@ -507,6 +512,15 @@ def index_config(
                                                           else value.strip()}, "--exclude-newer-package")))
     no_index = no_index or env.get("UV_NO_INDEX", "").lower() in _TRUE or bool(
         project.get("no-index", _Setting(False, "")).value)
+    given = ["--no-index"] if no_index_given else []
+    if origins.get("index-url") in ("command line", "PIP_INDEX_URL"):
+        given += ["--index-url", url]
+    given += [arg for extra in given_extras for arg in ("--extra-index-url", extra)]
+    given += [arg for link in find_links for arg in ("--find-links", link)]
+    given += ["--offline"] if offline else []
+    given += ["--index-strategy", strategy] if origins.get("index-strategy") == "command line" else []
+    given += ["--exclude-newer", newer_text] if newer_text and origins.get("exclude-newer") == "command line" else []
+    given += [arg for pair in exclude_newer_package for arg in ("--exclude-newer-package", pair)]
     offline = offline or env.get("UV_OFFLINE", "").lower() in _TRUE or bool(
         project.get("offline", _Setting(False, "")).value)
     return IndexConfig(
@@ -522,4 +536,5 @@ def index_config(
         prerelease=pre,
         constraint_files=_split(env.get("UV_CONSTRAINT")),
         origins=origins,
+        given_args=tuple(given),
     )

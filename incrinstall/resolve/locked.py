@@ -63,11 +63,14 @@ class _Picked:
     where: str  # the lock's file:line of the package
 
 
-def resolve_lock(ref: LockRef, *, project_dir: Path, selection: Selection, frozen: bool, offline: bool,
+def resolve_lock(ref: LockRef, *, project_dir: Path, selection: Selection, frozen: bool, given_args: Sequence[str],
                  interpreter: Interpreter, installed: Mapping[str, InstalledDist],
                  local_packages: Sequence[LocalPackage] = (),
                  installed_files: Mapping[str, tuple[str, str]] | None = None) -> Resolution:
-    """Read the lock `ref` names, check that it is fresh (a uv.lock, unless `frozen`), and select from it."""
+    """Read the lock `ref` names, check that it is fresh (a uv.lock, unless `frozen`), and select from it.
+
+    `given_args`: the index options uv would not find in the project by itself (IndexConfig.given_args).
+    """
     from incrinstall.specs import lockfile
 
     common = {"selection": selection, "markers": interpreter.markers, "tags": interpreter.tags,
@@ -78,7 +81,7 @@ def resolve_lock(ref: LockRef, *, project_dir: Path, selection: Selection, froze
         from incrinstall.specs import uvlock
 
         if not frozen:
-            check_uv_lock(project_dir, ref.rel, python=interpreter.executable, offline=offline)
+            check_uv_lock(project_dir, ref.rel, python=interpreter.executable, given_args=given_args)
         return select_uv_lock(uvlock.read(ref.path, ref.rel), default_groups=lockfile.uv_default_groups(project_dir),
                               **common)
     from incrinstall.specs import pylock
@@ -379,9 +382,10 @@ def select_pylock(lock: PyLock, *, selection: Selection, markers: Mapping[str, s
     pylock = lock.lock
     extras: Collection[str] = list(pylock.extras or ()) if selection.all_extras else \
         [canonical_name(e) for e in selection.extras]
+    # PEP 751 (and `uv pip install -r pylock.toml`): the groups asked for replace the default ones.
     groups = {canonical_name(g) for g in selection.groups}
-    if not selection.no_default_groups:
-        groups |= {canonical_name(g) for g in pylock.default_groups or ()}
+    if not groups and not selection.no_default_groups:
+        groups = {canonical_name(g) for g in pylock.default_groups or ()}
     environment = {**markers, "python_full_version": python_full_version}
     tag_objects = [Tag(*tag.split("-", 2)) for tag in tags]
     positions = {id(pkg): i for i, pkg in enumerate(pylock.packages)}
