@@ -66,6 +66,7 @@ def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery 
             lock, project_dir=Path(specset.project_dir), selection=options.selection, frozen=options.frozen,
             given_args=options.index.given_args, interpreter=interpreter, installed=installed,
             local_packages=specset.local_packages, installed_files=_locked_files(previous),
+            spec_fingerprint=specset.fingerprint,
         )
         index_requests = 0
     else:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from incrinstall.specs.lockfile import LockRef
     from incrinstall.specs.model import LocalPackage, Selection
     from incrinstall.specs.pylock import PyLock
-    from incrinstall.specs.uvlock import Edge, LockedDist, LockedPackage, UvLock
+    from incrinstall.specs.uvlock import Edge, LockedPackage, UvLock
 
 DefaultGroups = Sequence[str] | Literal["all"]
 
@@ -66,10 +66,12 @@ class _Picked:
 def resolve_lock(ref: LockRef, *, project_dir: Path, selection: Selection, frozen: bool, given_args: Sequence[str],
                  interpreter: Interpreter, installed: Mapping[str, InstalledDist],
                  local_packages: Sequence[LocalPackage] = (),
-                 installed_files: Mapping[str, tuple[str, str]] | None = None) -> Resolution:
+                 installed_files: Mapping[str, tuple[str, str]] | None = None,
+                 spec_fingerprint: str | None = None) -> Resolution:
     """Read the lock `ref` names, check that it is fresh (a uv.lock, unless `frozen`), and select from it.
 
-    `given_args`: the index options uv would not find in the project by itself (IndexConfig.given_args).
+    `given_args`: the index options uv would not find in the project by itself (IndexConfig.given_args);
+    `spec_fingerprint`: of the spec files with the lock, under which uv's "fresh" is remembered.
     """
     from incrinstall.specs import lockfile
 
@@ -81,7 +83,8 @@ def resolve_lock(ref: LockRef, *, project_dir: Path, selection: Selection, froze
         from incrinstall.specs import uvlock
 
         if not frozen:
-            check_uv_lock(project_dir, ref.rel, python=interpreter.executable, given_args=given_args)
+            check_uv_lock(project_dir, ref.rel, python=interpreter.executable, given_args=given_args,
+                          spec_fingerprint=spec_fingerprint)
         return select_uv_lock(uvlock.read(ref.path, ref.rel), default_groups=lockfile.uv_default_groups(project_dir),
                               **common)
     from incrinstall.specs import pylock
@@ -309,7 +312,8 @@ def _pick_uv(lock: UvLock, pkg: LockedPackage, target: _Target) -> _Picked:
                         "from a lock; pass --no-lock", where=where)
     if pkg.version is None:
         raise SpecError(f"{pkg.name} has no version in the lock", where=where)
-    dist = _best_file(pkg.wheels, pkg.sdist, target)
+    best = _best_wheel(pkg.wheel_filenames(), target)
+    dist = pkg.wheel(best) if best is not None else pkg.sdist
     if dist is None:
         raise SpecError(f"{pkg.name} {pkg.version}: no wheel of the lock suits the target (its best tag is "
                         f"{target.tags[0] if target.tags else '?'}), and the lock has no sdist", where=where)
@@ -333,37 +337,42 @@ def _file_url(path: Path) -> str:
     return path.resolve().as_uri()
 
 
-def _best_file(wheels: Sequence[LockedDist], sdist: LockedDist | None, target: _Target) -> LockedDist | None:
-    """The wheel whose best tag ranks highest for the target (as uv picks), else the sdist, else None."""
+def _best_wheel(filenames: Sequence[str], target: _Target) -> int | None:
+    """The position of the wheel whose best tag ranks highest for the target (as uv picks); None when none fits."""
     rank = _ranks(target.tags)
-    best: tuple[int, LockedDist] | None = None
-    for wheel in wheels:
-        found = _wheel_rank(wheel.filename, rank)
+    best: tuple[int, int] | None = None
+    for position, filename in enumerate(filenames):
+        found = _wheel_rank(filename, rank)
         if found is not None and (best is None or found < best[0]):
-            best = (found, wheel)
-    return best[1] if best is not None else sdist
+            best = (found, position)
+    return best[1] if best is not None else None
 
 
-_RANKS: dict[tuple[str, ...], dict[str, int]] = {}
+_RANKS: dict[tuple[str, ...], tuple[dict[str, int], frozenset[str]]] = {}
 
 
-def _ranks(tags: Sequence[str]) -> dict[str, int]:
+def _ranks(tags: Sequence[str]) -> tuple[dict[str, int], frozenset[str]]:
+    """tag -> its rank for the target (0 best), and the target's Python tags (a quick test for most wheels)."""
     key = tuple(tags)
-    rank = _RANKS.get(key)
-    if rank is None:
-        rank = {}
+    found = _RANKS.get(key)
+    if found is None:
+        rank: dict[str, int] = {}
         for i, tag in enumerate(tags):
             rank.setdefault(tag, i)
-        _RANKS[key] = rank
-    return rank
+        found = _RANKS[key] = (rank, frozenset(tag.split("-", 1)[0] for tag in tags))
+    return found
 
 
-def _wheel_rank(filename: str, rank: Mapping[str, int]) -> int | None:
+def _wheel_rank(filename: str, ranks: tuple[dict[str, int], frozenset[str]]) -> int | None:
     """The best rank among a wheel file name's (compressed) tags; None when none suits the target."""
     parts = filename[:-4].lower().split("-") if filename.endswith(".whl") else []
     if len(parts) < 5:
         return None
-    found = [rank[f"{py}-{abi}-{plat}"] for py in parts[-3].split(".") for abi in parts[-2].split(".")
+    rank, pythons = ranks
+    wheel_pythons = [py for py in parts[-3].split(".") if py in pythons]
+    if not wheel_pythons:
+        return None  # a wheel for another Python (most of a large lock's wheels)
+    found = [rank[f"{py}-{abi}-{plat}"] for py in wheel_pythons for abi in parts[-2].split(".")
              for plat in parts[-1].split(".") if f"{py}-{abi}-{plat}" in rank]
     return min(found) if found else None
 

@@ -79,8 +79,26 @@ class LockedPackage:
     optional: dict[str, tuple[Edge, ...]] = field(default_factory=dict)  # extra -> edges
     groups: dict[str, tuple[Edge, ...]] = field(default_factory=dict)  # dependency group -> edges
     resolution_markers: tuple[str, ...] = ()  # the forks this version was locked for
-    wheels: tuple[LockedDist, ...] = ()
-    sdist: LockedDist | None = None
+    # The `wheels` and `sdist` tables as uv wrote them: read into LockedDist only for the packages a target
+    # installs (a large lock holds thousands of wheels, for every platform).
+    raw_wheels: tuple[dict, ...] = field(default=(), repr=False, compare=False)
+    raw_sdist: dict | None = field(default=None, repr=False, compare=False)
+    rel: str = field(default="uv.lock", repr=False, compare=False)
+
+    @property
+    def wheels(self) -> tuple[LockedDist, ...]:
+        return tuple(_dist(w, f"{self.rel}:{self.line}") for w in self.raw_wheels)
+
+    def wheel_filenames(self) -> tuple[str, ...]:
+        """The file name of each wheel, in order, without reading the rest of their entries."""
+        return tuple(_filename(w) for w in self.raw_wheels)
+
+    def wheel(self, index: int) -> LockedDist:
+        return _dist(self.raw_wheels[index], f"{self.rel}:{self.line}")
+
+    @property
+    def sdist(self) -> LockedDist | None:
+        return _dist(self.raw_sdist, f"{self.rel}:{self.line}") if self.raw_sdist is not None else None
 
 
 @dataclass
@@ -278,16 +296,23 @@ def _edges(items: Any, where: str) -> tuple[Edge, ...]:
             raise SpecError("a dependency without a name", where=where)
         source = _source(item["source"], where) if "source" in item else None
         extras = item.get("extra") or ()
-        out.append(Edge(canonical_name(item["name"]), item.get("version"), source, item.get("marker"),
-                        tuple(canonical_name(e) for e in extras)))
+        out.append(Edge(_canonical(item["name"]), item.get("version"), source, item.get("marker"),
+                        tuple(_canonical(e) for e in extras)))
     return tuple(out)
+
+
+def _filename(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return ""
+    named = entry.get("filename") or entry.get("url") or entry.get("path") or ""
+    return named.rstrip("/").rsplit("/", 1)[-1].split("#", 1)[0] if isinstance(named, str) else ""
 
 
 def _dist(entry: Any, where: str) -> LockedDist:
     if not isinstance(entry, dict):
         raise SpecError("a file entry that is not a table", where=where)
     url, path = entry.get("url"), entry.get("path")
-    filename = entry.get("filename") or (url or path or "").rstrip("/").rsplit("/", 1)[-1].split("#", 1)[0]
+    filename = _filename(entry)
     digest = entry.get("hash")
     hashes = {}
     if isinstance(digest, str) and ":" in digest:
@@ -303,11 +328,13 @@ def _package(raw: dict, line: int, rel: str) -> LockedPackage:
     if raw.get("_invalid") or not isinstance(raw.get("name"), str):
         raise SpecError("a [[package]] without a name", where=where)
     version = raw.get("version")
-    optional = {canonical_name(k): _edges(v, where) for k, v in (raw.get("optional-dependencies") or {}).items()}
-    groups = {canonical_name(k): _edges(v, where) for k, v in (raw.get("dev-dependencies") or {}).items()}
-    sdist = _dist(raw["sdist"], where) if raw.get("sdist") is not None else None
+    optional = {_canonical(k): _edges(v, where) for k, v in (raw.get("optional-dependencies") or {}).items()}
+    groups = {_canonical(k): _edges(v, where) for k, v in (raw.get("dev-dependencies") or {}).items()}
+    wheels, sdist = raw.get("wheels") or (), raw.get("sdist")
+    if not isinstance(wheels, list | tuple) or not (sdist is None or isinstance(sdist, dict)):
+        raise SpecError("wheels must be a list and sdist a table", where=where)
     return LockedPackage(
-        name=canonical_name(raw["name"]),
+        name=_canonical(raw["name"]),
         version=version if isinstance(version, str) else None,
         source=_source(raw.get("source"), where),
         line=line,
@@ -315,6 +342,13 @@ def _package(raw: dict, line: int, rel: str) -> LockedPackage:
         optional=optional,
         groups=groups,
         resolution_markers=tuple(m for m in raw.get("resolution-markers") or () if isinstance(m, str)),
-        wheels=tuple(_dist(w, where) for w in raw.get("wheels") or ()),
-        sdist=sdist,
+        raw_wheels=tuple(wheels),
+        raw_sdist=sdist,
+        rel=rel,
     )
+
+
+def _canonical(name: str) -> str:
+    """uv writes names normalized already: only a name that is not is normalized again."""
+    return name if name.islower() and "_" not in name and "." not in name and "--" not in name \
+        else canonical_name(name)
