@@ -306,11 +306,17 @@ def cmd_plan(args, console: Console) -> int:
     planned = pipeline.make_plan(options, interpreter, report=console.debug)
     for note in planned.specset.notes:
         console.debug(note)
+    lock = planned.resolution.lock
     if args.json:
-        print(json.dumps(planned.plan.to_json(python=interpreter.executable, fingerprint=planned.specset.fingerprint,
-                                              index_requests=planned.index_requests), indent=2))
+        data = planned.plan.to_json(python=interpreter.executable, fingerprint=planned.specset.fingerprint,
+                                    index_requests=planned.index_requests)
+        if lock is not None:
+            data["lock"] = {"file": lock.file, "format": lock.format, "sha256": lock.sha256}
+        print(json.dumps(data, indent=2))
     else:
         console.out(f"target: {_describe_python(interpreter)}")
+        if lock is not None:
+            console.out(f"lock: {lock.file} (sha256 {lock.sha256[:16]}...)")
         console.out(render(planned.plan, show_keep=args.all))
         console.out(f"index requests: {planned.index_requests}")
     return 1 if args.check and not planned.plan.is_empty else 0

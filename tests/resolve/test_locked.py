@@ -51,9 +51,10 @@ def read(tmp_path: Path, text: str) -> uvlock.UvLock:
     return uvlock.read(path, "uv.lock")
 
 
-def select(lock, selection: Selection = Selection(), installed=None, installed_files=None, tags=TAGS_311,
+def select(lock, selection: Selection | None = None, installed=None, installed_files=None, tags=TAGS_311,
            default_groups=("dev",)):
-    return select_uv_lock(lock, selection=selection, default_groups=default_groups, markers=LINUX_311, tags=tags,
+    return select_uv_lock(lock, selection=selection or Selection(), default_groups=default_groups, markers=LINUX_311,
+                          tags=tags,
                           python_full_version="3.11.7", installed=installed or {}, installed_files=installed_files)
 
 
