@@ -280,9 +280,14 @@ def cmd_specs(args, console: Console) -> int:
     interpreter = find_interpreter(args.python)
     project_dir = _project_dir(args.project_dir)
     index = _index(args, project_dir)
-    specset = specs.collect(project_dir, _selection(args, index), dict(interpreter.markers),
+    selection = _selection(args, index)
+    specset = specs.collect(project_dir, selection, dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
                             index=index)
+    from incrinstall.specs import lockfile
+
+    # The lock a sync would install from is a spec file too (its fingerprint is the one plan and sync record).
+    specset = lockfile.watched(specset, lockfile.find(project_dir, selection), dict(interpreter.markers))
     for note in specset.notes:
         console.debug(note)
     if args.json:

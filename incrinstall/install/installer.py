@@ -52,16 +52,26 @@ def _pylock_entry(item: InstallItem) -> dict | None:
     """`item` as a PEP 751 [[packages]] entry, or None when it cannot be one (no file, or no hashes for it)."""
     hashes = dict(h.split(":", 1) for h in item.hashes if ":" in h)
     if item.url is not None:
-        return {"name": item.name, "version": item.version, "archive": {"url": item.url, "hashes": hashes}} \
+        return {"name": item.name, "version": item.version, "archive": {**_location(item.url), "hashes": hashes}} \
             if hashes else None
     if item.index is None or not item.file_url or len(item.hashes) != 1:
         return None
-    dist = {"url": item.file_url, "hashes": hashes}
+    dist = {**_location(item.file_url), "hashes": hashes}
     kind = "wheels" if item.file_url.split("#", 1)[0].split("?", 1)[0].endswith(".whl") else "sdist"
     entry = {"name": item.name, "version": item.version, kind: [dist] if kind == "wheels" else dist}
     if item.index:
         entry["index"] = item.index
     return entry
+
+
+def _location(url: str) -> dict[str, str]:
+    """A file's place in a PEP 751 entry: `path` for a local file (uv takes no file: URL there), else `url`."""
+    if url.startswith("file:"):
+        from urllib.parse import urlsplit
+        from urllib.request import url2pathname
+
+        return {"path": url2pathname(urlsplit(url).path)}
+    return {"url": url}
 
 
 def _install_file(items: list[InstallItem], directory: str) -> tuple[str, bool]:

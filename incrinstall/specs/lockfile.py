@@ -1,8 +1,8 @@
 """Which lock file a tree is installed from: uv.lock or pylock.toml at its root, or the one --lock names.
 
 With a lock, the lock is the truth: resolve/locked.py turns its selection for the target into the
-resolution, and nothing is resolved. The lock also joins the spec files, so that a moved lock (or a
-lock that appears) changes the fingerprint and defeats the no-op.
+resolution, and nothing is resolved. The lock also joins the spec files, so that a moved lock changes
+the fingerprint and defeats the no-op; without one, a lock that appears does (SpecSet.absent).
 """
 
 from __future__ import annotations
@@ -61,32 +61,28 @@ def find(project_dir: Path, selection: Selection) -> LockRef | None:
 
 
 def watched(specset: SpecSet, lock: LockRef | None, markers: dict[str, str]) -> SpecSet:
-    """`specset` with the lock among its files and in its fingerprint.
+    """`specset` with the lock among its files and in its fingerprint, so that a moved lock defeats the no-op.
 
-    Without a lock (and without --no-lock), the root's lock names are watched as missing files, so
-    that a lock created since the last sync changes the fingerprint as surely as an edited one.
+    Without a lock (and without --no-lock), the root's lock names are listed as `absent`: a lock created
+    since the last sync is a change as surely as an edited one.
     """
     from incrinstall.common.fingerprint import fingerprint
     from incrinstall.common.names import is_url
 
-    if lock is not None:
-        added = [lock.rel]
-    elif not specset.selection.no_lock:
-        added = [name for name, _ in ROOT_LOCKS]
-    else:
+    if lock is None:
+        if specset.selection.no_lock or specset.selection.lock_file:
+            return specset
+        return replace(specset, absent=[name for name, _ in ROOT_LOCKS])
+    if lock.rel in specset.files:
         return specset
-    files = sorted(set(specset.files) | set(added))
-    if files == specset.files:
-        return specset
-    project_dir = Path(specset.project_dir)
+    files = sorted({*specset.files, lock.rel})
     if any(is_url(f) for f in specset.files):
         # The no-op path never trusts a spec file given by URL (it would have to fetch it), so this
         # fingerprint needs only to change with the lock; the collected one already covers the URL's bytes.
-        digest = hashlib.sha256(specset.fingerprint.encode())
-        for rel in added:
-            path = project_dir / rel
-            digest.update(b"\0" + rel.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-missing-"))
+        digest = hashlib.sha256(specset.fingerprint.encode() + b"\0" + lock.rel.encode() + b"\0")
+        digest.update(lock.path.read_bytes())
         return replace(specset, files=files, fingerprint=digest.hexdigest())
+    project_dir = Path(specset.project_dir)
     return replace(specset, files=files, fingerprint=fingerprint(project_dir, files, specset.selection, markers))
 
 

@@ -116,6 +116,9 @@ class SpecSet:
     scanned_dirs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was read but ignored, and why (shown with -v)
     project_metadata: ProjectMetadata | None = None  # the root project's, for an editable refresh in place
+    # Files that do not exist and whose appearance would change the specs (a lock file at the root), relative
+    # to project_dir: the no-op fast path checks that they are still absent.
+    absent: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {

@@ -334,3 +334,34 @@ def test_recipe_keeps_the_lock_and_syncs_the_same(tmp_path, lock_index, run_cli,
     assert installed(ours) == installed(theirs)
     no_lock = run_cli("recipe", tree, "--out", tmp_path / "recipe2", "--no-lock", "--json")
     assert "uv.lock" not in json.loads(no_lock.stdout)["files"]
+
+
+# --- the project itself, editable, beside the lock's packages -----------------------------------------------
+
+
+def test_editable_project_rides_along_and_follows_the_moved_lock(tmp_path, lock_index, real_wheels_index, run_cli,
+                                                                  venv_factory):
+    """--editable installs the tree's own project as before (built by hatchling, served by a second index)."""
+    tree = write_project(tmp_path / "app")
+    text = (tree / "pyproject.toml").read_text()
+    (tree / "pyproject.toml").write_text(text + '\n[build-system]\nrequires = ["hatchling"]\n'
+                                                'build-backend = "hatchling.build"\n')
+    (tree / "app").mkdir()
+    (tree / "app" / "__init__.py").write_text("")
+    uv_lock(tree, lock_index)
+    ours, theirs = venv_factory("ours"), venv_factory("theirs")
+    extra = ("--extra-index-url", real_wheels_index.url, "--editable")
+    proc = sync(run_cli, tree, ours, lock_index, *extra)
+    assert "+ app (editable" in proc.stdout
+    uv_sync_frozen(tree, theirs)
+    assert installed(ours) == {**installed(theirs), "app": "0.1"}
+    write_project(tree, version=2)
+    (tree / "pyproject.toml").write_text((tree / "pyproject.toml").read_text() + '\n[build-system]\nrequires = '
+                                         '["hatchling"]\nbuild-backend = "hatchling.build"\n')
+    uv_lock(tree, lock_index)
+    sync(run_cli, tree, ours, lock_index, *extra)
+    theirs = venv_factory("theirs-2")
+    uv_sync_frozen(tree, theirs)
+    assert installed(ours) == {**installed(theirs), "app": "0.1"}
+    metadata = next(Path(ours.parent.parent).glob("lib/python*/site-packages/app-0.1.dist-info")) / "METADATA"
+    assert "Requires-Dist: alpha==1.1" in metadata.read_text()  # the project's own metadata followed its specs

@@ -47,18 +47,33 @@ def test_lock_option_takes_a_pylock_file_only(tree, tmp_path_factory, monkeypatc
         lockfile.find(tree, Selection(lock_file="pylock.dev.toml", no_lock=True))
 
 
-def test_a_lock_that_appears_or_moves_changes_the_fingerprint_the_noop_recomputes(tree):
+def test_a_moved_lock_changes_the_fingerprint_the_noop_recomputes(tree):
     specset = lockfile.watched(collect(tree, Selection(), MARKERS), None, MARKERS)
-    assert specset.files == ["pylock.toml", "pyproject.toml", "uv.lock"]  # the lock names, watched while missing
-    # The no-op path recomputes the fingerprint from the recorded files alone (install/stamp.py).
-    assert fingerprint(tree, specset.files, Selection(), MARKERS) == specset.fingerprint
+    assert specset.files == ["pyproject.toml"] and specset.absent == ["uv.lock", "pylock.toml"]
     (tree / "uv.lock").write_text("version = 1\n")
-    assert fingerprint(tree, specset.files, Selection(), MARKERS) != specset.fingerprint
     locked = lockfile.watched(collect(tree, Selection(), MARKERS), lockfile.find(tree, Selection()), MARKERS)
-    assert locked.files == ["pyproject.toml", "uv.lock"]
-    assert fingerprint(tree, locked.files, Selection(), MARKERS) == locked.fingerprint
+    assert locked.files == ["pyproject.toml", "uv.lock"] and locked.absent == []
+    # The no-op path recomputes the fingerprint from the recorded files alone (install/stamp.py).
+    assert fingerprint(tree, locked.files, Selection(), MARKERS) == locked.fingerprint != specset.fingerprint
     (tree / "uv.lock").write_text("version = 1\nrevision = 3\n")
     assert fingerprint(tree, locked.files, Selection(), MARKERS) != locked.fingerprint
+
+
+def test_a_lock_that_appears_is_a_change_to_the_noop(tree):
+    from incrinstall.install import stamp
+
+    specset = lockfile.watched(collect(tree, Selection(), MARKERS), None, MARKERS)
+
+    class Target:
+        markers, executable, site_dirs = MARKERS, "/nowhere/python", ()
+
+    made = stamp.make_stamp(project_dir=str(tree), options={"selection": {}}, specset=specset, interpreter=Target,
+                            env_signature="sig")
+    args = {"project_dir": str(tree), "options": {"selection": {}}, "selection": Selection(), "markers": MARKERS,
+            "env_signature": "sig"}
+    assert stamp.unchanged(made, **args)
+    (tree / "pylock.toml").write_text("")
+    assert not stamp.unchanged(made, **args)
 
 
 def test_no_lock_watches_no_lock(tree):
