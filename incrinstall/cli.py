@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_output(p)
 
     p = sub.add_parser("plan", help="show what a sync would install, upgrade, downgrade and remove, and why",
