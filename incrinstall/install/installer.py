@@ -96,7 +96,9 @@ def _requirements_file(items: list[InstallItem], directory: str) -> tuple[str, b
     with_hashes = all(item.hashes for item in items)
     lines = []
     for item in items:
-        line = f"{item.name} @ {item.url}" if item.url else f"{item.name}=={item.version}"
+        # A lock's file that cannot go into a PEP 751 file (it has no hash) is still installed from that file.
+        url = item.url or (item.file_url if item.index is not None else None)
+        line = f"{item.name} @ {url}" if url else f"{item.name}=={item.version}"
         if with_hashes:
             line += "".join(f" --hash={h}" for h in item.hashes)
         lines.append(line)

@@ -8,6 +8,7 @@ into another venv; the request log of the index shows what each sync asked for.
 from __future__ import annotations
 
 import hashlib
+import sys
 import json
 import re
 import shutil
@@ -365,3 +366,35 @@ def test_editable_project_rides_along_and_follows_the_moved_lock(tmp_path, lock_
     assert installed(ours) == {**installed(theirs), "app": "0.1"}
     metadata = next(Path(ours.parent.parent).glob("lib/python*/site-packages/app-0.1.dist-info")) / "METADATA"
     assert "Requires-Dist: alpha==1.1" in metadata.read_text()  # the project's own metadata followed its specs
+
+
+# --- sources other than the index ---------------------------------------------------------------------------
+
+
+def test_path_url_and_find_links_sources_install_what_uv_sync_installs(tmp_path, lock_index, run_cli, venv_factory):
+    """A wheel in the tree (`path`), one named by URL (`url`), and one from a local folder of wheels (find-links)."""
+    from tests.support import wheels
+
+    tree = tmp_path / "app"
+    (tree / "vendor").mkdir(parents=True)
+    wheels.build_wheel(tree / "vendor", "vendored", "1.0", requires_dist=["beta"])
+    links = tmp_path / "links"
+    wheels.build_wheel(links, "linked", "3.0")
+    url = lock_index.file_url("linty-1.0-py3-none-any.whl")
+    (tree / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["vendored", "linty", "linked"]\n\n'
+        '[tool.uv.sources]\nvendored = { path = "vendor/vendored-1.0-py3-none-any.whl" }\n'
+        f'linty = {{ url = "{url}" }}\n')
+    run_uv(["lock", "--index-url", lock_index.url, "--find-links", str(links), "--python", sys.executable], cwd=tree)
+    text = (tree / "uv.lock").read_text()
+    assert 'source = { path = "vendor/' in text and "source = { url = " in text and f'registry = "{links}' in text \
+        or 'registry = "../links"' in text, text
+    ours, theirs = venv_factory("ours"), venv_factory("theirs")
+    sync(run_cli, tree, ours, lock_index, "--find-links", links)
+    uv_sync_frozen(tree, theirs)
+    assert installed(ours) == installed(theirs) == {"vendored": "1.0", "beta": "2.0", "linty": "1.0", "linked": "3.0"}
+    # uv records no hash for a find-links wheel: it is installed from its file all the same, no index needed.
+    frozen = venv_factory("frozen")
+    sync(run_cli, tree, frozen, lock_index, "--frozen")
+    assert installed(frozen) == installed(theirs)
