@@ -75,6 +75,12 @@ def resolve_lock(ref: LockRef, *, project_dir: Path, selection: Selection, froze
     """
     from incrinstall.specs import lockfile
 
+    for given, option in ((selection.requirement_files, "-r"), (selection.constraint_files, "-c / UV_CONSTRAINT"),
+                          (selection.providers or selection.provider_devel, "--provider / --provider-devel")):
+        if given:
+            raise SpecError(f"{option} chooses what to resolve, and with a lock nothing is resolved: the lock "
+                            f"({ref.rel}) says what is installed; pass --no-lock to resolve the specs with it",
+                            where=option.split(" ", 1)[0])
     common = {"selection": selection, "markers": interpreter.markers, "tags": interpreter.tags,
               "python_full_version": interpreter.version, "installed": installed, "local_packages": local_packages,
               "installed_files": installed_files}
@@ -348,33 +354,42 @@ def _best_wheel(filenames: Sequence[str], target: _Target) -> int | None:
     return best[1] if best is not None else None
 
 
-_RANKS: dict[tuple[str, ...], tuple[dict[str, int], frozenset[str]]] = {}
+@dataclass
+class _Ranks:
+    """The target's wheel tags by rank (0 best), its Python tags, and what each wheel's tag triple got."""
+
+    rank: dict[str, int]
+    pythons: frozenset[str]
+    seen: dict[str, int | None]  # "py-abi-plat" as a file name writes it -> its best rank
 
 
-def _ranks(tags: Sequence[str]) -> tuple[dict[str, int], frozenset[str]]:
-    """tag -> its rank for the target (0 best), and the target's Python tags (a quick test for most wheels)."""
+_RANKS: dict[tuple[str, ...], _Ranks] = {}
+
+
+def _ranks(tags: Sequence[str]) -> _Ranks:
     key = tuple(tags)
     found = _RANKS.get(key)
     if found is None:
         rank: dict[str, int] = {}
         for i, tag in enumerate(tags):
             rank.setdefault(tag, i)
-        found = _RANKS[key] = (rank, frozenset(tag.split("-", 1)[0] for tag in tags))
+        found = _RANKS[key] = _Ranks(rank, frozenset(tag.split("-", 1)[0] for tag in tags), {})
     return found
 
 
-def _wheel_rank(filename: str, ranks: tuple[dict[str, int], frozenset[str]]) -> int | None:
+def _wheel_rank(filename: str, ranks: _Ranks) -> int | None:
     """The best rank among a wheel file name's (compressed) tags; None when none suits the target."""
-    parts = filename[:-4].lower().split("-") if filename.endswith(".whl") else []
-    if len(parts) < 5:
+    parts = filename[:-4].lower().rsplit("-", 3) if filename.endswith(".whl") else []
+    if len(parts) < 4:
         return None
-    rank, pythons = ranks
-    wheel_pythons = [py for py in parts[-3].split(".") if py in pythons]
-    if not wheel_pythons:
-        return None  # a wheel for another Python (most of a large lock's wheels)
-    found = [rank[f"{py}-{abi}-{plat}"] for py in wheel_pythons for abi in parts[-2].split(".")
-             for plat in parts[-1].split(".") if f"{py}-{abi}-{plat}" in rank]
-    return min(found) if found else None
+    triple = "-".join(parts[1:])
+    if triple in ranks.seen:
+        return ranks.seen[triple]  # a large lock repeats a few dozen tag sets over thousands of wheels
+    pythons, abis, platforms = (part.split(".") for part in parts[1:])
+    found = [ranks.rank[f"{py}-{abi}-{plat}"] for py in pythons if py in ranks.pythons for abi in abis
+             for plat in platforms if f"{py}-{abi}-{plat}" in ranks.rank]
+    best = ranks.seen[triple] = min(found) if found else None
+    return best
 
 
 # --- pylock.toml ---------------------------------------------------------------------------------------

@@ -91,7 +91,10 @@ def uv_default_groups(project_dir: Path) -> tuple[str, ...] | Literal["all"]:
     from incrinstall.common.tomlfile import load_toml
 
     path = Path(project_dir) / "pyproject.toml"
-    if not path.is_file():
+    try:
+        if b"default-groups" not in path.read_bytes():
+            return ("dev",)  # no need to parse a large pyproject.toml (Airflow's) for a key it does not have
+    except OSError:
         return ("dev",)
     data, locator = load_toml(path, "pyproject.toml")
     tool_uv = (data.get("tool") or {}).get("uv") or {}

@@ -154,7 +154,11 @@ def _parse(text: str, rel: str, path: Path) -> tuple[dict, list[tuple[dict, int]
     blocks: list[tuple[dict, int]] = []
     line = head.count("\n") + 2  # the `[[package]]` line of the first block
     try:
-        header = parse_toml(head, rel)
+        head_key = "header:" + hashlib.sha256(head.encode("utf-8")).hexdigest()
+        header = cached.get(head_key)
+        if header is None:
+            header = parse_toml(head, rel)
+        fresh[head_key] = header
         for part in parts:
             key = hashlib.sha256(part.encode("utf-8")).hexdigest()
             raw = cached.get(key)

@@ -398,3 +398,28 @@ def test_path_url_and_find_links_sources_install_what_uv_sync_installs(tmp_path,
     frozen = venv_factory("frozen")
     sync(run_cli, tree, frozen, lock_index, "--frozen")
     assert installed(frozen) == installed(theirs)
+
+
+# --- a requirements file of pins is not a lock ---------------------------------------------------------------
+
+
+def test_pinned_requirements_with_hashes_work_as_before_and_are_refused_beside_a_lock(tmp_path, lock_index, run_cli,
+                                                                                       venv_factory):
+    """pip-compile's output (`==` pins, `--hash` lines) given with -r is resolved as before; a lock would ignore it."""
+    tree = tmp_path / "app"
+    tree.mkdir()
+    (tree / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1"\ndependencies = []\n')
+    (tree / "requirements.in").write_text("alpha==1.0\ngamma[speed]\n")
+    run_uv(["pip", "compile", "--no-config", "requirements.in", "--generate-hashes", "--index-url", lock_index.url,
+            "-o", "requirements.txt", "--python", sys.executable], cwd=tree)
+    assert "--hash=sha256:" in (tree / "requirements.txt").read_text()
+    ours, theirs = venv_factory("ours"), venv_factory("theirs")
+    sync(run_cli, tree, ours, lock_index, "-r", tree / "requirements.txt")
+    run_uv(["pip", "install", "--no-config", "--python", str(theirs), "-r", str(tree / "requirements.txt"),
+            "--index-url", lock_index.url])
+    assert installed(ours) == installed(theirs) == {"alpha": "1.0", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
+    uv_lock(tree, lock_index)
+    refused = run_cli("sync", tree, "--python", ours, "--index-url", lock_index.url, "-r", tree / "requirements.txt")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: -r: ") and "--no-lock" in refused.stderr
+    sync(run_cli, tree, ours, lock_index, "-r", tree / "requirements.txt", "--no-lock")
+    assert installed(ours) == installed(theirs)
