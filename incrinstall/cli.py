@@ -244,9 +244,20 @@ def _index(args, project_dir: Path | None = None):
     config = index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
                           no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,
                           exclude_newer=args.exclude_newer, exclude_newer_package=args.exclude_newer_package,
-                          project_dir=project_dir)
+                          project_dir=project_dir, resolving=not _locked(args, project_dir))
     refuse_insecure_indexes(config, allowed=args.allow_insecure_http)
     return config
+
+
+def _locked(args, project_dir: Path | None) -> bool:
+    """Will a lock decide what is installed (so that incrinstall's resolver needs none of the project's settings)?"""
+    if project_dir is None or not project_dir.is_dir():
+        return False
+    from incrinstall.specs import lockfile
+    from incrinstall.specs.model import Selection
+
+    chosen = Selection(lock_file=getattr(args, "lock_file", None), no_lock=getattr(args, "no_lock", False))
+    return lockfile.find(project_dir, chosen) is not None
 
 
 def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_settings: bool = True):

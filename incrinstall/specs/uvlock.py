@@ -247,11 +247,11 @@ def _header(header: dict, rel: str, path: Path, digest: str, text: str) -> UvLoc
     groups: dict[str, tuple[Requirement, ...]] = {}
     for group, items in (manifest.get("dependency-groups") or {}).items():
         groups[canonical_name(group)] = tuple(_requirement(item, where("manifest")) for item in items or ())
-    for key in ("requirements", "constraints", "overrides"):
-        if manifest.get(key):
-            raise SpecError(f"[manifest] {key}: the workspace root declares {key} of its own (not through a "
-                            "project), which incrinstall does not read from a lock; pass --no-lock",
-                            where=where("manifest"))
+    # (`constraints` and `overrides` there record [tool.uv] settings uv applied when it locked: nothing to do.)
+    if manifest.get("requirements"):
+        raise SpecError("[manifest] requirements: the workspace root declares requirements of its own (not "
+                        "through a project), which incrinstall does not read from a lock; pass --no-lock",
+                        where=where("manifest"))
     conflicts = bool(header.get("conflicts"))
     revision = header.get("revision", 0)
     return UvLock(path, rel, digest, revision if isinstance(revision, int) else 0,

@@ -423,3 +423,19 @@ def test_pinned_requirements_with_hashes_work_as_before_and_are_refused_beside_a
     assert refused.returncode == 2 and refused.stderr.startswith("error: -r: ") and "--no-lock" in refused.stderr
     sync(run_cli, tree, ours, lock_index, "-r", tree / "requirements.txt", "--no-lock")
     assert installed(ours) == installed(theirs)
+
+
+def test_project_settings_only_a_resolver_needs_are_uvs_business_with_a_lock(tmp_path, lock_index, run_cli,
+                                                                            venv_factory):
+    """[tool.uv] override-dependencies went into the lock: with it, nothing is refused; without it, refused as before."""
+    tree = write_project(tmp_path / "app")
+    text = (tree / "pyproject.toml").read_text()
+    (tree / "pyproject.toml").write_text(text + '\n[tool.uv]\noverride-dependencies = ["beta==1.0"]\n')
+    uv_lock(tree, lock_index)
+    ours, theirs = venv_factory("ours"), venv_factory("theirs")
+    sync(run_cli, tree, ours, lock_index)
+    uv_sync_frozen(tree, theirs)
+    assert installed(ours) == installed(theirs) and installed(ours)["beta"] == "1.0"
+    refused = run_cli("plan", tree, "--python", ours, "--index-url", lock_index.url, "--no-lock")
+    line = (tree / "pyproject.toml").read_text().splitlines().index('override-dependencies = ["beta==1.0"]') + 1
+    assert refused.returncode == 2 and f"pyproject.toml:{line}: [tool.uv] override-dependencies" in refused.stderr
