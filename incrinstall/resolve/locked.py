@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from incrinstall.specs.lockfile import LockRef
     from incrinstall.specs.model import LocalPackage, Selection
     from incrinstall.specs.pylock import PyLock
-    from incrinstall.specs.uvlock import Edge, LockedPackage, UvLock
+    from incrinstall.specs.uvlock import Edge, LockedPackage, Requirement, UvLock
 
 DefaultGroups = Sequence[str] | Literal["all"]
 
@@ -264,7 +264,7 @@ class _UvWalk:
                             "run `uv lock`", where=where)
         return found[0]
 
-    def by_requirement(self, requirement) -> int:
+    def by_requirement(self, requirement: Requirement) -> int:
         """The locked package a root requirement resolves to: by name, specifier, and the fork its markers hold in."""
         where = self.lock.where("manifest")
         found = self.by_name.get(requirement.name, [])

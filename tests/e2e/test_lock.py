@@ -43,6 +43,11 @@ def sync(run_cli, tree: Path, python: Path, index, *args: str, ok: bool = True):
     return proc
 
 
+def uv_version() -> tuple[int, ...]:
+    said = run_uv(["--version"]).stdout.split()[1]
+    return tuple(int(part) for part in said.split(".")[:3] if part.isdigit())
+
+
 def python_for(version: str) -> str:
     found = find_python(version)
     if found is None:
@@ -76,6 +81,9 @@ WORKSPACE_SELECTIONS = [(), ("--package", "cli"), ("--package", "core"), ("--all
                          + [("workspace", s) for s in WORKSPACE_SELECTIONS],
                          ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
 def test_sync_installs_what_uv_sync_frozen_installs(tmp_path, lock_index, run_cli, venv_factory, shape, selection):
+    if shape == "workspace" and "--package" in selection and "cli" in selection and uv_version() == (0, 12, 1):
+        pytest.xfail("uv 0.12.1 took the root's groups for a --package without groups of its own "
+                     "(astral-sh/uv#20917); 0.12.6 and 0.13 do not, and neither does incrinstall")
     tree = WRITERS[shape](tmp_path / shape)
     uv_lock(tree, lock_index)
     ours, theirs = venv_factory("ours"), venv_factory("theirs")
