@@ -27,6 +27,9 @@ Steps (pick with --steps, default all):
   e  `incrinstall baseline TREE.tar.gz --group ci-image`, then `sync` to a tree with a changed
      provider dependency: packages changed, `uv pip check`, and whether every RECORD file exists.
 
+incrinstall's plan, sync, baseline and specs run with --no-lock: these steps measure its resolution,
+and the tree's uv.lock is only uv's reference (benchmarks/bench_lock.py measures a plan from the lock).
+
 It writes only under --work (and --json); the checkout is not touched.
 """
 
@@ -91,6 +94,10 @@ class Runner:
 
     def run(self, cmd: list[str], *, cwd=None, env=None, what: str = "", record_failure=True) -> dict:
         cmd = [str(c) for c in cmd]
+        at = len(self.incr)
+        if cmd[:at] == [str(c) for c in self.incr] and cmd[at:at + 1] in (["plan"], ["sync"], ["baseline"], ["specs"]):
+            # These steps measure the resolution without a lock: the tree's uv.lock is uv's reference here.
+            cmd.insert(at + 1, "--no-lock")
         started = time.perf_counter()
         try:
             proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=self.timeout)

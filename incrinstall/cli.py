@@ -62,6 +62,9 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     g.add_argument("--all-extras", action="store_true", help="include every optional-dependency group")
     g.add_argument("--group", action="append", default=[], metavar="NAME",
                    help="include a PEP 735 [dependency-groups] group (repeatable)")
+    g.add_argument("--no-default-groups", action="store_true",
+                   help="with a lock: leave out the groups uv sync installs unasked ([tool.uv] default-groups, "
+                        "\"dev\" when unset; a pylock.toml's default-groups)")
     g.add_argument("--all-packages", action="store_true",
                    help="every uv workspace member, not only the root project and what it reaches "
                         "(as uv sync --all-packages); --group then also takes each member's group")
@@ -113,6 +116,15 @@ def _add_index(p: argparse.ArgumentParser) -> None:
                         "if a package has nothing else)")
 
 
+def _add_lock(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("lock file (uv.lock or pylock.toml at the project root: the lock is the truth)")
+    g.add_argument("--frozen", action="store_true",
+                   help="install the uv.lock as it is, without `uv lock --check` (as uv sync --frozen)")
+    g.add_argument("--no-lock", action="store_true", help="ignore the tree's lock file and resolve the specs")
+    g.add_argument("--lock", metavar="FILE", dest="lock_file",
+                   help="install from this PEP 751 lock file (pylock.toml or pylock.NAME.toml)")
+
+
 def _add_apply(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("applying")
     g.add_argument("--exact", action="store_true",
@@ -149,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_output(p)
 
     p = sub.add_parser("plan", help="show what a sync would install, upgrade, downgrade and remove, and why",
@@ -157,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     p.add_argument("--exact", action="store_true",
                    help=f"plan removal of packages incrinstall did not install too ({EXACT_KEEPS})")
     p.add_argument("--check", action="store_true", help="exit 1 when the plan is not empty (is this image up to date?)")
@@ -169,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_apply(p)
     p.add_argument("--editable", action="store_true",
                    help="install the project itself, editable and without dependencies, at the end")
@@ -185,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse archives that unpack to more than this (default 2 GiB)")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_apply(p)
     _add_output(p)
 
@@ -202,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the scratch folder and print where it is")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_output(p)
 
     p = sub.add_parser("recipe", help="copy only the spec files into a folder (the cached layer of a Docker build)",
@@ -217,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "possible from it (use when `recipe` says it is not)")
     _add_selection(p)
     _add_index(p)
+    _add_lock(p)
     _add_output(p)
     return parser
 
@@ -230,7 +248,8 @@ def _selection(args, index=None):
         extras=tuple(args.extra), all_extras=args.all_extras, groups=tuple(args.group),
         requirement_files=tuple(args.requirement), constraint_files=tuple(dict.fromkeys(constraints)),
         providers=tuple(args.provider), provider_devel=args.provider_devel,
-        all_packages=args.all_packages, packages=tuple(args.package),
+        all_packages=args.all_packages, packages=tuple(args.package), no_default_groups=args.no_default_groups,
+        lock_file=getattr(args, "lock_file", None), no_lock=getattr(args, "no_lock", False),
     )
 
 
@@ -241,9 +260,20 @@ def _index(args, project_dir: Path | None = None):
     config = index_config(args.index_url, args.extra_index_url, args.find_links, offline=args.offline,
                           no_index=args.no_index, index_strategy=args.index_strategy, prerelease=args.prerelease,
                           exclude_newer=args.exclude_newer, exclude_newer_package=args.exclude_newer_package,
-                          project_dir=project_dir)
+                          project_dir=project_dir, resolving=not _locked(args, project_dir))
     refuse_insecure_indexes(config, allowed=args.allow_insecure_http)
     return config
+
+
+def _locked(args, project_dir: Path | None) -> bool:
+    """Will a lock decide what is installed (so that incrinstall's resolver needs none of the project's settings)?"""
+    if project_dir is None or not project_dir.is_dir():
+        return False
+    from incrinstall.specs import lockfile
+    from incrinstall.specs.model import Selection
+
+    chosen = Selection(lock_file=getattr(args, "lock_file", None), no_lock=getattr(args, "no_lock", False))
+    return lockfile.find(project_dir, chosen) is not None
 
 
 def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_settings: bool = True):
@@ -259,6 +289,7 @@ def _options(args, project_dir: Path, *, settings_dir: Path | None = None, read_
         require_hashes=getattr(args, "require_hashes", False),
         break_system_packages=getattr(args, "break_system_packages", False),
         system=getattr(args, "system", False),
+        frozen=getattr(args, "frozen", False),
     )
 
 
@@ -278,9 +309,14 @@ def cmd_specs(args, console: Console) -> int:
     interpreter = find_interpreter(args.python)
     project_dir = _project_dir(args.project_dir)
     index = _index(args, project_dir)
-    specset = specs.collect(project_dir, _selection(args, index), dict(interpreter.markers),
+    selection = _selection(args, index)
+    specset = specs.collect(project_dir, selection, dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
                             index=index)
+    from incrinstall.specs import lockfile
+
+    # The lock a sync would install from is a spec file too (its fingerprint is the one plan and sync record).
+    specset = lockfile.watched(specset, lockfile.find(project_dir, selection), dict(interpreter.markers))
     for note in specset.notes:
         console.debug(note)
     if args.json:
@@ -304,11 +340,17 @@ def cmd_plan(args, console: Console) -> int:
     planned = pipeline.make_plan(options, interpreter, report=console.debug)
     for note in planned.specset.notes:
         console.debug(note)
+    lock = planned.resolution.lock
     if args.json:
-        print(json.dumps(planned.plan.to_json(python=interpreter.executable, fingerprint=planned.specset.fingerprint,
-                                              index_requests=planned.index_requests), indent=2))
+        data = planned.plan.to_json(python=interpreter.executable, fingerprint=planned.specset.fingerprint,
+                                    index_requests=planned.index_requests)
+        if lock is not None:
+            data["lock"] = {"file": lock.file, "format": lock.format, "sha256": lock.sha256}
+        print(json.dumps(data, indent=2))
     else:
         console.out(f"target: {_describe_python(interpreter)}")
+        if lock is not None:
+            console.out(f"lock: {lock.file} (sha256 {lock.sha256[:16]}...)")
         console.out(render(planned.plan, show_keep=args.all))
         console.out(f"index requests: {planned.index_requests}")
     return 1 if args.check and not planned.plan.is_empty else 0
@@ -325,7 +367,8 @@ def _summary_json(outcome, python: str) -> dict:
         "fingerprint": outcome.planned.specset.fingerprint,
         "installed": [f"{a.name}=={a.to_version}" for a in plan.of("install")],
         "removed": [f"{a.name}=={a.from_version}" for a in plan.of("remove")],
-        "changed": [{"name": a.name, "from": a.from_version, "to": a.to_version} for a in plan.of("upgrade", "downgrade")],
+        "changed": [{"name": a.name, "from": a.from_version, "to": a.to_version}
+                    for a in plan.of("upgrade", "downgrade", "reinstall")],
         "unchanged": len(plan.of("keep")),
         "editable": outcome.editable_installed,
         "index_requests": outcome.planned.index_requests,
@@ -342,6 +385,8 @@ def _print_summary(outcome, console: Console, verb: str) -> None:
         console.out(console.paint(f"+ {a.name}=={a.to_version}", "32"))
     for a in plan.of("upgrade", "downgrade"):
         console.out(console.paint(f"~ {a.name} {a.from_version} -> {a.to_version}", "33"))
+    for a in plan.of("reinstall"):
+        console.out(console.paint(f"~ {a.name} {a.to_version} ({a.reason})", "33"))
     for a in plan.of("remove"):
         console.out(console.paint(f"- {a.name}=={a.from_version}", "31"))
     if outcome.editable_installed:
@@ -417,10 +462,18 @@ def cmd_recipe(args, console: Console) -> int:
     from incrinstall.environment.interpreter import find_interpreter
 
     interpreter = find_interpreter(args.python)
+    project_dir = _project_dir(args.project_dir)
+    selection = _selection(args)
     index = _index(args)
-    specset = specs.collect(_project_dir(args.project_dir), _selection(args), dict(interpreter.markers),
+    specset = specs.collect(project_dir, selection, dict(interpreter.markers),
                             python_full_version=interpreter.version, python=interpreter.executable,
                             index=index)
+    # The lock the sync installs from is a spec file of the recipe (outside the project it cannot be one).
+    from incrinstall.specs import lockfile
+
+    lock = lockfile.find(project_dir, selection)
+    if lock is not None:
+        specset.files = sorted(set(specset.files) | {lock.rel})
     written = recipe.make(specset, args.out, python=interpreter.executable, python_version=interpreter.version,
                           index=index, editable=not args.no_editable, report=console.debug)
     if args.json:

@@ -48,25 +48,41 @@ def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery 
     and those the plan keeps are reinstalled, unless this run already redid them.
     """
     # The resolving half of the pipeline, imported only by a run that plans (never the no-op).
-    from incrinstall.index.client import IndexClient
     from incrinstall.resolve import plan as plans
-    from incrinstall.resolve.strategy import resolve_specs
+    from incrinstall.specs import lockfile
     from incrinstall.specs.collect import collect
 
     recovery = recovery if recovery is not None else Recovery()
     specset = collect(options.project_dir, options.selection, dict(interpreter.markers),
                       python=interpreter.executable, index=options.index)
+    lock = lockfile.find(options.project_dir, options.selection)
+    specset = lockfile.watched(specset, lock, dict(interpreter.markers))  # a moved lock defeats the no-op
     installed = read_installed(interpreter.site_dirs)
     previous = state.load(interpreter.prefix)
-    index = IndexClient(options.index, python_full_version=interpreter.version, tags=list(interpreter.tags),
-                        build_python=interpreter.executable)
     protected = _protected(interpreter, installed) | {lp.name for lp in specset.local_packages}
-    own_packages = set(installed) - plans.ALWAYS_KEEP - protected
-    resolution = resolve_specs(
-        specset, interpreter=interpreter, installed=installed, index=index, uv_index_args=options.index.uv_args(),
-        baseline_pins=previous.pins if previous else {}, prerelease=options.prerelease,
-        fresh=from_scratch and not own_packages, report=report,
-    )
+    if lock is not None:  # the lock is the truth: nothing to resolve, no index to ask
+        from incrinstall.resolve.locked import resolve_lock
+
+        resolution = resolve_lock(
+            lock, project_dir=Path(specset.project_dir), selection=options.selection, frozen=options.frozen,
+            given_args=options.index.given_args, interpreter=interpreter, installed=installed,
+            local_packages=specset.local_packages, installed_files=_locked_files(previous),
+            spec_fingerprint=specset.fingerprint,
+        )
+        index_requests = 0
+    else:
+        from incrinstall.index.client import IndexClient
+        from incrinstall.resolve.strategy import resolve_specs
+
+        index = IndexClient(options.index, python_full_version=interpreter.version, tags=list(interpreter.tags),
+                            build_python=interpreter.executable)
+        own_packages = set(installed) - plans.ALWAYS_KEEP - protected
+        resolution = resolve_specs(
+            specset, interpreter=interpreter, installed=installed, index=index,
+            uv_index_args=options.index.uv_args(), baseline_pins=previous.pins if previous else {},
+            prerelease=options.prerelease, fresh=from_scratch and not own_packages, report=report,
+        )
+        index_requests = index.requests
     managed = set(previous.managed) if previous else None
     touched = recovery.touched()
     if touched:
@@ -75,7 +91,14 @@ def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery 
     # A package the killed run was installing or removing may be half-written: reinstall it.
     reinstall = {a.name for a in plan.of("keep") if a.name in touched and a.name in resolution.pins
                  and f"{a.name}=={a.to_version}" not in recovery.completed}
-    return Planned(interpreter, specset, resolution, plan, installed, previous, reinstall, index.requests)
+    return Planned(interpreter, specset, resolution, plan, installed, previous, reinstall, index_requests)
+
+
+def _locked_files(previous: state.State | None) -> dict[str, tuple[str, str]] | None:
+    """name -> (version, sha256) of the files the last sync installed from a lock (None when it used no lock)."""
+    if previous is None or previous.lock is None:
+        return None
+    return {name: (p.version, p.hashes.get("sha256", "")) for name, p in previous.packages.items()}
 
 
 def _protected(interpreter: Interpreter, installed: dict[str, Any]) -> set[str]:

@@ -90,6 +90,9 @@ class IndexConfig:
     prerelease: str = "if-necessary-or-explicit"
     constraint_files: tuple[str, ...] = ()  # from UV_CONSTRAINT; the CLI adds them to the selection's -c files
     origins: dict[str, str] = field(default_factory=dict, compare=False)  # setting -> where it came from
+    # The settings uv would not find by reading the project and its own variables (incrinstall's command
+    # line, pip's variables), as uv flags, as written: for asking uv about the project's own uv.lock.
+    given_args: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def index_urls(self) -> list[str]:
@@ -309,11 +312,12 @@ def _line_of(text: str, key: str, table: str | None) -> int:
 _HEADER = re.compile(r"\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?")
 
 
-def project_settings(project_dir: str | os.PathLike | None) -> dict[str, _Setting]:
+def project_settings(project_dir: str | os.PathLike | None, *, resolving: bool = True) -> dict[str, _Setting]:
     """The resolution settings of the project's uv.toml, else its [tool.uv] / [tool.uv.pip] (pip wins).
 
     Remembered by the bytes of the file they come from: a big pyproject.toml (Airflow's) costs tens
     of milliseconds to parse, every command needs these settings, and they rarely change.
+    `resolving=False`: a lock decides what is installed, so the settings only a resolver needs are not refused.
     """
     if project_dir is None:
         return {}
@@ -322,17 +326,18 @@ def project_settings(project_dir: str | os.PathLike | None) -> dict[str, _Settin
     try:
         data = source.read_bytes()
     except OSError:
-        return _read_project_settings(folder)
+        return _read_project_settings(folder, resolving=resolving)
     from incrinstall.common.paths import cache_dir
 
-    key = hashlib.sha256(b"settings-1\0" + source.name.encode() + b"\0" + data).hexdigest()
+    mode = b"" if resolving else b"locked\0"
+    key = hashlib.sha256(b"settings-1\0" + mode + source.name.encode() + b"\0" + data).hexdigest()
     entry = cache_dir() / "settings" / f"{key}.json"
     try:
         with open(entry, encoding="utf-8") as fh:
             return {k: _Setting(v, where) for k, (v, where) in json.load(fh).items()}
     except (OSError, ValueError, TypeError, AttributeError):
         pass
-    settings = _read_project_settings(folder)
+    settings = _read_project_settings(folder, resolving=resolving)
     try:
         text = json.dumps({k: [s.value, s.where] for k, s in settings.items()})
     except (TypeError, ValueError):
@@ -346,7 +351,7 @@ def project_settings(project_dir: str | os.PathLike | None) -> dict[str, _Settin
     return settings
 
 
-def _read_project_settings(folder: Path) -> dict[str, _Setting]:
+def _read_project_settings(folder: Path, *, resolving: bool = True) -> dict[str, _Setting]:
     from incrinstall.common.tomlfile import read_text
 
     sections: list[tuple[dict, str | None, str, str]] = []  # (table, table name for line lookup, file, text)
@@ -368,7 +373,7 @@ def _read_project_settings(folder: Path) -> dict[str, _Setting]:
         if not isinstance(table, dict):
             continue
         for key, value in table.items():
-            if key in _REFUSED_KEYS:
+            if key in _REFUSED_KEYS and resolving:
                 where = f"{filename}:{_line_of(text, key, name)}"
                 raise SpecError(f"[{name or 'uv.toml'}] {key} changes the resolution and incrinstall does not "
                                 f"implement it ({_REFUSED_KEYS[key]}); remove it or run uv directly", where=where)
@@ -442,14 +447,20 @@ def index_config(
     exclude_newer: str | None = None,
     exclude_newer_package: list[str] | tuple[str, ...] = (),
     project_dir: str | os.PathLike | None = None,
+    resolving: bool = True,
 ) -> IndexConfig:
-    """Options first; else uv's environment variables (then pip's); else the project's uv settings; else PyPI."""
+    """Options first; else uv's environment variables (then pip's); else the project's uv settings; else PyPI.
+
+    `resolving=False` when a lock decides what is installed: the project settings that only a resolver
+    would need (override-dependencies, constraint-dependencies, ...) went into the lock, and are uv's.
+    """
     env = os.environ if environ is None else environ
+    no_index_given = no_index
     for name in _REFUSED_ENV:
         if env.get(name):
             raise SpecError(f"{name} is set, and it changes the resolution in a way incrinstall does not implement; "
                             "unset it", where=name)
-    project = project_settings(project_dir)
+    project = project_settings(project_dir, resolving=resolving)
     origins: dict[str, str] = {}
 
     def pick(key: str, cli, env_names: tuple[str, ...]):
@@ -476,10 +487,11 @@ def index_config(
     url = url or PYPI_SIMPLE
     # Other indexes, highest priority first: command line / environment, then the project's.
     extras: tuple[str, ...] = tuple(extra_index_urls)
+    given_extras = extras
     if not extras:
         extras = tuple(_index_entry(v) for v in _split(env.get("UV_INDEX"))) + _split(env.get("UV_EXTRA_INDEX_URL"))
     if not extras:
-        extras = _split(env.get("PIP_EXTRA_INDEX_URL"))
+        extras = given_extras = _split(env.get("PIP_EXTRA_INDEX_URL"))
     extras += p_others
     if "extra-index-url" in project:
         extras += _urls(project["extra-index-url"], "extra-index-url")
@@ -507,6 +519,15 @@ def index_config(
                                                           else value.strip()}, "--exclude-newer-package")))
     no_index = no_index or env.get("UV_NO_INDEX", "").lower() in _TRUE or bool(
         project.get("no-index", _Setting(False, "")).value)
+    given = ["--no-index"] if no_index_given else []
+    if origins.get("index-url") in ("command line", "PIP_INDEX_URL"):
+        given += ["--index-url", url]
+    given += [arg for extra in given_extras for arg in ("--extra-index-url", extra)]
+    given += [arg for link in find_links for arg in ("--find-links", link)]
+    given += ["--offline"] if offline else []
+    given += ["--index-strategy", strategy] if origins.get("index-strategy") == "command line" else []
+    given += ["--exclude-newer", newer_text] if newer_text and origins.get("exclude-newer") == "command line" else []
+    given += [arg for pair in exclude_newer_package for arg in ("--exclude-newer-package", pair)]
     offline = offline or env.get("UV_OFFLINE", "").lower() in _TRUE or bool(
         project.get("offline", _Setting(False, "")).value)
     return IndexConfig(
@@ -522,4 +543,5 @@ def index_config(
         prerelease=pre,
         constraint_files=_split(env.get("UV_CONSTRAINT")),
         origins=origins,
+        given_args=tuple(given),
     )

@@ -27,21 +27,23 @@ def uv_binary() -> str:
     raise InstallError("cannot find the uv binary; install the `uv` package next to incrinstall")
 
 
-def uv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def uv_env(extra: dict[str, str] | None = None, *, own_settings: bool = False) -> dict[str, str]:
     """Our environment minus every uv variable that changes resolution (index_config read them already).
 
     One configuration: what uv is told comes only from the explicit flags incrinstall passes
     (IndexConfig.uv_args), so uv cannot resolve in a different world from incrinstall's own.
     Credentials stay: uv reads URL userinfo from the flags and `$NETRC` / `~/.netrc` itself. TLS
     trust is spelled out too: uv is told the CA files and folders incrinstall trusts.
+    `own_settings`: the environment as it is, uv's variables included (see run_uv).
     """
     from incrinstall.common.config import RESOLUTION_ENV
 
-    env = {k: v for k, v in os.environ.items() if k not in RESOLUTION_ENV}
+    env = dict(os.environ) if own_settings else {k: v for k, v in os.environ.items() if k not in RESOLUTION_ENV}
     env.setdefault("UV_NO_PROGRESS", "1")
     env["NO_COLOR"] = env.get("NO_COLOR", "1")
-    # incrinstall decides what to install; uv must not re-resolve from a project config it finds.
-    env["UV_NO_CONFIG"] = "1"
+    if not own_settings:
+        # incrinstall decides what to install; uv must not re-resolve from a project config it finds.
+        env["UV_NO_CONFIG"] = "1"
     from incrinstall.common.paths import uv_cache_override
 
     override = uv_cache_override()  # a cache that would stay in an image layer is a temporary one
@@ -76,17 +78,19 @@ def _trust_what_incrinstall_trusts(env: dict[str, str]) -> None:
 
 
 def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
-           what: str = "uv") -> subprocess.CompletedProcess:
+           what: str = "uv", own_settings: bool = False) -> subprocess.CompletedProcess:
     """Run `uv ARGS --no-config`; raise InstallError with the tail of its output when it fails.
 
     `--no-config` (a global option, valid after any subcommand) goes on every call that resolves,
     builds or installs; `pip uninstall` keeps its package names last and has UV_NO_CONFIG=1 (uv_env),
-    which means the same.
+    which means the same. `own_settings` lets uv read the project's settings and uv's environment
+    variables as the user's own uv would: only for asking uv about uv's own files (`uv lock --check`
+    must see what `uv sync --locked` sees), never for resolving or installing.
     """
     cmd = [uv_binary(), *args]
-    if "--no-config" not in args and args[:2] != ["pip", "uninstall"]:
+    if not own_settings and "--no-config" not in args and args[:2] != ["pip", "uninstall"]:
         cmd.append("--no-config")
-    proc = subprocess.run(cmd, cwd=cwd, env=uv_env(env), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=uv_env(env, own_settings=own_settings), capture_output=True, text=True)
     if proc.returncode != 0:
         raise failure(what, proc.returncode, cmd, proc.stderr or proc.stdout)
     return proc

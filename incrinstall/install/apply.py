@@ -9,6 +9,7 @@ needs nothing the plan left out, the interrupted run's leftovers, the project's 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from incrinstall.common.errors import InstallError
@@ -39,7 +40,8 @@ def apply_plan(planned: Planned, options: Options, recovery: Recovery, report: C
         installer.apply(
             interpreter.prefix, interpreter.executable, site_dirs=interpreter.site_dirs, install=uv_items,
             remove=removals, uv_index_args=options.index.uv_args(),
-            reinstall=planned.reinstall | ({wheel.name} if wheel is not None else set()),
+            reinstall=planned.reinstall | {a.name for a in planned.plan.of("reinstall")}
+            | ({wheel.name} if wheel is not None else set()),
             compile_bytecode=options.compile_bytecode, break_system_packages=options.break_system_packages,
             files=journal_files(planned, uv_items, recovery),
             offline_first=planned.resolution.by_uv,  # uv just revalidated the pages: its cache has them
@@ -61,7 +63,8 @@ def record(planned: Planned, options: Options, *, editable_installed: bool, reco
         # Recorded here, under the lock and the journal, not rewritten after: a second write once the lock
         # is released could overwrite a concurrent sync's state, and a kill before it would leave the state
         # naming the unpacked tree.
-        new_state.baseline = {**baseline, "fingerprint": planned.specset.fingerprint}
+        new_state.baseline = {**baseline, "fingerprint": planned.specset.fingerprint,
+                              **({"lock-sha256": planned.resolution.lock.sha256} if planned.resolution.lock else {})}
         new_state.project_dir = None
     state.save(prefix, new_state)
     if baseline is None:
@@ -78,16 +81,16 @@ def record(planned: Planned, options: Options, *, editable_installed: bool, reco
 def install_items(planned: Planned) -> list[InstallItem]:
     """The exact files to install: what the plan installs, upgrades or downgrades, and the reinstalls."""
     items = []
-    names = {a.name for a in planned.plan.of("install", "upgrade", "downgrade")} | planned.reinstall
+    names = {a.name for a in planned.plan.of("install", "upgrade", "downgrade", "reinstall")} | planned.reinstall
     for name in sorted(names):
         pin = planned.resolution.pins[name]
         items.append(InstallItem(name, pin.version, pin.hashes, pin.direct_url,
-                                 pin.file.url if pin.file is not None else None))
+                                 pin.file.url if pin.file is not None else None, index=pin.index))
     return items
 
 
 def journal_files(planned: Planned, items: list[InstallItem], recovery: Recovery) -> dict[str, dict[str, Any]]:
-    """"name==version" -> {"url", "hashes", "direct"} of the files this sync installs, for its journal.
+    """"name==version" -> {"url", "hashes", "direct"[, "index"]} of the files this sync installs, for its journal.
 
     A package found installed has no file in the resolution; when an interrupted run put it there,
     its journal still knows the file, and passes it on.
@@ -101,7 +104,8 @@ def journal_files(planned: Planned, items: list[InstallItem], recovery: Recovery
         url = (pin.file.url if pin.file is not None else None) or item.url
         hashes = dict(pin.file.hashes) if pin.file is not None else {}
         if url:
-            known[f"{item.name}=={item.version}"] = {"url": url, "hashes": hashes, "direct": item.url is not None}
+            known[f"{item.name}=={item.version}"] = {"url": url, "hashes": hashes, "direct": item.url is not None,
+                                                     **({"index": pin.index} if pin.index is not None else {})}
     return known
 
 
@@ -149,7 +153,7 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict[str, Any] |
     managed = set(previous.managed) if previous else set()
     plan = planned.plan
     managed -= {a.name for a in plan.of("remove")}
-    managed |= {a.name for a in plan.of("install", "upgrade", "downgrade")}
+    managed |= {a.name for a in plan.of("install", "upgrade", "downgrade", "reinstall")}
     managed |= planned.reinstall
     interrupted = recovery.journal
     if interrupted is not None:
@@ -158,7 +162,10 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict[str, Any] |
     for name, pin in planned.resolution.pins.items():
         url = pin.file.url if pin.file is not None else None
         hashes = dict(pin.file.hashes) if pin.file is not None else {}
-        if previous and name in previous.packages and pin.origin == "installed":
+        # A kept package keeps the file recorded when it was installed; from a lock, the lock's file of that
+        # version is recorded (uv sync keeps any file of the right version; a later change of the lock's file
+        # is then seen, and reinstalled, by comparing with this record).
+        if previous and name in previous.packages and pin.origin == "installed" and planned.resolution.lock is None:
             old = previous.packages[name]
             if old.version == pin.version:
                 url, hashes = old.url, old.hashes
@@ -178,4 +185,5 @@ def _new_state(planned: Planned, options: Options, *, baseline: dict[str, Any] |
         editable=editable,
         editable_shape=editable_shape if editable else None,
         tree={lp.name: lp.version for lp in planned.specset.local_packages if lp.version},
+        lock=asdict(planned.resolution.lock) if planned.resolution.lock is not None else None,
     )

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from incrinstall.common.errors import InstallError
 from incrinstall.common.uv import run_uv
 from incrinstall.install.journal import (
-    REQUIREMENTS_PREFIX, Journal, clear_half_removed, clear_torn, clear_uv_temporaries, read_journal, record_folders,
+    PYLOCK_PREFIX, REQUIREMENTS_PREFIX, Journal, clear_half_removed, clear_torn, clear_uv_temporaries, read_journal, record_folders,
     write_journal, write_removing,
 )
 from incrinstall.install.overlap import overlapped_survivors
@@ -43,13 +43,62 @@ class InstallItem:
     hashes: tuple[str, ...] = ()  # "sha256:..." for every file of that version, when the index gave them
     url: str | None = None  # a direct URL requirement's file: installed from there, not by name
     file_url: str | None = None  # where the index lists the file, for messages (uv's causes may not say)
+    # A lock's file (`file_url`, with `hashes`), installed exactly, as a package of this registry ("" when the
+    # lock names none): what `uv sync` does, with no index page asked and no direct_url.json written.
+    index: str | None = None
+
+
+def _pylock_entry(item: InstallItem) -> dict | None:
+    """`item` as a PEP 751 [[packages]] entry, or None when it cannot be one (no file, or no hashes for it)."""
+    hashes = dict(h.split(":", 1) for h in item.hashes if ":" in h)
+    if item.url is not None:
+        return {"name": item.name, "version": item.version, "archive": {**_location(item.url), "hashes": hashes}} \
+            if hashes else None
+    if item.index is None or not item.file_url or len(item.hashes) != 1:
+        return None
+    dist = {**_location(item.file_url), "hashes": hashes}
+    kind = "wheels" if item.file_url.split("#", 1)[0].split("?", 1)[0].endswith(".whl") else "sdist"
+    entry = {"name": item.name, "version": item.version, kind: [dist] if kind == "wheels" else dist}
+    if item.index:
+        entry["index"] = item.index
+    return entry
+
+
+def _location(url: str) -> dict[str, str]:
+    """A file's place in a PEP 751 entry: `path` for a local file (uv takes no file: URL there), else `url`."""
+    if url.startswith("file:"):
+        from urllib.parse import urlsplit
+        from urllib.request import url2pathname
+
+        return {"path": url2pathname(urlsplit(url).path)}
+    return {"url": url}
+
+
+def _install_file(items: list[InstallItem], directory: str) -> tuple[str, bool]:
+    """The file `uv pip install -r` takes: a pylock.toml when a lock's files are installed, else requirements.
+
+    uv installs every package of a PEP 751 file from the file it names, as `uv sync` installs a lock; a
+    requirements file would have uv look `name==version` up on the index and pick a file itself.
+    """
+    if any(item.index is not None for item in items):
+        entries = [_pylock_entry(item) for item in items]
+        if all(entry is not None for entry in entries):
+            import tomli_w
+
+            fd, path = tempfile.mkstemp(prefix=PYLOCK_PREFIX, suffix=".toml", dir=directory)
+            with os.fdopen(fd, "w") as f:
+                f.write(tomli_w.dumps({"lock-version": "1.0", "created-by": "incrinstall", "packages": entries}))
+            return path, True
+    return _requirements_file(items, directory)
 
 
 def _requirements_file(items: list[InstallItem], directory: str) -> tuple[str, bool]:
     with_hashes = all(item.hashes for item in items)
     lines = []
     for item in items:
-        line = f"{item.name} @ {item.url}" if item.url else f"{item.name}=={item.version}"
+        # A lock's file that cannot go into a PEP 751 file (it has no hash) is still installed from that file.
+        url = item.url or (item.file_url if item.index is not None else None)
+        line = f"{item.name} @ {url}" if url else f"{item.name}=={item.version}"
         if with_hashes:
             line += "".join(f" --hash={h}" for h in item.hashes)
         lines.append(line)
@@ -78,11 +127,11 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
                                break_system_packages=break_system_packages, what=what)
         except InstallError:
             pass  # not all in uv's cache: the same install, online
-    req_file, hashed = _requirements_file(items, state_folder)
+    req_file, hashed = _install_file(items, state_folder)
     try:
         args = ["pip", "install", "--python", python, "--no-deps", "-r", req_file,
                 *uv_index_args]  # uv_index_args carries --index-strategy (IndexConfig.uv_args)
-        if hashed:
+        if hashed and not req_file.endswith(".toml"):  # a PEP 751 file's hashes are always checked
             args.append("--require-hashes")
         if compile_bytecode:
             args.append("--compile-bytecode")
@@ -112,7 +161,11 @@ def complete_installs(prefix: str, python: str, journal: Journal, *, uv_index_ar
     for spec in journal.install:
         name, _, version = spec.partition("==")
         entry = journal.files.get(spec, {})
-        items.append(InstallItem(name, version, url=entry["url"] if entry.get("direct") else None))
+        if entry.get("index") is not None:  # a lock's file: that very file again
+            items.append(InstallItem(name, version, tuple(f"{k}:{v}" for k, v in entry["hashes"].items()),
+                                     file_url=entry["url"], index=entry["index"]))
+        else:
+            items.append(InstallItem(name, version, url=entry["url"] if entry.get("direct") else None))
     if not items:
         return []
     _uv_install(python, items, str(state_dir(prefix)), uv_index_args=uv_index_args, reinstall={i.name for i in items},

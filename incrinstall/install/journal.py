@@ -23,6 +23,7 @@ from pathlib import Path
 from incrinstall.install.state import JOURNAL_NAME, _write_atomic, state_dir
 
 REQUIREMENTS_PREFIX = "incrinstall-"  # the pinned requirements file handed to uv, in the state folder
+PYLOCK_PREFIX = "pylock.incrinstall_"  # the PEP 751 file handed to uv instead, for a lock's files (uv wants pylock.NAME.toml)
 
 
 @dataclass
@@ -33,7 +34,8 @@ class Journal:
     pid: int = 0
     # "name==version" -> {"url", "hashes", "direct"}: the file each install came from. A run that converges a
     # killed one finds those packages installed, and would otherwise no longer know their files (the state
-    # file lists them); "direct" says the install was `name @ url`, which completing it must repeat.
+    # file lists them); "direct" says the install was `name @ url`, which completing it must repeat, and an
+    # "index" (a lock's file, installed as a package of that registry) that it must install that file again.
     files: dict[str, dict] = field(default_factory=dict)
 
     def touched(self) -> set[str]:
@@ -96,7 +98,8 @@ def _journal_files(value) -> dict[str, dict]:
     """The journal's `files`, keeping only well-formed entries: they only add to what the state knows."""
     if not isinstance(value, dict):
         return {}
-    return {spec: {"url": entry["url"], "hashes": dict(entry["hashes"]), "direct": entry.get("direct") is True}
+    return {spec: {"url": entry["url"], "hashes": dict(entry["hashes"]), "direct": entry.get("direct") is True,
+                   **({"index": entry["index"]} if isinstance(entry.get("index"), str) else {})}
             for spec, entry in value.items()
             if isinstance(entry, dict) and isinstance(entry.get("url"), str) and isinstance(entry.get("hashes"), dict)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in entry["hashes"].items())}
@@ -119,7 +122,8 @@ def clear_journal(prefix: str) -> None:
     except FileNotFoundError:
         pass
     folder = state_dir(prefix)
-    for leftover in [*folder.glob(f"{REQUIREMENTS_PREFIX}*.txt"), *folder.glob(".*.tmp"), folder / REMOVING_NAME]:
+    for leftover in [*folder.glob(f"{REQUIREMENTS_PREFIX}*.txt"), *folder.glob(f"{PYLOCK_PREFIX}*.toml"),
+                     *folder.glob(".*.tmp"), folder / REMOVING_NAME]:
         leftover.unlink(missing_ok=True)
 
 

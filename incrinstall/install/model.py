@@ -34,6 +34,8 @@ class Options:
     require_hashes: bool = False  # a package to install without a known sha256 is an error, before any change
     break_system_packages: bool = False  # let uv change an EXTERNALLY-MANAGED (PEP 668) interpreter
     system: bool = False  # let a sync change the python3 found on PATH that is not a virtual environment
+    frozen: bool = False  # install the uv.lock as it is, without asking uv whether it matches the specs
+
 
     def stamp_options(self) -> dict[str, Any]:
         """The options that change what a sync does; a change of any of them defeats the fast path."""
@@ -43,6 +45,7 @@ class Options:
             "exact": self.exact,
             "prerelease": self.prerelease,
             "editable": self.editable,
+            **({"frozen": True} if self.frozen else {}),
         }
 
     def uv_install_flags(self) -> list[str]:

@@ -1,8 +1,8 @@
 """The records in a target environment's `.incrinstall/` folder: names, schemas, and the stamp.
 
 The stamp says what the last sync saw (spec files and their fingerprint, the folders that decide
-which spec files exist, the environment's signature, the interpreter); `unchanged()` compares it
-with now. Standard library only (os, json, hashlib): the no-op path (fastpath.py) reads it
+which spec files exist, the spec files that must stay absent (a lock that would appear), the
+environment's signature, the interpreter); `unchanged()` compares it with now. Standard library only (os, json, hashlib): the no-op path (fastpath.py) reads it
 before any argument parsing, and nothing here raises on what it reads.
 """
 
@@ -75,6 +75,7 @@ def make_stamp(*, project_dir: str, options: dict, specset, interpreter, env_sig
         "python": interpreter.executable,
         "python_identity": _identity(interpreter.executable),
         "site_dirs": list(interpreter.site_dirs),
+        "absent": list(specset.absent),
     }
 
 
@@ -115,6 +116,10 @@ def unchanged(stamp: dict | None, *, project_dir: str, options: dict, selection,
         return False  # a remote constraints file cannot be checked without the network
     if dir_mtimes(str(project_dir), list(stamp["dirs"])) != stamp["dirs"]:
         return False  # a folder that decided which spec files exist has changed
+    absent = stamp.get("absent", [])
+    if not isinstance(absent, list) or any(not isinstance(rel, str) or os.path.lexists(os.path.join(project_dir, rel))
+                                           for rel in absent):
+        return False  # a spec file that was not there (a lock) has appeared
     try:
         return fingerprint(project_dir, files, selection, markers) == stamp["fingerprint"]
     except (OSError, ValueError):  # a spec path that is unreadable or not a path at all: not unchanged

@@ -50,6 +50,8 @@ class State:
     editable: str | None = None  # fingerprint of the specs the project was last installed editable from
     editable_shape: str | None = None  # ProjectMetadata.shape of that install (a refresh in place needs it equal)
     tree: dict[str, str] = field(default_factory=dict)  # canonical name -> version of each package the tree provides
+    # The lock the packages were installed from: {"file", "format", "sha256"}; None when they were resolved.
+    lock: dict | None = None
 
     @property
     def pins(self) -> dict[str, str]:
@@ -114,6 +116,8 @@ def _as_lock_data(state: State) -> dict:
         own["editable-shape"] = state.editable_shape
     if state.baseline:
         own["baseline"] = state.baseline
+    if state.lock:
+        own["lock"] = state.lock
     return {"lock-version": "1.0", "created-by": "incrinstall", "packages": packages,
             "tool": {"incrinstall": own}}
 
@@ -172,6 +176,9 @@ def _from_lock_data(data) -> State:
     tree = _typed(own, "tree-packages", dict, {})
     _strings(tree.values(), "tree-packages")
     baseline = _typed(own, "baseline", (dict, type(None)))
+    lock = _typed(own, "lock", (dict, type(None)))
+    if lock is not None:
+        _strings(lock.values(), "lock")
     return State(
         packages=packages,
         managed=set(managed),
@@ -182,6 +189,7 @@ def _from_lock_data(data) -> State:
         editable=_typed(own, "editable-fingerprint", str, "") or None,
         editable_shape=_typed(own, "editable-shape", str, "") or None,
         tree=dict(tree),
+        lock=dict(lock) if lock else None,
     )
 
 

@@ -77,6 +77,18 @@ class Pin:
     # empty when any file lacks a hash (uv's --require-hashes is all or nothing).
     hashes: tuple[str, ...] = ()
     direct_url: str | None = None  # installed from this URL (`name @ URL`), not by name from an index
+    # A lock's pin: the registry the lock names for `file` ("" when it names none). That exact file is
+    # installed, as a package from that registry (uv sync's way), not looked up by name.
+    index: str | None = None
+
+
+@dataclass(frozen=True)
+class LockUsed:
+    """The lock file a resolution was read from, as the state records it."""
+
+    file: str  # relative to the project folder, or absolute when outside it
+    format: str  # "uv.lock" | "pylock.toml"
+    sha256: str  # of the file's bytes
 
 
 @dataclass
@@ -89,3 +101,6 @@ class Resolution:
     root_sources: dict[str, list[str]] = field(default_factory=dict)  # name -> ["pyproject.toml:12", ...]
     index_requests: int = 0
     by_uv: bool = False  # uv decided it (resolve/uv_resolve.py): no Requires-Dist line was parsed here
+    lock: LockUsed | None = None  # read from this lock (resolve/locked.py), not resolved
+    # Pinned at the installed version, but the lock names another file than the one installed: name -> why.
+    reinstall: dict[str, str] = field(default_factory=dict)

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from incrinstall.resolve.model import PinFile
     from incrinstall.environment.installed import InstalledDist
 
-ACTIONS = ("install", "upgrade", "downgrade", "remove", "keep")
+# "reinstall": the right version, but not the file a lock names (Resolution.reinstall).
+ACTIONS = ("install", "upgrade", "downgrade", "reinstall", "remove", "keep")
+CHANGES = ACTIONS[:-1]
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def diff(
             actions.append(Action("install", name, None, pin.version, reason, pin.file))
             continue
         order = _compare(dist.version, pin.version)
-        if order == 0:
+        if order == 0 and name in resolution.reinstall:
+            actions.append(Action("reinstall", name, dist.version, pin.version, resolution.reinstall[name], pin.file))
+        elif order == 0:
             actions.append(Action("keep", name, dist.version, pin.version, reason))
         else:
             kind = "upgrade" if order < 0 else "downgrade"
@@ -145,7 +149,7 @@ def _version_of(name: str, resolution: Resolution) -> str:
     return resolution.local.get(name) or "(tree)"
 
 
-SYMBOLS = {"install": "+", "upgrade": "~", "downgrade": "~", "remove": "-", "keep": "="}
+SYMBOLS = {"install": "+", "upgrade": "~", "downgrade": "~", "reinstall": "~", "remove": "-", "keep": "="}
 
 
 def render(plan: Plan, *, show_keep: bool = False) -> str:
@@ -158,12 +162,12 @@ def render(plan: Plan, *, show_keep: bool = False) -> str:
             change = f"{a.to_version}"
         elif a.action == "remove":
             change = f"{a.from_version}"
-        elif a.action == "keep":
+        elif a.action in ("keep", "reinstall"):
             change = f"{a.from_version}"
         else:
             change = f"{a.from_version} -> {a.to_version}"
         lines.append(f"{SYMBOLS[a.action]} {a.action:<9} {a.name:<{width}}  {change:<22} {a.reason}")
     kept = len(plan.of("keep"))
-    counts = ", ".join(f"{len(plan.of(k))} to {k}" for k in ACTIONS[:4] if plan.of(k))
+    counts = ", ".join(f"{len(plan.of(k))} to {k}" for k in CHANGES if plan.of(k))
     lines.append(f"{counts or 'nothing to change'}; {kept} unchanged")
     return "\n".join(lines)

@@ -28,6 +28,10 @@ class Selection:
     provider_devel: bool = False  # include provider.yaml devel-dependencies
     all_packages: bool = False  # every workspace member (uv sync --all-packages)
     packages: tuple[str, ...] = ()  # these workspace members only (uv sync --package)
+    # With a lock (specs/lockfile.py): uv's default groups join --group unless this is set (uv sync --no-default-groups).
+    no_default_groups: bool = False
+    lock_file: str | None = None  # --lock FILE: a pylock.toml to install from (path as given)
+    no_lock: bool = False  # --no-lock: ignore the tree's lock and resolve
 
     def as_dict(self) -> dict:
         return {
@@ -40,6 +44,9 @@ class Selection:
             "provider_devel": self.provider_devel,
             **({"all_packages": True} if self.all_packages else {}),
             **({"packages": sorted(self.packages)} if self.packages else {}),
+            **({"no_default_groups": True} if self.no_default_groups else {}),
+            **({"lock_file": self.lock_file} if self.lock_file else {}),
+            **({"no_lock": True} if self.no_lock else {}),
         }
 
 
@@ -116,6 +123,9 @@ class SpecSet:
     project_metadata: ProjectMetadata | None = None  # the root project's, for an editable refresh in place
     # Version-control tools a build backend ran (git, hg): the repository's state decided its answer too.
     vcs: list[str] = field(default_factory=list)
+    # Files that do not exist and whose appearance would change the specs (a lock file at the root), relative
+    # to project_dir: the no-op fast path checks that they are still absent.
+    absent: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {

@@ -175,3 +175,13 @@ def test_a_state_written_before_schema_numbers_keeps_its_managed_set(tmp_path):
                     'packages-without-file = [{name = "aaa", version = "1.0"}]\n')
     loaded = state.load(str(tmp_path))
     assert loaded is not None and loaded.managed == {"aaa"} and loaded.pins == {"aaa": "1.0"}
+
+
+def test_the_lock_a_sync_installed_from_round_trips(tmp_path):
+    lock = {"file": "uv.lock", "format": "uv.lock", "sha256": "ab" * 32}
+    state.save(str(tmp_path), state.State(packages={"a": state.LockedPackage("a", "1.0")}, lock=lock))
+    assert state.load(str(tmp_path)).lock == lock
+    (tmp_path / ".incrinstall" / state.READ_COPY).unlink()
+    assert state.load(str(tmp_path)).lock == lock  # from the TOML too
+    state.save(str(tmp_path), state.State())
+    assert state.load(str(tmp_path)).lock is None

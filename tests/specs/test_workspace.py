@@ -4,6 +4,8 @@ The reference is uv itself: `uv lock` of the fixture against the same loopback i
 `uv export` with the same selection gives the packages `uv sync` would install. incrinstall's
 fresh resolution (its own resolver for `plan`, uv's for a baseline into an empty venv) must
 pin exactly those, and the workspace members it reaches must be the ones uv installs editable.
+The tree's uv.lock is uv's reference here, not incrinstall's input: incrinstall runs with --no-lock
+(with it, the lock would be the truth: tests/e2e/test_lock.py).
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def test_fresh_resolution_equals_uv_for_each_selection(workspace, index, run_cli
     args = SELECTIONS[selection]
     expected, _members = uv_selection(workspace, args)
     python = venv_factory("target")
-    proc = run_cli("plan", workspace, "--python", python, "--index-url", index.url, "--json", *args)
+    proc = run_cli("plan", workspace, "--python", python, "--index-url", index.url, "--json", "--no-lock", *args)
     assert proc.returncode == 0, proc.stderr
     planned = {a["name"]: a["to"] for a in json.loads(proc.stdout)["actions"] if a["action"] == "install"}
     assert planned == expected
@@ -126,13 +128,13 @@ def test_baseline_by_uv_into_an_empty_venv_equals_uv_sync(workspace, index, run_
     args = SELECTIONS[selection]
     expected, _members = uv_selection(workspace, args)
     python = venv_factory("target")
-    proc = run_cli("baseline", workspace, "--python", python, "--index-url", index.url, *args)
+    proc = run_cli("baseline", workspace, "--python", python, "--index-url", index.url, "--no-lock", *args)
     assert proc.returncode == 0, proc.stderr
     assert installed(python) == expected
 
 
 def test_unknown_package_names_the_valid_workspace_members(workspace, index, run_cli, venv_factory):
-    proc = run_cli("plan", workspace, "--python", venv_factory("target"), "--index-url", index.url,
+    proc = run_cli("plan", workspace, "--python", venv_factory("target"), "--index-url", index.url, "--no-lock",
                    "--package", "nope")
     assert proc.returncode == 2
     assert "nope" in proc.stderr and "core-lite, prov-a, prov-b, ws-root" in proc.stderr
