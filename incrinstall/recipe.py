@@ -109,8 +109,10 @@ def make(specset: SpecSet, out: str | os.PathLike, *, python: str, python_versio
     project_dir = Path(specset.project_dir)
     _check_out(project_dir, Path(out).resolve())  # the cheap refusal before any backend runs
     layout = None
-    # Without --editable, only setuptools' placeholders need the layout: it stops on a missing listed package.
-    if _is_project(project_dir) and (editable or _setuptools(project_dir)):
+    # Without --editable, only setuptools' placeholders need the layout (it stops on a missing listed package),
+    # and only when its metadata came from the backend: static metadata is read without running it.
+    from_backend = specset.project_metadata is not None and bool(specset.project_metadata.backend_metadata)
+    if _is_project(project_dir) and (editable or (from_backend and _setuptools(project_dir))):
         try:
             layout = import_roots.editable_layout(project_dir, python=python, index=index)
         except import_roots.NoEditableFromRecipe as exc:

@@ -333,7 +333,7 @@ def test_recipe_keeps_the_lock_and_syncs_the_same(tmp_path, lock_index, run_cli,
     tree = write_project(tmp_path / "app")
     uv_lock(tree, lock_index)
     out = tmp_path / "recipe"
-    proc = run_cli("recipe", tree, "--out", out, "--json")
+    proc = run_cli("recipe", tree, "--out", out, "--no-editable", "--json")  # the sync below is not --editable
     assert proc.returncode == 0, proc.stderr
     assert "uv.lock" in json.loads(proc.stdout)["files"]
     assert (out / "uv.lock").read_bytes() == (tree / "uv.lock").read_bytes()
@@ -341,7 +341,7 @@ def test_recipe_keeps_the_lock_and_syncs_the_same(tmp_path, lock_index, run_cli,
     sync(run_cli, out, ours, lock_index)
     uv_sync_frozen(tree, theirs)
     assert installed(ours) == installed(theirs)
-    no_lock = run_cli("recipe", tree, "--out", tmp_path / "recipe2", "--no-lock", "--json")
+    no_lock = run_cli("recipe", tree, "--out", tmp_path / "recipe2", "--no-lock", "--no-editable", "--json")
     assert "uv.lock" not in json.loads(no_lock.stdout)["files"]
 
 

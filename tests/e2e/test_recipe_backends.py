@@ -30,9 +30,6 @@ class Shape:
     module: str  # what `import` must find
     source: str  # the file it must come from, relative to the project
     script: str | None = None  # a console script printing MARK
-    # Dependencies of a tree without a [project] table come from its backend (issue 18 part A): until that
-    # lands, the sync installs none of them, so only the import side is checked here.
-    deps_from_backend: bool = False
     roots: list[str] = field(default_factory=lambda: ["."])
 
 
@@ -53,7 +50,7 @@ SHAPES: dict[str, Shape] = {
             "sp/__init__.py": _module(),
             "sp/sub/__init__.py": "X = 1\n",
         },
-        module="sp", source="sp/__init__.py", script="sp-hello", deps_from_backend=True),
+        module="sp", source="sp/__init__.py", script="sp-hello"),
     "setuptools-setup.cfg": Shape(
         {
             "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n',
@@ -75,7 +72,7 @@ SHAPES: dict[str, Shape] = {
             "cfgpkg/__init__.py": _module(),
             "cfgpkg/version.py": 'VERSION = "2.0"\n',
         },
-        module="cfgpkg", source="cfgpkg/__init__.py", script="cfg-hello", deps_from_backend=True),
+        module="cfgpkg", source="cfgpkg/__init__.py", script="cfg-hello"),
     "setuptools-pyproject-flat": Shape(
         {
             "pyproject.toml": """\
@@ -136,7 +133,7 @@ SHAPES: dict[str, Shape] = {
             "README.md": "# one\n",
             "poetry_one/__init__.py": _module(),
         },
-        module="poetry_one", source="poetry_one/__init__.py", script="poetry-one-hello", deps_from_backend=True),
+        module="poetry_one", source="poetry_one/__init__.py", script="poetry-one-hello"),
     "poetry-core-2": Shape(
         {
             "pyproject.toml": """\
@@ -329,11 +326,7 @@ def flow(index, real_wheels_index, run_cli, venv_factory, tmp_path):
     return run
 
 
-@pytest.mark.parametrize("shape_name", [
-    pytest.param(name, marks=[pytest.mark.inconsistent_env_ok(
-        "a tree without [project] gets its dependencies from its backend only with issue 18 part A")]
-        if shape.deps_from_backend else [])
-    for name, shape in SHAPES.items()])
+@pytest.mark.parametrize("shape_name", list(SHAPES))
 def test_recipe_flow_imports_the_sources_copied_over_the_recipe(shape_name, flow, tmp_path):
     shape = SHAPES[shape_name]
     python, app, written = flow(shape)
@@ -347,9 +340,8 @@ def test_recipe_flow_imports_the_sources_copied_over_the_recipe(shape_name, flow
     if shape.script is not None:
         script = subprocess.run([str(python.parent / shape.script)], capture_output=True, text=True, cwd=tmp_path)
         assert (script.returncode, script.stdout.strip()) == (0, MARK), script.stderr
-    if not shape.deps_from_backend:
-        ok, output = pip_check(python)
-        assert ok, output
+    ok, output = pip_check(python)  # the dependencies too, also where only the backend can say them
+    assert ok, output
 
 
 def test_a_later_sync_of_the_full_tree_in_that_folder_sees_the_editable_install(flow, index, real_wheels_index,
