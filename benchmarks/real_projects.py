@@ -4,8 +4,11 @@ For each project it downloads the sdist (the newest, or the version given), unpa
 - `incrinstall specs` on the tree,
 - `incrinstall sync --editable` into a fresh venv,
 - `uv pip install -e` into another fresh venv,
-then compares the installed names and versions and runs `uv pip check` on both. It prints a table:
-project, backend, names equal to uv, versions equal, `uv pip check` clean (both venvs), and times.
+then compares the installed names and versions and runs `uv pip check` on both; then the Docker flow
+without Docker: `incrinstall recipe` of the tree into a folder, `sync --editable` there into a third venv,
+the sources copied over the recipe, and `import` of the project's module, which must come from that folder.
+It prints a table: project, backend, names equal to uv, versions equal, `uv pip check` clean (both venvs),
+the recipe flow's import, and times.
 
     python benchmarks/real_projects.py                      # the default projects, Python 3.12
     python benchmarks/real_projects.py --python python3.13 textual celery==5.7.0
@@ -62,6 +65,7 @@ class Row:
     specs_seconds: float
     sync_seconds: float
     uv_seconds: float
+    recipe_import: bool = False
     note: str = ""
 
 
@@ -147,6 +151,27 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedPro
     return proc, time.perf_counter() - started
 
 
+def recipe_flow(tree: Path, base: Path, python: str, incr: list[str], index: list[str], env: dict[str, str],
+                module: str) -> tuple[bool, str]:
+    """recipe -> sync --editable on the recipe -> the sources copied over it -> `import module` from there."""
+    app = base / "app"
+    shutil.rmtree(app, ignore_errors=True)
+    py = make_venv(base / "venv-recipe", python)
+    recipe, _ = timed([*incr, "recipe", str(tree), "--out", str(app), "--python", str(py), *index], env)
+    if recipe.returncode != 0:
+        return False, f"recipe exit {recipe.returncode}: {(recipe.stderr.strip().splitlines() or ['?'])[-1][:160]}"
+    sync, _ = timed([*incr, "sync", str(app), "--editable", "--python", str(py), *index], env)
+    if sync.returncode != 0:
+        return False, f"recipe sync exit {sync.returncode}: {(sync.stderr.strip().splitlines() or ['?'])[-1][:160]}"
+    shutil.copytree(tree, app, dirs_exist_ok=True)  # COPY . . over the recipe
+    probe = subprocess.run([str(py), "-c", f"import {module}; print({module}.__file__)"], capture_output=True,
+                           text=True, cwd=base)
+    where = probe.stdout.strip()
+    if probe.returncode != 0 or not where.startswith(str(app) + os.sep):
+        return False, f"import {module}: {where or (probe.stderr.strip().splitlines() or ['?'])[-1][:160]}"
+    return True, ""
+
+
 def run_one(spec: str, python: str, index_url: str, index_json: str) -> Row:
     name, version, sdist = fetch_sdist(spec, index_json)
     base = WORK / f"{name}-{version}"
@@ -179,18 +204,23 @@ def run_one(spec: str, python: str, index_url: str, index_json: str) -> Row:
     differ = sorted(n for n in set(a) & set(b) if a[n] != b[n])
     if differ:
         note += "versions differ: " + ", ".join(f"{n} {a[n]} vs {b[n]}" for n in differ) + "; "
+    imported, why = recipe_flow(tree, base, python, incr, index, ours_env, name.lower().replace("-", "_"))
+    if why:
+        note += f"recipe flow: {why}; "
     return Row(name, version, backend, shape, set(a) == set(b) and bool(a), not differ and bool(a), pip_check(ours),
-               pip_check(theirs), specs_seconds, sync_seconds, uv_seconds, note.strip())
+               pip_check(theirs), specs_seconds, sync_seconds, uv_seconds, imported, note.strip())
 
 
 def render(rows: list[Row]) -> str:
     yn = {True: "y", False: "n"}
     lines = ["| project | backend (shape) | names equal to uv | versions equal | `uv pip check` clean "
-             "(incrinstall / uv) | specs (s) | sync --editable (s) | uv pip install -e (s) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "(incrinstall / uv) | recipe flow imports the copied sources | specs (s) | sync --editable (s) | "
+             "uv pip install -e (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r.project} {r.version} | {r.backend} ({r.shape}) | {yn[r.names_equal]} | "
-                     f"{yn[r.versions_equal]} | {yn[r.check_ours]} / {yn[r.check_uv]} | {r.specs_seconds:.1f} | "
+                     f"{yn[r.versions_equal]} | {yn[r.check_ours]} / {yn[r.check_uv]} | {yn[r.recipe_import]} | "
+                     f"{r.specs_seconds:.1f} | "
                      f"{r.sync_seconds:.1f} | {r.uv_seconds:.1f} |")
     notes = [f"- {r.project}: {r.note}" for r in rows if r.note]
     return "\n".join(lines + ([""] + notes if notes else []))
@@ -213,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1))
-    return 0 if all(r.names_equal and r.versions_equal and r.check_ours for r in rows) else 1
+    return 0 if all(r.names_equal and r.versions_equal and r.check_ours and r.recipe_import for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ copied over the recipe later replace, so nothing stays behind that the tree does
 - setuptools: the top-level packages its editable install maps (import_roots.EditableLayout.packages)
   and, unless packages are discovered (`find:`, `[tool.setuptools.packages.find]`, automatic
   discovery), each of their subpackages: setuptools stops on a listed package folder that is missing;
-- others (pdm-backend): none; their metadata does not depend on the packages.
+- pdm-backend: the top-level packages of its package folder (`[tool.pdm.build] package-dir`, else `src/`
+  when the tree has one, else the project folder): its editable build lists that folder;
+- others: none.
 
 A package folder's marker is its `__init__.py`, else (a namespace package) its first `.py` file.
 """
@@ -49,6 +51,8 @@ def markers(project_dir: str | os.PathLike, pyproject: dict[str, Any], layout: E
         found = _poetry(project_dir, pyproject)
     elif backend.startswith("flit_core"):
         found = _flit(project_dir, pyproject)
+    elif backend.startswith("pdm.backend"):
+        found = _pdm(project_dir, pyproject)
     elif backend.startswith("setuptools") or not backend:
         found = _setuptools(project_dir, pyproject, layout)
     else:
@@ -147,6 +151,20 @@ def _flit(project_dir: Path, pyproject: dict[str, Any]) -> list[str]:
         name = name.replace("-", "_")
     path = name.replace(".", "/")
     return _first(project_dir, [f"{path}/__init__.py", f"{path}.py", f"src/{path}/__init__.py", f"src/{path}.py"])
+
+
+def _pdm(project_dir: Path, pyproject: dict[str, Any]) -> list[str]:
+    package_dir = _table(pyproject, "tool", "pdm", "build").get("package-dir")
+    if not isinstance(package_dir, str):
+        package_dir = "src" if (project_dir / "src").is_dir() else "."
+    root = project_dir / package_dir
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in sorted(os.listdir(root)):
+        if (root / entry / "__init__.py").is_file():
+            found.append(PurePosixPath(package_dir, entry, "__init__.py").as_posix().removeprefix("./"))
+    return found
 
 
 def _setuptools(project_dir: Path, pyproject: dict[str, Any], layout: EditableLayout | None) -> list[str]:

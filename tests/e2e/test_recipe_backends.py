@@ -181,6 +181,25 @@ SHAPES: dict[str, Shape] = {
             "src/pdmpkg/version.py": '__version__ = "3.1"\n',
         },
         module="pdmpkg", source="src/pdmpkg/__init__.py", script="pdm-hello", roots=["src"]),
+    # Its version from elsewhere (an sdist's PKG-INFO, scm): nothing keeps src/ in the recipe but the package's marker.
+    "pdm-backend-package-dir": Shape(
+        {
+            "pyproject.toml": """\
+                [build-system]
+                requires = ["pdm-backend"]
+                build-backend = "pdm.backend"
+                [project]
+                name = "pdm-dir-lite"
+                version = "1.4"
+                dependencies = ["dep-lite>=1"]
+                [project.scripts]
+                pdm-dir-hello = "pdmdir:main"
+                [tool.pdm.build]
+                package-dir = "src"
+                """,
+            "src/pdmdir/__init__.py": _module(),
+        },
+        module="pdmdir", source="src/pdmdir/__init__.py", script="pdm-dir-hello", roots=["src"]),
     "flit-core": Shape(
         {
             "pyproject.toml": """\
