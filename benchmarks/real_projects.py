@@ -184,13 +184,15 @@ def run_one(spec: str, python: str, index_url: str, index_json: str) -> Row:
     for cache in ("incrinstall-cache", "uv-cache-ours", "uv-cache-uv"):
         shutil.rmtree(base / cache, ignore_errors=True)
     incr = [sys.executable, "-m", "incrinstall"]
-    index = ["--index-url", index_url]
+    # `uv pip install -e` reads no lock: neither does incrinstall here (an sdist may carry a uv.lock, as mcp's).
+    index = ["--index-url", index_url, "--no-lock"]
 
     ours = make_venv(base / "venv-incrinstall", python)
     specs, specs_seconds = timed([*incr, "specs", str(tree), "--python", str(ours), *index], ours_env)
     sync, sync_seconds = timed([*incr, "sync", str(tree), "--editable", "--python", str(ours), *index], ours_env)
     theirs = make_venv(base / "venv-uv", python)
-    uv, uv_seconds = timed([uv_binary(), "pip", "install", "--python", str(theirs), "-e", str(tree), *index], uv_env)
+    uv, uv_seconds = timed([uv_binary(), "pip", "install", "--python", str(theirs), "-e", str(tree), *index[:2]],
+                           uv_env)
     note = ""
     for label, proc in (("specs", specs), ("sync", sync), ("uv", uv)):
         if proc.returncode != 0:
