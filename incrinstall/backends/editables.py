@@ -48,14 +48,14 @@ def _store() -> Path:
     return cache_dir() / "editables"
 
 
-def wheel_key(project_dir: str | os.PathLike, *, name: str, version: str | None, shape: str, python_version: str) -> str:
+def wheel_key(project_dir: str | os.PathLike[str], *, name: str, version: str | None, shape: str, python_version: str) -> str:
     root = os.path.realpath(project_dir)
     material = [2, root, name, version, shape, ".".join(python_version.split(".")[:2]),
                 top_names(root), top_names(os.path.join(root, "src"))]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
-def recipe_wheel_key(project_dir: str | os.PathLike, content_digest: str, roots: list[str], python_version: str) -> str:
+def recipe_wheel_key(project_dir: str | os.PathLike[str], content_digest: str, roots: list[str], python_version: str) -> str:
     """The key of a recipe's .pth wheel: the folder it is installed from, the recipe's content, the roots, the Python."""
     material = ["recipe-pth", 1, os.path.realpath(project_dir), content_digest, roots,
                 ".".join(python_version.split(".")[:2])]
@@ -75,7 +75,7 @@ def kept_wheel(key: str) -> Path | None:
     return Path(wheels[0])
 
 
-def keep_wheel(key: str, wheel: str | os.PathLike) -> Path:
+def keep_wheel(key: str, wheel: str | os.PathLike[str]) -> Path:
     """Copy `wheel` into the store under `key` (whole or not at all); its path there."""
     store = _store()
     store.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,7 @@ def _prune(store: Path) -> None:
         shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def recipe_dist_info(recipe_dir: str | os.PathLike, manifest: Manifest, *, python: str, python_version: str,
+def recipe_dist_info(recipe_dir: str | os.PathLike[str], manifest: Manifest, *, python: str, python_version: str,
                      index: IndexConfig | None, built: str | os.PathLike[str] | None = None,
                      uv: UvRunner = REAL_UV) -> Path:
     """A wheel holding the backend's own dist-info for the recipe in `recipe_dir`: kept, else `built`, else built now.

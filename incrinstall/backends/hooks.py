@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from incrinstall.backends.runner import RecordingRunner
@@ -59,12 +60,9 @@ def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
 
 
 @functools.cache
-def _quiet_backend_warnings() -> None:
+def _quiet_backend_warnings(pyproject_hooks: ModuleType) -> None:
     """pyproject_hooks (1.1+) re-emits the backend's UserWarnings in our process; a hook's chatter never reached
     the terminal before."""
-    # Local: pyproject_hooks is imported only when a hook really runs (a cached hook answer never pays for it).
-    import pyproject_hooks
-
     category = getattr(pyproject_hooks, "BuildBackendWarning", None)  # absent before 1.1
     if category is not None:
         warnings.filterwarnings("ignore", category=category)
@@ -111,7 +109,7 @@ def run_backend_hook(
 
     if hook not in HOOKS:
         raise ValueError(f"not a PEP 517/660 hook: {hook}")
-    _quiet_backend_warnings()
+    _quiet_backend_warnings(pyproject_hooks)
     project_dir = Path(project_dir).resolve()
     where = spec_file(project_dir)
     extra = {"_allow_fallback": fallback} if hook.startswith("prepare_metadata_") else {}

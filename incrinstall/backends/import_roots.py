@@ -105,7 +105,7 @@ def is_build_output(relpath: str) -> bool:
     return any(part.endswith(".egg-info") for part in parts) or (bool(parts) and parts[0] == ".pdm-build")
 
 
-def top_names(folder: str | os.PathLike) -> list[str]:
+def top_names(folder: str | os.PathLike[str]) -> list[str]:
     """The names at the top of a folder that can be packages: what a backend that looks for them may find."""
     try:
         return sorted(name for name in os.listdir(folder)
@@ -114,7 +114,7 @@ def top_names(folder: str | os.PathLike) -> list[str]:
         return []
 
 
-def read_layout(wheel: str | os.PathLike, project_dir: str | os.PathLike) -> tuple[list[str], list[str]]:
+def read_layout(wheel: str | os.PathLike[str], project_dir: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
     """(roots, packages) of an editable wheel built from `project_dir`; NoEditableFromRecipe when a .pth cannot
     reach the code."""
     project = os.path.realpath(project_dir)
@@ -158,7 +158,7 @@ def read_layout(wheel: str | os.PathLike, project_dir: str | os.PathLike) -> tup
     return _unique(roots), sorted(set(packages))
 
 
-def wheel_paths(wheel: str | os.PathLike) -> list[str]:
+def wheel_paths(wheel: str | os.PathLike[str]) -> list[str]:
     """Every absolute path an editable wheel's .pth files name, directly or through a finder it imports."""
     out: list[str] = []
     with zipfile.ZipFile(wheel) as zf:

@@ -283,7 +283,7 @@ class HttpClient:
         url = self._strip_credentials(url)
         if self.offline:
             raise IndexUnavailable(f"{redact(url)} is not in the cache and --offline was given", where=redact(url))
-        digests: dict = {}  # algorithm -> hash object, fresh for each attempt
+        digests: dict[str, hashlib._Hash] = {}  # algorithm -> hash object, fresh for each attempt
         received = 0
 
         def sink(resp: http.client.HTTPResponse, at: str) -> int:

@@ -118,7 +118,7 @@ class IndexClient:
     def __enter__(self) -> IndexClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- versions -----------------------------------------------------------------------
@@ -219,7 +219,7 @@ class IndexClient:
     def _select(self, name: str, links: list[Link]) -> list[IndexVersion]:
         """Keep the files the target can install, group them by version, best file first."""
         seen: set[str] = set()
-        by_version: dict[Version, list[tuple[tuple, DistFile]]] = {}
+        by_version: dict[Version, list[tuple[tuple[int | str, ...], DistFile]]] = {}
         sdist_rank = len(self.tags)
         for link in links:
             if link.filename in seen:
