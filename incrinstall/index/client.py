@@ -43,18 +43,16 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urldefrag, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from incrinstall.backends import backend
 from incrinstall.common import paths
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.config import IndexConfig
-from incrinstall.common.coremetadata import CoreMetadata, parse_core_metadata
 from incrinstall.common.errors import IndexUnavailable, InvalidMetadata
 from incrinstall.common.exclude_newer import exclude_newer_cutoff
 from incrinstall.common.http import HttpClient, Response, file_url_path
@@ -66,6 +64,9 @@ from incrinstall.index.metadata_files import (
 from incrinstall.index.model import DistFile, DistKind, IndexVersion, Metadata
 from incrinstall.index.pages import Link, fragment_hash, parse_page, project_of
 from incrinstall.index.remote_wheel import RangesUnsupported, read_metadata
+
+if TYPE_CHECKING:
+    from incrinstall.common.coremetadata import CoreMetadata
 
 __all__ = ["DistFile", "IndexClient", "IndexVersion", "Metadata"]  # the types are index/model.py's, named here too
 
@@ -362,6 +363,10 @@ class IndexClient:
         return self.cache_root / METADATA_CACHE / key[:2] / f"{key}.json"
 
     def _fetch_metadata(self, dist: DistFile, *, project: str, version: str | None = None) -> Metadata:
+        # Local: packaging.metadata (and the email package under it) is needed once a metadata file is read, never on
+        # a plan whose metadata is all in the cache.
+        from incrinstall.common.coremetadata import parse_core_metadata
+
         def parse(raw: bytes | str) -> CoreMetadata:  # an unreadable file names the project and version asked for
             return parse_core_metadata(raw, file=dist.filename, project=project, version=version)
 
@@ -412,6 +417,10 @@ class IndexClient:
             return None  # the whole file it is, downloaded with its hash checked
 
     def _build_metadata(self, sdist_path: Path, parse: Callable[[str], CoreMetadata]) -> Metadata:
+        # Local: the PEP 517 machinery (build environments, hooks, the unpacker) is for an sdist without static
+        # metadata only; a plan that reads no new metadata never pays for it.
+        from incrinstall.backends import backend
+
         text = backend.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
         return to_metadata(parse(text))
 

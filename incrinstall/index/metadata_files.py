@@ -8,14 +8,17 @@ import re
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from incrinstall.common.coremetadata import CoreMetadata
 from incrinstall.common.errors import HashMismatch, IndexUnavailable, InvalidMetadata
 from incrinstall.common.names import canonical_name, dist_info_name
 from incrinstall.common.urls import redact
 from incrinstall.index.model import Metadata
+
+if TYPE_CHECKING:
+    from incrinstall.common.coremetadata import CoreMetadata
 
 # Fields an sdist's PKG-INFO must not mark Dynamic for us to trust it (PEP 643).
 NEEDED_STATIC = {"requires-dist", "requires-python", "provides-extra"}

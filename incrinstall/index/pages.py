@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
@@ -76,6 +75,9 @@ def _parse_json(body: bytes, page_url: str, from_index: bool, keep: Callable[[st
 
 def _anchors(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
     """The <base href> and the <a href> attributes of an HTML page."""
+    # Local: html.parser is for HTML pages only; indexes answer PEP 691 JSON, which is all a plan reads from PyPI.
+    from html.parser import HTMLParser
+
     base: list[str | None] = [None]
     anchors: list[dict[str, str | None]] = []
 
