@@ -565,10 +565,10 @@ def test_get_requires_answer_is_kept_until_a_file_it_read_changes(tmp_path, incr
 
     system = build.read_build_system(root, legacy_ok=False)
     env = build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
-                              index=None)
+                             index=None)
     assert calls() == 1
     assert build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
-                               index=None) == env
+                              index=None) == env
     assert calls() == 1  # answered from the kept answer: no backend process
     (root / "extra-requires.txt").write_text("# still nothing\n")  # a file the hook read changed
     build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
