@@ -44,7 +44,7 @@ class _Recorder:
         self.vcs: set[str] = set()
         self.active = False
 
-    def __call__(self, event: str, args: tuple) -> None:
+    def __call__(self, event: str, args: tuple[object, ...]) -> None:
         if not self.active or not (event == "open" or event in _LISTING_EVENTS or event.startswith("glob.glob")
                                    or event in _SPAWN_EVENTS):
             return
@@ -74,7 +74,7 @@ class _Recorder:
         finally:
             self.active = True
 
-    def _relative(self, path) -> str | None:
+    def _relative(self, path: object) -> str | None:
         """`path` relative to the root ("/" separators, "" for the root itself); None outside it or excluded."""
         if isinstance(path, bytes):
             path = os.fsdecode(path)
@@ -89,13 +89,13 @@ class _Recorder:
             return None
         return full[len(self.root):]
 
-    def _note_folder(self, path) -> None:
+    def _note_folder(self, path: object) -> None:
         rel = self._relative(path)
         if rel is None or "__pycache__" in rel.split(os.sep):
             return
         self.listed.add(rel.replace(os.sep, "/") or ".")
 
-    def _note(self, path) -> None:
+    def _note(self, path: object) -> None:
         if path is None:
             return
         rel = self._relative(path)
@@ -124,7 +124,7 @@ def _literal_base(pattern: str) -> str:
     return "/".join(literal) or "."
 
 
-def _vcs_tool(event: str, args: tuple) -> str | None:
+def _vcs_tool(event: str, args: tuple[object, ...]) -> str | None:
     """"git" or "hg" when the process being started is one, directly or as a shell command's first word."""
     if event == "os.system":
         command = os.fsdecode(args[0]) if args and isinstance(args[0], (str, bytes)) else ""
@@ -132,10 +132,13 @@ def _vcs_tool(event: str, args: tuple) -> str | None:
     if event == "os.spawn":
         args = args[1:]  # (mode, path, args, env)
     program = args[0] if args else None
-    argv = args[1] if len(args) > 1 else None
-    if isinstance(argv, (str, bytes)):
-        argv = os.fsdecode(argv).split()
-    words = [os.fsdecode(w) for w in [program, *(argv or [])] if isinstance(w, (str, bytes, os.PathLike))]
+    given = args[1] if len(args) > 1 else None
+    argv: list[object] = []
+    if isinstance(given, (str, bytes)):
+        argv = list(os.fsdecode(given).split())
+    elif isinstance(given, (list, tuple)):
+        argv = list(given)
+    words = [os.fsdecode(w) for w in [program, *argv] if isinstance(w, (str, bytes, os.PathLike))]
     if words and _program(words[0]) in _SHELLS and "-c" in words:  # sh -c "git describe --tags"
         after = words.index("-c") + 1
         return _vcs_of(words[after].split()[:1] if after < len(words) else [])
@@ -155,7 +158,7 @@ def _program(word: str) -> str:
     return name[:-4] if name.endswith(".exe") else name
 
 
-def _reads(mode, flags) -> bool:
+def _reads(mode: object, flags: object) -> bool:
     if isinstance(mode, str):
         return "r" in mode or "+" in mode
     if isinstance(flags, int):
@@ -202,7 +205,7 @@ def main(argv: list[str]) -> int:
     request_path, script, control_dir = argv[1], argv[2], argv[4]
     with open(request_path, encoding="utf-8") as f:
         req = json.load(f)
-    report: dict = {}
+    report: dict[str, object] = {}
     recorder = None
     if req.get("record_files"):
         # pyproject_hooks' script and its control folder are the frontend's files, never the project's.

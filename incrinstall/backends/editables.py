@@ -29,10 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incrinstall.backends import backend
+from incrinstall.backends.build_env import build_env, env_python
+from incrinstall.backends.hooks import HookNotProvided, run_backend_hook
 from incrinstall.backends.import_roots import NoEditableFromRecipe, top_names
 from incrinstall.common.errors import HookError
 from incrinstall.common.paths import cache_dir
 from incrinstall.common.recipe_manifest import NAME as MANIFEST
+from incrinstall.common.uv import REAL_UV, UvRunner
 
 if TYPE_CHECKING:
     from incrinstall.common.config import IndexConfig
@@ -45,14 +48,14 @@ def _store() -> Path:
     return cache_dir() / "editables"
 
 
-def wheel_key(project_dir: str | os.PathLike, *, name: str, version: str | None, shape: str, python_version: str) -> str:
+def wheel_key(project_dir: str | os.PathLike[str], *, name: str, version: str | None, shape: str, python_version: str) -> str:
     root = os.path.realpath(project_dir)
     material = [2, root, name, version, shape, ".".join(python_version.split(".")[:2]),
                 top_names(root), top_names(os.path.join(root, "src"))]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
-def recipe_wheel_key(project_dir: str | os.PathLike, content_digest: str, roots: list[str], python_version: str) -> str:
+def recipe_wheel_key(project_dir: str | os.PathLike[str], content_digest: str, roots: list[str], python_version: str) -> str:
     """The key of a recipe's .pth wheel: the folder it is installed from, the recipe's content, the roots, the Python."""
     material = ["recipe-pth", 1, os.path.realpath(project_dir), content_digest, roots,
                 ".".join(python_version.split(".")[:2])]
@@ -72,7 +75,7 @@ def kept_wheel(key: str) -> Path | None:
     return Path(wheels[0])
 
 
-def keep_wheel(key: str, wheel: str | os.PathLike) -> Path:
+def keep_wheel(key: str, wheel: str | os.PathLike[str]) -> Path:
     """Copy `wheel` into the store under `key` (whole or not at all); its path there."""
     store = _store()
     store.mkdir(parents=True, exist_ok=True)
@@ -98,8 +101,9 @@ def _prune(store: Path) -> None:
         shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def recipe_dist_info(recipe_dir: str | os.PathLike, manifest: Manifest, *, python: str, python_version: str,
-                     index: IndexConfig | None, built: str | os.PathLike | None = None) -> Path:
+def recipe_dist_info(recipe_dir: str | os.PathLike[str], manifest: Manifest, *, python: str, python_version: str,
+                     index: IndexConfig | None, built: str | os.PathLike[str] | None = None,
+                     uv: UvRunner = REAL_UV) -> Path:
     """A wheel holding the backend's own dist-info for the recipe in `recipe_dir`: kept, else `built`, else built now.
 
     `built`: an editable wheel the backend already built from these spec files (spec collection's
@@ -128,13 +132,14 @@ def recipe_dist_info(recipe_dir: str | os.PathLike, manifest: Manifest, *, pytho
         out = Path(work) / "out"
         out.mkdir()
         system = backend.read_build_system(copy, legacy_ok=True)
-        backend.build_env(system.requires, python=python, index=index)  # one that cannot be made is no recipe's fault
+        build_env(system.requires, python=python, index=index, uv=uv)  # one that cannot be made is no recipe's fault
         try:
             # From here on the backend runs on the recipe (its get_requires hook too, which runs setup.py).
-            env = backend._prepared_env(copy, system, "get_requires_for_build_editable", python=python, index=index)
-            run = backend.run_backend_hook(copy, "build_editable", args=[str(out)], env_python=backend._env_python(env),
-                                           backend=system.backend, backend_path=system.backend_path)
-        except backend.HookNotProvided:
+            env = backend.prepared_env(copy, system, "get_requires_for_build_editable", python=python, index=index,
+                                       uv=uv)
+            run = run_backend_hook(copy, "build_editable", args=[str(out)], env_python=env_python(env),
+                                   backend=system.backend, backend_path=system.backend_path)
+        except HookNotProvided:
             raise NoEditableFromRecipe(f"the build backend {system.backend} has no build_editable hook (PEP 660)",
                                        where="pyproject.toml") from None
         except HookError as exc:

@@ -34,9 +34,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from incrinstall.backends import backend
+from incrinstall.backends.build_env import env_python
+from incrinstall.backends.hooks import HookNotProvided, run_backend_hook
+from incrinstall.common.atomic import write_atomic
 from incrinstall.common.errors import HookError, SpecError
 from incrinstall.common.paths import cache_dir
 from incrinstall.common.recipe_manifest import cache_tag
+from incrinstall.common.uv import REAL_UV, UvRunner
 
 if TYPE_CHECKING:
     from incrinstall.common.config import IndexConfig
@@ -60,7 +64,8 @@ class EditableLayout:
     opened: tuple[str, ...] = ()  # project files the backend read while building the wheel
 
 
-def editable_layout(project_dir: str | os.PathLike, *, python: str, index: IndexConfig | None) -> EditableLayout:
+def editable_layout(project_dir: str | os.PathLike[str], *, python: str, index: IndexConfig | None,
+                    uv: UvRunner = REAL_UV) -> EditableLayout:
     """The layout of the project's editable install, built by its backend on this (full) tree; kept by its inputs.
 
     NoEditableFromRecipe when the backend cannot build it or no .pth can reach the project's code; a
@@ -72,13 +77,13 @@ def editable_layout(project_dir: str | os.PathLike, *, python: str, index: Index
     if kept is not None:
         return kept
     system = backend.read_build_system(project_dir, legacy_ok=True)
-    env = backend._prepared_env(project_dir, system, "get_requires_for_build_editable", python=python, index=index)
+    env = backend.prepared_env(project_dir, system, "get_requires_for_build_editable", python=python, index=index,
+                               uv=uv)
     with tempfile.TemporaryDirectory(prefix="incrinstall-layout-") as out:
         try:
-            run = backend.run_backend_hook(project_dir, "build_editable", args=[out],
-                                           env_python=backend._env_python(env), backend=system.backend,
-                                           backend_path=system.backend_path, record_files=True)
-        except backend.HookNotProvided:
+            run = run_backend_hook(project_dir, "build_editable", args=[out], env_python=env_python(env),
+                                   backend=system.backend, backend_path=system.backend_path, record_files=True)
+        except HookNotProvided:
             raise NoEditableFromRecipe(f"the build backend {system.backend} has no build_editable hook (PEP 660), so "
                                        "incrinstall cannot see where the project's code lives",
                                        where="pyproject.toml") from None
@@ -100,7 +105,7 @@ def is_build_output(relpath: str) -> bool:
     return any(part.endswith(".egg-info") for part in parts) or (bool(parts) and parts[0] == ".pdm-build")
 
 
-def top_names(folder: str | os.PathLike) -> list[str]:
+def top_names(folder: str | os.PathLike[str]) -> list[str]:
     """The names at the top of a folder that can be packages: what a backend that looks for them may find."""
     try:
         return sorted(name for name in os.listdir(folder)
@@ -109,7 +114,7 @@ def top_names(folder: str | os.PathLike) -> list[str]:
         return []
 
 
-def read_layout(wheel: str | os.PathLike, project_dir: str | os.PathLike) -> tuple[list[str], list[str]]:
+def read_layout(wheel: str | os.PathLike[str], project_dir: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
     """(roots, packages) of an editable wheel built from `project_dir`; NoEditableFromRecipe when a .pth cannot
     reach the code."""
     project = os.path.realpath(project_dir)
@@ -153,7 +158,7 @@ def read_layout(wheel: str | os.PathLike, project_dir: str | os.PathLike) -> tup
     return _unique(roots), sorted(set(packages))
 
 
-def wheel_paths(wheel: str | os.PathLike) -> list[str]:
+def wheel_paths(wheel: str | os.PathLike[str]) -> list[str]:
     """Every absolute path an editable wheel's .pth files name, directly or through a finder it imports."""
     out: list[str] = []
     with zipfile.ZipFile(wheel) as zf:
@@ -288,8 +293,6 @@ def _kept_layout(key: str, project_dir: Path) -> EditableLayout | None:
 
 
 def _keep_layout(key: str, project_dir: Path, layout: EditableLayout) -> None:
-    from incrinstall.common.atomic import write_atomic
-
     data = {"digests": {rel: _digest(project_dir / rel) for rel in layout.opened}, "layout": asdict(layout)}
     try:
         write_atomic(_store() / f"{key}.json", json.dumps(data, sort_keys=True))

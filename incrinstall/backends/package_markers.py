@@ -41,7 +41,7 @@ def build_backend(pyproject: dict[str, Any]) -> str:
     return backend if isinstance(backend, str) else ""
 
 
-def markers(project_dir: str | os.PathLike, pyproject: dict[str, Any], layout: EditableLayout | None) -> list[str]:
+def markers(project_dir: str | os.PathLike[str], pyproject: dict[str, Any], layout: EditableLayout | None) -> list[str]:
     """Relative POSIX paths of the files (in the full tree) whose empty copies let the backend find the packages."""
     project_dir = Path(project_dir)
     backend = build_backend(pyproject)
@@ -132,7 +132,8 @@ def _poetry(project_dir: Path, pyproject: dict[str, Any]) -> list[str]:
         formats = entry.get("format")
         if formats is not None and "wheel" not in ([formats] if isinstance(formats, str) else formats):
             continue  # an sdist-only entry: the wheel does not look for it
-        base = entry.get("from") if isinstance(entry.get("from"), str) else "."
+        given_base = entry.get("from")
+        base = given_base if isinstance(given_base, str) else "."
         pattern = os.path.normpath(os.path.join(base, entry["include"]))
         if glob.has_magic(pattern):
             hits = sorted(glob.glob(pattern, root_dir=project_dir, recursive=True))

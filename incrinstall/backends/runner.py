@@ -12,10 +12,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TypedDict
 
 BOOTSTRAP = Path(__file__).with_name("_hook_runner.py")
+
+
+class HookReport(TypedDict, total=False):
+    """What _hook_runner.py noted: the project files the hook opened, the folders it listed, the VCS tools it ran,
+    and where in the project (file:line) it raised what."""
+
+    opened: list[str]
+    listed: list[str]
+    vcs: list[str]
+    error: str
+    where: str
 
 
 class RecordingRunner:
@@ -31,18 +43,19 @@ class RecordingRunner:
         self.record_files = record_files
         self.exclude = [str(p) for p in exclude]
         self.output = ""
-        self.report: dict = {}
+        self.report: HookReport = {}
 
     def __call__(self, cmd: Sequence[str], cwd: str | None = None,
                  extra_environ: Mapping[str, str] | None = None) -> None:
         python, *script_args = cmd
+        request_path = self.work / "request.json"
+        report_path = self.work / "report.json"
         request = {
             "project_dir": str(self.project_dir),
             "record_files": self.record_files,
             "exclude": [*self.exclude, str(self.work)],
-            "report_path": str(self.work / "report.json"),
+            "report_path": str(report_path),
         }
-        request_path = self.work / "request.json"
         request_path.write_text(json.dumps(request), encoding="utf-8")
         # -I: neither our folder nor the user site leak in; -B: no .pyc written into the tree;
         # -u: stdout and stderr interleave in order, so the output tail ends with the traceback.
@@ -53,7 +66,7 @@ class RecordingRunner:
         )
         self.output = proc.stdout or ""
         try:
-            self.report = json.loads(Path(request["report_path"]).read_text(encoding="utf-8"))
+            self.report = json.loads(report_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.report = {}  # the process died before it could say anything
         if proc.returncode:

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 
 @contextmanager
-def replacing(path: str | os.PathLike, *, durable: bool = False) -> Iterator[BinaryIO]:
+def replacing(path: str | os.PathLike[str], *, durable: bool = False) -> Iterator[BinaryIO]:
     """A binary file to write; on a clean exit it becomes `path`, on an exception it is removed.
 
     `durable` syncs the data to disk before the rename (the state: after a crash, a state file
@@ -42,7 +42,7 @@ def replacing(path: str | os.PathLike, *, durable: bool = False) -> Iterator[Bin
         raise
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str, *, durable: bool = False) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, durable: bool = False) -> None:
     """Replace `path` with `data` (str is written as UTF-8)."""
     with replacing(path, durable=durable) as fh:
         fh.write(data.encode("utf-8") if isinstance(data, str) else data)

@@ -6,7 +6,7 @@ or folder the user names with `SSL_CERT_FILE`, `SSL_CERT_DIR` (folders joined by
 `REQUESTS_CA_BUNDLE`. A named path is loaded as named, whatever it is: the corporate pattern
 replaces the system bundle in place and names it, without regenerating the hashed folder.
 
-`trust_sources()` lists those files and folders; `http.ssl_context()` loads them, and
+`trust_sources()` lists those files and folders; `tls.ssl_context()` loads them, and
 `uv_tls_env()` hands the same ones to uv (uv reads one `SSL_CERT_FILE` and any number of
 `SSL_CERT_DIR` folders, and then trusts exactly those instead of its bundled roots).
 """
@@ -19,6 +19,8 @@ import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+
+from incrinstall.common.atomic import write_atomic
 
 CA_ENV_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 SYSTEM_STORE = "the system's CA store"
@@ -153,8 +155,6 @@ def uv_tls_env(cache_folder: Path) -> dict[str, str | None]:
 
 
 def _joined_bundle(files: tuple[CaSource, ...], cache_folder: Path) -> Path:
-    from incrinstall.common.atomic import write_atomic
-
     data = b"".join(Path(s.path).read_bytes().rstrip(b"\n") + b"\n" for s in files)
     path = cache_folder / "ca-bundles" / f"{hashlib.sha256(data).hexdigest()[:32]}.pem"
     if not path.is_file():

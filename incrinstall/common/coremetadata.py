@@ -60,7 +60,9 @@ def parse_core_metadata(raw: bytes | str, *, file: str | None = None, project: s
         return (_FOLD.sub(" ", value).strip() or None) if isinstance(value, str) else None
 
     def many(key: str) -> tuple[str, ...]:
-        return tuple(v for v in (_FOLD.sub(" ", item).strip() for item in fields.get(key) or ()) if v)
+        value = fields.get(key)
+        items = value if isinstance(value, list) else []
+        return tuple(v for v in (_FOLD.sub(" ", item).strip() for item in items if isinstance(item, str)) if v)
 
     return CoreMetadata(
         metadata_version=one("metadata_version"),

@@ -104,5 +104,21 @@ class InstallError(IncrinstallError):
     """uv failed to apply a plan."""
 
 
+class UvError(InstallError):
+    """A uv call exited non-zero: `returncode`, the `command` run, and `output`, all that uv printed.
+
+    The message names what incrinstall asked of uv and uv's own first error; `detail` is the part of
+    `output` a reader needs. A caller that reads uv's explanation (the pre-release hint of
+    `uv pip compile`) reads `output`.
+    """
+
+    def __init__(self, message: str, *, output: str, returncode: int, command: list[str],
+                 where: str | None = None, detail: str | None = None):
+        super().__init__(message, where=where, detail=detail)
+        self.output = output
+        self.returncode = returncode
+        self.command = command
+
+
 class LockTimeout(IncrinstallError):
     """Another incrinstall process holds the environment lock."""

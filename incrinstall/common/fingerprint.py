@@ -13,13 +13,23 @@ from collections.abc import Iterable, Mapping
 
 from incrinstall.common.names import is_url
 
+TYPE_CHECKING = False  # typing itself is not imported on the no-op path; mypy reads this block as true
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class SelectionLike(Protocol):
+        """What a selection (specs.model.Selection) gives the fingerprint: its settings as plain data."""
+
+        def as_dict(self) -> Mapping[str, object]: ...
+
 # Bump when the way specs are collected changes, so old fingerprints stop matching.
 FORMAT = "incrinstall-specs-1"
 
 
-def read_spec_bytes(project_dir: str | os.PathLike, entry: str) -> bytes | None:
+def read_spec_bytes(project_dir: str | os.PathLike[str], entry: str) -> bytes | None:
     """The bytes of one `files` entry (relative to project_dir, absolute, or a URL); None if missing."""
     if is_url(entry):
+        # Local: this module is on the no-op path, which must not pay for http.client and ssl.
         from incrinstall.common.http import fetch_spec_file
 
         return fetch_spec_file(entry, where=entry)
@@ -30,8 +40,9 @@ def read_spec_bytes(project_dir: str | os.PathLike, entry: str) -> bytes | None:
         return None
 
 
-def fingerprint(project_dir: str | os.PathLike, files: Iterable[str], selection, markers: Mapping[str, str],
-                extra: Mapping | None = None, *, contents: Mapping[str, bytes] | None = None) -> str:
+def fingerprint(project_dir: str | os.PathLike[str], files: Iterable[str], selection: SelectionLike | Mapping[str, object],
+                markers: Mapping[str, str], extra: Mapping[str, object] | None = None, *,
+                contents: Mapping[str, bytes] | None = None) -> str:
     """sha256 over every file's name and bytes (sorted), the selection, the markers and `extra`.
 
     `selection` is a Selection (or its as_dict()); `contents` may supply bytes already read
@@ -41,14 +52,13 @@ def fingerprint(project_dir: str | os.PathLike, files: Iterable[str], selection,
     h = hashlib.sha256()
     h.update(FORMAT.encode() + b"\0")
     for entry in sorted(set(files)):
-        given = contents is not None and entry in contents
-        data = contents[entry] if given else read_spec_bytes(project_dir, entry)
+        data = contents[entry] if contents is not None and entry in contents else read_spec_bytes(project_dir, entry)
         h.update(b"F" + entry.encode("utf-8", "surrogateescape") + b"\0")
         if data is None:
             h.update(b"-missing-\0")
         else:
             h.update(len(data).to_bytes(8, "big") + data)
-    sel = selection.as_dict() if hasattr(selection, "as_dict") else selection
+    sel = dict(selection) if isinstance(selection, Mapping) else selection.as_dict()
     for label, material in (("selection", sel), ("markers", dict(markers)), ("extra", dict(extra or {}))):
         h.update(label.encode() + b"\0")
         h.update(json.dumps(material, sort_keys=True, default=str).encode() + b"\0")
@@ -57,7 +67,7 @@ def fingerprint(project_dir: str | os.PathLike, files: Iterable[str], selection,
 
 def dir_mtimes(project_dir: str, dirs: list[str]) -> dict[str, int]:
     """The mtime of each folder that decided which spec files exist (-1 when it is gone)."""
-    out = {}
+    out: dict[str, int] = {}
     for rel in dirs:
         try:
             # Whole seconds: image layers keep only those, and the stamp must survive a layer commit.

@@ -35,11 +35,10 @@ Stdlib only. What it promises:
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import http.client
-import json
+import io
 import os
 import re
 import ssl
@@ -47,16 +46,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import getproxies, proxy_bypass_environment  # type: ignore[attr-defined]  # typeshed omits it
 from urllib.request import url2pathname
 
 from incrinstall import __version__
-from incrinstall.common.atomic import replacing, write_atomic
-from incrinstall.common.cacerts import CA_ENV_VARS, CaSource, covered_by_folders, trust_sources
+from incrinstall.common.atomic import replacing
+from incrinstall.common.credentials import auth_hint, basic_auth, netrc_credentials
+from incrinstall.common.http_cache import HttpCache
+from incrinstall.common.errors import HashMismatch, IndexUnavailable, InsecureRedirect, ResponseTooLarge, SpecError
+from incrinstall.common.tls import tls_context
 from incrinstall.common.urls import redact, split_credentials
-from incrinstall.common.errors import HashMismatch, IndexUnavailable, InsecureRedirect, ResponseTooLarge
 
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -86,6 +90,11 @@ class Streamed:
     hashes: dict[str, str] = field(default_factory=dict)  # algorithm -> hex digest
 
 
+# Writes a 200 body somewhere as it arrives (stream()): called with the response and the URL it came from; the byte
+# count it wrote.
+Sink = Callable[[http.client.HTTPResponse, str], int]
+
+
 class Progress(Protocol):
     """Told about a body as it arrives (archive.py's progress bar); start() again on a retry."""
 
@@ -100,28 +109,6 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def netrc_credentials(host: str) -> tuple[str, str] | None:
-    """The login and password `$NETRC` (else `~/.netrc`) gives `host`, or None."""
-    import netrc
-
-    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-    if not os.path.isfile(path):
-        return None
-    try:
-        auth = netrc.netrc(path).authenticators(host)
-    except (netrc.NetrcParseError, OSError):
-        return None  # uv ignores an unreadable netrc too; a 401 then says why it was not used (_netrc_problem)
-    if not auth:
-        return None
-    login, _account, password = auth
-    return login or "", password or ""
-
-
-def basic_auth(credentials: tuple[str, str]) -> str:
-    token = f"{credentials[0]}:{credentials[1]}".encode()
-    return "Basic " + base64.b64encode(token).decode("ascii")
-
-
 def file_url_path(url: str) -> Path:
     """The local path of a file:// URL."""
     parts = urlsplit(url)
@@ -129,70 +116,6 @@ def file_url_path(url: str) -> Path:
     if parts.netloc and parts.netloc != "localhost":  # file://server/share on Windows
         path = f"//{parts.netloc}{path}"
     return Path(path)
-
-
-def ssl_context() -> ssl.SSLContext:
-    """A client context trusting the system store and every CA file or folder the user names (cacerts)."""
-    sources = trust_sources()
-    for source in sources.missing:  # an error that says which variable, not a silent skip
-        raise IndexUnavailable(f"cannot load TLS certificates: {source.origin} names no file or folder")
-    folders = list(sources.folders)
-    # Handed a location, create_default_context() loads that instead of OpenSSL's defaults (which
-    # trust_sources() listed already); with none at all, the defaults it loads are empty too.
-    ctx = ssl.create_default_context(capath=folders[0].path) if folders else ssl.create_default_context()
-    for source in folders[1:]:
-        _load(ctx, source, folder=True)
-    for source in sources.files:
-        # The one speed-up: a bundle whose every certificate is in a hashed folder loaded above adds nothing.
-        if not covered_by_folders(source.path, folders):
-            _load(ctx, source, folder=False)
-    return ctx
-
-
-def _load(ctx: ssl.SSLContext, source: CaSource, *, folder: bool) -> None:
-    try:
-        if folder:
-            ctx.load_verify_locations(capath=source.path)
-        else:
-            ctx.load_verify_locations(cafile=source.path)
-    except (ssl.SSLError, OSError) as exc:
-        raise IndexUnavailable(f"cannot load TLS certificates: the CA certificates of {source.origin} "
-                               f"({source.path}): {exc}") from exc
-
-
-_tls_lock = threading.Lock()
-_tls_shared: tuple[tuple, ssl.SSLContext] | None = None
-
-
-def tls_context() -> ssl.SSLContext:
-    """ssl_context(), built once per process and again when the CA variables or the files they name change."""
-    global _tls_shared
-    sources = trust_sources()
-    key = (tuple(os.environ.get(var) for var in CA_ENV_VARS),
-           tuple((s.path, _stamp(s.path)) for s in (*sources.files, *sources.folders, *sources.missing)))
-    with _tls_lock:
-        if _tls_shared is None or _tls_shared[0] != key:
-            _tls_shared = (key, ssl_context())
-        return _tls_shared[1]
-
-
-def _stamp(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
-def _key(url: str) -> str:
-    return hashlib.sha256(redact(url).encode("utf-8")).hexdigest()
-
-
-def _unlink(path: str | Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 class HttpClient:
@@ -203,7 +126,7 @@ class HttpClient:
 
     def __init__(self, cache_root: Path | None, *, offline: bool = False, timeout: float | None = None,
                  retries: int = 2, backoff: float = 0.25):
-        self.cache_root = Path(cache_root) if cache_root is not None else None
+        self._store = HttpCache(Path(cache_root)) if cache_root is not None else None
         self.offline = offline
         self.timeout = configured_timeout(30.0) if timeout is None else timeout
         self.retries = retries
@@ -217,10 +140,10 @@ class HttpClient:
         self.user_agent = f"incrinstall/{__version__}"
 
     @property
-    def _cache(self) -> Path:
-        if self.cache_root is None:
+    def _cache(self) -> HttpCache:
+        if self._store is None:
             raise RuntimeError("this HttpClient has no cache folder; use stream()")  # a bug, never the user's
-        return self.cache_root
+        return self._store
 
     # -- counters -----------------------------------------------------------------------
 
@@ -262,8 +185,8 @@ class HttpClient:
         url = self._strip_credentials(url)
         if url.startswith("file:"):
             return self._get_file(url)
-        path = self._entry_path(url)
-        entry = self._read_entry(path)
+        cached = self._cache.read(url)
+        entry = None if cached is None else Response(cached.url, cached.status, cached.body, cached.content_type, True)
         if entry is not None and (immutable or self.offline):
             return entry
         if self.offline:
@@ -274,25 +197,23 @@ class HttpClient:
         if not immutable:
             # Ask CDNs in front of an index to check with the origin, as pip does.
             headers["Cache-Control"] = "max-age=0"
-        meta = self._read_meta(path) if entry is not None else {}
-        if meta.get("etag"):
-            headers["If-None-Match"] = meta["etag"]
-        if meta.get("last_modified"):
-            headers["If-Modified-Since"] = meta["last_modified"]
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
         status, hdrs, final, body = self._request(url, headers)
         if status == 304 and entry is not None:
             return entry
         if status == 200:
             assert body is not None
             ctype = hdrs.get("content-type", "")
-            meta = {"url": redact(final), "status": 200, "content_type": ctype,
-                    "etag": hdrs.get("etag"), "last_modified": hdrs.get("last-modified")}
-            self._write_entry(path, meta, body)
+            self._cache.store_ok(url, final=final, body=body, content_type=ctype, etag=hdrs.get("etag"),
+                                 last_modified=hdrs.get("last-modified"))
             return Response(final, 200, body, ctype, False)
         if status in (404, 410):
-            self._write_entry(path, {"url": redact(final), "status": 404, "content_type": ""}, b"")
+            self._cache.store_missing(url, final=final)
             return Response(final, 404, b"", "", False)
-        raise IndexUnavailable(f"{redact(final)} answered HTTP {status}{_auth_hint(status)}", where=redact(url))
+        raise IndexUnavailable(f"{redact(final)} answered HTTP {status}{auth_hint(status)}", where=redact(url))
 
     def cached_file(self, url: str, *, filename: str) -> Path | None:
         """The local copy `download()` made (or a file: URL's own file), if there is one: no request."""
@@ -300,7 +221,7 @@ class HttpClient:
         if url.startswith("file:"):
             path = file_url_path(url)
             return path if path.is_file() else None
-        dest = self._cache / "files-v1" / _key(url) / filename
+        dest = self._cache.file(url, filename)
         return dest if dest.is_file() else None
 
     def get_range(self, url: str, start: int, end: int | None) -> tuple[bytes, int]:
@@ -318,7 +239,7 @@ class HttpClient:
         if status == 200:
             return body, len(body)
         if status != 206:
-            raise IndexUnavailable(f"{redact(final)} answered HTTP {status} to a range request{_auth_hint(status)}",
+            raise IndexUnavailable(f"{redact(final)} answered HTTP {status} to a range request{auth_hint(status)}",
                                    where=redact(url))
         m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", hdrs.get("content-range", "").strip())
         if m is None:
@@ -334,7 +255,7 @@ class HttpClient:
             if not path.is_file():
                 raise IndexUnavailable(f"{path} does not exist", where=filename)
             return path
-        dest = self._cache / "files-v1" / _key(url) / filename
+        dest = self._cache.file(url, filename)
         if dest.is_file():
             return dest
         if self.offline:
@@ -343,7 +264,7 @@ class HttpClient:
         with replacing(dest) as fh:  # a file that fails its hash never takes dest's name
             got = self.stream(url, fh, algorithms=tuple(checks))
             if got.status != 200:
-                raise IndexUnavailable(f"{redact(got.url)} answered HTTP {got.status}{_auth_hint(got.status)}",
+                raise IndexUnavailable(f"{redact(got.url)} answered HTTP {got.status}{auth_hint(got.status)}",
                                        where=filename)
             for algo, expected in checks.items():
                 if got.hashes[algo] != expected:
@@ -362,7 +283,7 @@ class HttpClient:
         url = self._strip_credentials(url)
         if self.offline:
             raise IndexUnavailable(f"{redact(url)} is not in the cache and --offline was given", where=redact(url))
-        digests: dict = {}  # algorithm -> hash object, fresh for each attempt
+        digests: dict[str, hashlib._Hash] = {}  # algorithm -> hash object, fresh for each attempt
         received = 0
 
         def sink(resp: http.client.HTTPResponse, at: str) -> int:
@@ -404,46 +325,13 @@ class HttpClient:
 
     def forget(self, url: str) -> None:
         """Drop the cached copy of `url` (e.g. a body that failed its hash check)."""
-        _unlink(self._entry_path(split_credentials(url)[0]))
+        self._cache.forget(split_credentials(url)[0])
 
     def close(self) -> None:
         with self._lock:
             conns, self._all_connections = self._all_connections, []
         for conn in conns:
             conn.close()
-
-    # -- cache entries: one file each, a JSON header line then the body (atomic to replace) --
-
-    def _entry_path(self, url: str) -> Path:
-        key = _key(url)
-        return self._cache / "web-v1" / key[:2] / key
-
-    def _read_entry(self, path: Path) -> Response | None:
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return None
-        head, sep, body = raw.partition(b"\n")
-        try:
-            meta = json.loads(head)
-        except ValueError:
-            return None
-        if not sep:
-            return None
-        return Response(meta["url"], meta["status"], body, meta.get("content_type", ""), True)
-
-    def _read_meta(self, path: Path) -> dict:
-        try:
-            with open(path, "rb") as fh:
-                return json.loads(fh.readline())
-        except (OSError, ValueError):
-            return {}
-
-    def _write_entry(self, path: Path, meta: dict, body: bytes) -> None:
-        try:
-            write_atomic(path, b"".join((json.dumps(meta).encode("utf-8"), b"\n", body)))
-        except OSError:
-            pass  # a read-only or full cache must not break a resolution
 
     def _get_file(self, url: str) -> Response:
         path = file_url_path(url)
@@ -460,8 +348,8 @@ class HttpClient:
 
     # -- the wire -----------------------------------------------------------------------
 
-    def _request(self, url: str, headers: dict[str, str], *, sink: Callable[..., int] | None = None,
-                 refuse_downgrade: bool = False) -> tuple[int, dict, str, bytes | None]:
+    def _request(self, url: str, headers: dict[str, str], *, sink: Sink | None = None,
+                 refuse_downgrade: bool = False) -> tuple[int, dict[str, str], str, bytes | None]:
         """Follow redirects; return (status, lower-cased headers, final url, body or None when sunk)."""
         headers = dict(headers)
         first = url
@@ -479,7 +367,7 @@ class HttpClient:
         raise IndexUnavailable(f"too many redirects (more than {MAX_REDIRECTS}) fetching {redact(first)}, "
                                f"the last to {redact(url)}", where=redact(first))
 
-    def _exchange(self, url: str, headers: dict[str, str], sink) -> tuple[int, dict, bytes | None]:
+    def _exchange(self, url: str, headers: dict[str, str], sink: Sink | None) -> tuple[int, dict[str, str], bytes | None]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise IndexUnavailable(f"unsupported URL {redact(url)}", where=redact(url))
@@ -563,9 +451,9 @@ class HttpClient:
         tries = f" ({attempts} attempts)" if attempts > 1 else ""
         return IndexUnavailable(what + tries, where=shown)
 
-    def _connection(self, parts) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self, parts: SplitResult) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's kept-alive connection to the URL's host (or its proxy); True when plain-HTTP proxied."""
-        scheme, host = parts.scheme, parts.hostname
+        scheme, host = parts.scheme, parts.hostname or ""  # _exchange refused a URL without a host
         port = parts.port or (443 if scheme == "https" else 80)
         pool = self._local.__dict__.setdefault("pool", {})
         key = (scheme, host, port)
@@ -579,17 +467,17 @@ class HttpClient:
         if proxy is not None:
             p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
             pport = p.port or (443 if p.scheme == "https" else 80)
+            proxy_host = p.hostname or ""
             proxy_headers = {}
             if p.username is not None:
-                token = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
-                proxy_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+                proxy_headers["Proxy-Authorization"] = basic_auth((unquote(p.username), unquote(p.password or "")))
+            made: tuple[http.client.HTTPConnection, bool]
             if scheme == "https":
-                conn = http.client.HTTPSConnection(p.hostname, pport, timeout=self.timeout, context=tls)
-                conn.set_tunnel(host, port, headers=proxy_headers)
-                made = (conn, False)
+                tunnel = http.client.HTTPSConnection(proxy_host, pport, timeout=self.timeout, context=tls)
+                tunnel.set_tunnel(host, port, headers=proxy_headers)
+                made = (tunnel, False)
             else:
-                conn = http.client.HTTPConnection(p.hostname, pport, timeout=self.timeout)
-                made = (conn, True)
+                made = (http.client.HTTPConnection(proxy_host, pport, timeout=self.timeout), True)
         elif scheme == "https":
             made = (http.client.HTTPSConnection(host, port, timeout=self.timeout, context=tls), False)
         else:
@@ -611,8 +499,6 @@ def _retry_after(value: str | None) -> float | None:
     if value.isdigit():
         seconds = float(value)
     else:
-        from email.utils import parsedate_to_datetime
-
         try:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError, IndexError, OverflowError):
@@ -620,35 +506,9 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _auth_hint(status: int) -> str:
-    if status in (401, 403):
-        problem = _netrc_problem()
-        return ("; the index wants credentials: user:password@ in the index URL, or a `machine` entry in "
-                "$NETRC or ~/.netrc" + (f" ({problem})" if problem else ""))
-    return ""
-
-
-def _netrc_problem() -> str | None:
-    """Why the netrc file there is was not read, without any of its text (a bad token may be a password)."""
-    import netrc
-
-    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-    if not os.path.isfile(path):
-        return None
-    try:
-        netrc.netrc(path)
-    except netrc.NetrcParseError as exc:
-        return f"{path} was not used: line {exc.lineno} is not valid netrc syntax"
-    except OSError as exc:
-        return f"{path} was not used: {exc.strerror or type(exc).__name__}"
-    return None
-
-
 def _proxy_for(scheme: str, host: str) -> str | None:
     if host in LOOPBACK or host.startswith("127."):
         return None
-    from urllib.request import getproxies, proxy_bypass_environment
-
     proxies = getproxies()
     proxy = proxies.get(scheme)
     if not proxy or proxy_bypass_environment(host, proxies):
@@ -671,8 +531,6 @@ def configured_timeout(default: float) -> float:
     except ValueError:
         value = 0.0
     if not value > 0 or value != value or value == float("inf"):
-        from incrinstall.common.errors import SpecError
-
         raise SpecError(f"INCRINSTALL_HTTP_TIMEOUT={text!r} is not a number of seconds above 0",
                         where="INCRINSTALL_HTTP_TIMEOUT")
     return value
@@ -689,8 +547,6 @@ def shared_client() -> HttpClient:
 
 def status_text(status: int) -> str:
     """"404 Not Found": the status with its standard phrase, for messages."""
-    from http import HTTPStatus
-
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
@@ -703,10 +559,6 @@ def fetch_spec_file(url: str, *, where: str) -> bytes:
     Through shared_client(), so with its TLS rule, retries and credentials; an https URL that
     redirects to plain http is refused. Neither message nor `where` ever shows a password.
     """
-    import io
-
-    from incrinstall.common.errors import SpecError
-
     shown, where = redact(url), redact(where)
     body = io.BytesIO()
     try:

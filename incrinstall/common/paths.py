@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # typing itself is not imported on the no-op path; mypy reads this block as true
+if TYPE_CHECKING:
+    from pathlib import Path
+
 _LAYER_FILESYSTEMS = frozenset({"overlay", "fuse.fuse-overlayfs", "aufs"})
 _ephemeral: str | None = None
 
@@ -33,8 +37,9 @@ def cache_root() -> str:
     return os.path.join(ephemeral_root(), "incrinstall")
 
 
-def cache_dir():
+def cache_dir() -> Path:
     """cache_root() as a Path."""
+    # Local: the no-op path reads this module and never builds a Path.
     from pathlib import Path
 
     return Path(cache_root())
@@ -70,6 +75,7 @@ def ephemeral_root() -> str:
     """One temporary folder per process for the caches that must not persist, removed at exit."""
     global _ephemeral
     if _ephemeral is None:
+        # Local: only a cache that must not persist needs these, and the no-op path reads this module.
         import atexit
         import shutil
         import tempfile

@@ -44,7 +44,7 @@ class Manifest:
                 "roots": None if self.roots is None else list(self.roots)}
         return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
-    def content_digest(self, folder: str | os.PathLike) -> str:
+    def content_digest(self, folder: str | os.PathLike[str]) -> str:
         """sha256 of what the recipe holds: the manifest, and the bytes of every copied file.
 
         Placeholders count by name only (the manifest lists them): once the sources are copied over
@@ -62,7 +62,7 @@ class Manifest:
         return h.hexdigest()
 
 
-def read(folder: str | os.PathLike) -> Manifest | None:
+def read(folder: str | os.PathLike[str]) -> Manifest | None:
     """The manifest of a recipe folder; None when `folder` holds none. A damaged one is an error naming it."""
     path = os.path.join(folder, NAME)
     try:
@@ -87,12 +87,12 @@ def read(folder: str | os.PathLike) -> Manifest | None:
     return Manifest(files, placeholders, roots, schema)
 
 
-def spec_files(folder: str | os.PathLike) -> list[str]:
+def spec_files(folder: str | os.PathLike[str]) -> list[str]:
     """[NAME] when `folder` is a recipe, else []: what spec collection adds to the files it read."""
     return [NAME] if os.path.isfile(os.path.join(folder, NAME)) else []
 
 
-def cache_tag(folder: str | os.PathLike) -> dict[str, str]:
+def cache_tag(folder: str | os.PathLike[str]) -> dict[str, str]:
     """Key material that tells a recipe folder from the full tree ({} for a tree that is no recipe)."""
     path = os.path.join(folder, NAME)
     try:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 
-def pyproject_shape(data: dict) -> str:
+def pyproject_shape(data: Mapping[str, object]) -> str:
+    """The digest of `data` (a parsed pyproject.toml) without its dependency tables and uv's or incrinstall's own."""
     rest = {key: value for key, value in data.items() if key != "dependency-groups"}
-    if isinstance(rest.get("project"), dict):
-        rest["project"] = {k: v for k, v in rest["project"].items()
-                           if k not in ("dependencies", "optional-dependencies")}
-    if isinstance(rest.get("tool"), dict):
-        rest["tool"] = {k: v for k, v in rest["tool"].items() if k not in ("uv", "incrinstall")}
+    project, tool = rest.get("project"), rest.get("tool")
+    if isinstance(project, dict):
+        rest["project"] = {k: v for k, v in project.items() if k not in ("dependencies", "optional-dependencies")}
+    if isinstance(tool, dict):
+        rest["tool"] = {k: v for k, v in tool.items() if k not in ("uv", "incrinstall")}
     return hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode("utf-8")).hexdigest()

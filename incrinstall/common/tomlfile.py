@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 from incrinstall.common.errors import SpecError
 
+# A parsed TOML document or table: string keys, values of any TOML type.
+TomlTable = dict[str, Any]
+# Where an element is: its keys from the top, with the index of an array element (or of an array of tables).
+KeyPath = tuple[str | int, ...]
 
-def load_toml(path: Path, rel: str) -> tuple[dict, TomlLocator]:
+
+def load_toml(path: Path, rel: str) -> tuple[TomlTable, TomlLocator]:
     """Parse a file; a missing file, bad UTF-8 or bad TOML becomes SpecError at `rel`(:line)."""
     text = read_text(path, rel)
     return parse_toml(text, rel), TomlLocator(text, rel)
@@ -32,7 +39,7 @@ def read_text(path: Path, rel: str) -> str:
         raise SpecError(f"not UTF-8: {exc.reason} (byte {data[exc.start]:#04x})", where=f"{rel}:{line}") from None
 
 
-def read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> TomlTable:
     """A file incrinstall wrote itself (the state's pylock.toml, uv's output): ValueError when it is not TOML."""
     try:
         return parse_toml(path.read_bytes().decode("utf-8"), str(path))
@@ -40,27 +47,28 @@ def read_toml(path: Path) -> dict:
         raise ValueError(str(exc)) from None
 
 
-def parse_toml(text: str, rel: str) -> dict:
+def parse_toml(text: str, rel: str) -> TomlTable:
     """Parse with tomllib (about 20x faster than tomlkit); errors become SpecError at rel:line.
 
     Line numbers for valid files come from TomlLocator, never from the parser. tomlkit (also the
     reader on Python 3.10, which has no tomllib) is asked only to explain a text tomllib refused,
     because its messages name the line.
     """
-    try:
+    if sys.version_info >= (3, 11):
+        # Local: the sync that finds nothing to do imports this module (the state's reader) and parses no TOML.
         import tomllib
-    except ImportError:  # Python 3.10
-        tomllib = None
-    if tomllib is not None:
+
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError:
             pass  # tomlkit below says what and where
+    # Local: tomlkit is the slow reader, needed only on Python 3.10 and to explain a refused text.
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
     try:
-        return tomlkit.parse(text).unwrap()
+        table: TomlTable = tomlkit.parse(text).unwrap()
+        return table
     except TOMLKitError as exc:
         line = getattr(exc, "line", None)
         if not line or "already exists" in str(exc):  # tomlkit places these at the table's end, or nowhere
@@ -80,7 +88,7 @@ class TomlLocator:
     def __init__(self, text: str, rel: str):
         self.rel = rel
         self._text = text
-        self._lines: dict[tuple, int] | None = None
+        self._lines: dict[KeyPath, int] | None = None
 
     def _scan(self) -> _TomlScanner:
         scanner = _TomlScanner(self._text)
@@ -90,7 +98,8 @@ class TomlLocator:
             pass  # TOML this scanner does not follow: fewer line numbers, never a crash
         return scanner
 
-    def where(self, path: tuple, index: int | None = None) -> str:
+    def where(self, path: KeyPath, index: int | None = None) -> str:
+        """`rel:line` of the element at `path` (element `index` of it when given); `rel` when not found."""
         if self._lines is None:
             self._lines = self._scan().lines
         key = path if index is None else (*path, index)
@@ -110,12 +119,12 @@ class _TomlScanner:
         self.s = text
         self.i = 0
         self.line = 1
-        self.lines: dict[tuple, int] = {}
-        self.aot_count: dict[tuple, int] = {}
+        self.lines: dict[KeyPath, int] = {}
+        self.aot_count: dict[KeyPath, int] = {}
         self.duplicates: list[int] = []
 
-    def scan(self) -> dict[tuple, int]:
-        table: tuple = ()
+    def scan(self) -> dict[KeyPath, int]:
+        table: KeyPath = ()
         s = self.s
         while True:
             self._skip_blank(newlines=True)
@@ -138,7 +147,7 @@ class _TomlScanner:
             else:
                 self._key_value(table)
 
-    def _key_value(self, table: tuple) -> None:
+    def _key_value(self, table: KeyPath) -> None:
         start_line = self.line
         path = (*table, *self._key_path())
         self._skip_blank()
@@ -148,8 +157,8 @@ class _TomlScanner:
         self.lines.setdefault(path, start_line)
         self._value(path)
 
-    def _key_path(self) -> tuple:
-        parts = []
+    def _key_path(self) -> KeyPath:
+        parts: list[str | int] = []
         while True:
             self._skip_blank()
             c = self.s[self.i]
@@ -170,7 +179,7 @@ class _TomlScanner:
                 continue
             return tuple(parts)
 
-    def _value(self, path: tuple) -> None:
+    def _value(self, path: KeyPath) -> None:
         self._skip_blank()
         c = self.s[self.i]
         if c == "[":

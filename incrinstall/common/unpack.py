@@ -7,17 +7,17 @@ count, hard links only to earlier files, and our error. Zip names are all checke
 
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
+import stat
+import tarfile
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from incrinstall.common.errors import ArchiveError
-
-if TYPE_CHECKING:
-    import tarfile
-    import zipfile
 
 SUPPORTED = ".tar.gz, .tgz, .tar, .tar.bz2, .tar.xz, .zip"
 MAX_MEMBERS = 200_000  # more entries than any project has: an inode bomb, not a source tree
@@ -60,11 +60,6 @@ def unpack(archive: Path, tree: Path, *, display: str, max_size: int, supported:
     as written). A refusal raises ArchiveError naming `display` and the member; what was already
     written stays for the caller to remove with its temporary folder.
     """
-    import lzma
-    import tarfile
-    import zipfile
-    import zlib
-
     fmt = _sniff(archive)
     if fmt is None:
         raise ArchiveError(f"unknown archive format (supported: {supported})", where=display)
@@ -139,8 +134,6 @@ def _check_symlinks(members: list[Member], tree: Path, display: str) -> None:
 
 
 def _untar(tf: tarfile.TarFile, tree: Path, max_size: int, display: str) -> list[Member]:
-    import tarfile
-
     infos = _tar_infos(tf, display)
     _check_declared_size([(i.name, i.size) for i in infos if i.isreg()], max_size, display)
     guard = _TarGuard(max_size, display)
@@ -165,10 +158,6 @@ def _untar(tf: tarfile.TarFile, tree: Path, max_size: int, display: str) -> list
 
 def _tar_infos(tf: tarfile.TarFile, display: str) -> list[tarfile.TarInfo]:
     """Every header, read lazily so a header bomb stops at MAX_MEMBERS; a read error names the last good member."""
-    import lzma
-    import tarfile
-    import zlib
-
     infos: list[tarfile.TarInfo] = []
     try:
         for info in tf:
@@ -190,8 +179,6 @@ def _check_tar_end(tf: tarfile.TarFile, infos: list[tarfile.TarInfo], display: s
     header) or junk after the last member; either way the rest of the archive would vanish unread.
     Checked after extracting, where the stream is just before that block (gzip cannot seek back cheaply).
     """
-    import tarfile
-
     tf.fileobj.seek(tf.offset)
     block = tf.fileobj.read(tarfile.BLOCKSIZE)
     if block.strip(b"\0"):
@@ -201,8 +188,6 @@ def _check_tar_end(tf: tarfile.TarFile, infos: list[tarfile.TarInfo], display: s
 
 
 def _special_kind(info: tarfile.TarInfo) -> str:
-    import tarfile
-
     kinds = {tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device", tarfile.FIFOTYPE: "fifo"}
     return kinds.get(info.type, f"special file (type {info.type!r})")
 
@@ -224,8 +209,6 @@ class _TarGuard:
         self.members: list[Member] = []
 
     def __call__(self, info: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
-        import tarfile
-
         name = _safe_name(info.name, self.display)
         if info.islnk():
             self._check_hard_link(info)
@@ -290,8 +273,6 @@ class _TarGuard:
 
     def _refusal(self, exc: Exception, info: tarfile.TarInfo) -> ArchiveError:
         """The data filter's verdict in our words (its own messages show absolute temporary paths)."""
-        import tarfile
-
         if isinstance(exc, tarfile.SpecialFileError):
             return self._refuse(info, _special_kind(info))
         if isinstance(exc, tarfile.AbsoluteLinkError):
@@ -340,8 +321,6 @@ def _unzip(zf: zipfile.ZipFile, tree: Path, max_size: int, display: str) -> list
 
 
 def _zip_entries(zf: zipfile.ZipFile, display: str) -> list[tuple[Member, zipfile.ZipInfo]]:
-    import stat
-
     def refuse(raw: str, why: str) -> ArchiveError:
         return ArchiveError(f"refusing member {raw!r}: {why}", where=display)
 

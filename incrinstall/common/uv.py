@@ -1,4 +1,8 @@
-"""Run the uv binary that ships with the `uv` package, with a quiet, predictable environment."""
+"""Run the uv binary that ships with the `uv` package, with a quiet, predictable environment.
+
+Stages that call uv take a `UvRunner` (`uv: UvRunner = REAL_UV`), so a test can hand them a fake
+where a real uv is not the point; a failed call is a `UvError` carrying all that uv printed.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,32 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Protocol
 
-from incrinstall.common.errors import InstallError
+from incrinstall.common.config import RESOLUTION_ENV
+from incrinstall.common.errors import InstallError, UvError
+from incrinstall.common.paths import cache_dir, uv_cache_override
+
+
+class UvRunner(Protocol):
+    """Runs `uv ARGS` for a stage; raises UvError (an InstallError) when uv fails.
+
+    REAL_UV is the bundled binary (run_uv); a test's fake records or answers the calls instead.
+    """
+
+    def run(self, args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
+            what: str = "uv") -> subprocess.CompletedProcess[str]: ...
+
+
+class RealUv:
+    """The real runner: run_uv(), with incrinstall's index settings, CAs and `--no-config`."""
+
+    def run(self, args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
+            what: str = "uv") -> subprocess.CompletedProcess[str]:
+        return run_uv(args, cwd=cwd, env=env, what=what)
+
+
+REAL_UV: UvRunner = RealUv()
 
 
 def uv_binary() -> str:
@@ -17,13 +45,16 @@ def uv_binary() -> str:
     if override:
         return override
     try:
+        # Local: the `uv` package imports sysconfig, and a sync that finds nothing to do imports this module
+        # (through the installer's recovery check) without running uv.
         from uv import find_uv_bin
 
         return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if found:
-            return found
+    except (ImportError, FileNotFoundError):  # installed without the `uv` package, or it lacks its binary
+        pass
+    found = shutil.which("uv")
+    if found:
+        return found
     raise InstallError("cannot find the uv binary; install the `uv` package next to incrinstall")
 
 
@@ -36,16 +67,12 @@ def uv_env(extra: dict[str, str] | None = None, *, own_settings: bool = False) -
     trust is spelled out too: uv is told the CA files and folders incrinstall trusts.
     `own_settings`: the environment as it is, uv's variables included (see run_uv).
     """
-    from incrinstall.common.config import RESOLUTION_ENV
-
     env = dict(os.environ) if own_settings else {k: v for k, v in os.environ.items() if k not in RESOLUTION_ENV}
     env.setdefault("UV_NO_PROGRESS", "1")
     env["NO_COLOR"] = env.get("NO_COLOR", "1")
     if not own_settings:
         # incrinstall decides what to install; uv must not re-resolve from a project config it finds.
         env["UV_NO_CONFIG"] = "1"
-    from incrinstall.common.paths import uv_cache_override
-
     override = uv_cache_override()  # a cache that would stay in an image layer is a temporary one
     if override:
         env["UV_CACHE_DIR"] = override
@@ -62,8 +89,9 @@ def _trust_what_incrinstall_trusts(env: dict[str, str]) -> None:
     requests (and a corporate proxy's CA added to it) use; with them it trusts exactly those, so
     UV_SYSTEM_CERTS (UV_NATIVE_TLS) would change nothing and is not passed on.
     """
+    # Local: cacerts imports ssl, and the sync that finds nothing to do imports this module (through
+    # the installer's recovery check) without ever running uv.
     from incrinstall.common.cacerts import uv_tls_env
-    from incrinstall.common.paths import cache_dir
 
     settings = uv_tls_env(cache_dir())
     if not settings:
@@ -78,8 +106,8 @@ def _trust_what_incrinstall_trusts(env: dict[str, str]) -> None:
 
 
 def run_uv(args: list[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
-           what: str = "uv", own_settings: bool = False) -> subprocess.CompletedProcess:
-    """Run `uv ARGS --no-config`; raise InstallError with the tail of its output when it fails.
+           what: str = "uv", own_settings: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `uv ARGS --no-config`; raise UvError with the tail of its output when it fails.
 
     `--no-config` (a global option, valid after any subcommand) goes on every call that resolves,
     builds or installs; `pip uninstall` keeps its package names last and has UV_NO_CONFIG=1 (uv_env),
@@ -104,27 +132,26 @@ _ERROR_LINE = re.compile(r"^\s*error:\s*(\S.*)$", re.MULTILINE)
 _FETCH_CAUSE = re.compile(r"^\s*(?:cause:|Caused by:)\s*(Failed to fetch: \S+)", re.MULTILINE)
 
 
-def _first_error(output: str | None, cmd: list[str]) -> str:
+def _first_error(output: str, cmd: list[str]) -> str:
     """uv's own first error line, with the URL it could not fetch ("Request failed after 1 retry" names none)."""
-    first = _ERROR_LINE.search(output or "")
+    first = _ERROR_LINE.search(output)
     if first is None:
         return f"{' '.join(cmd[1:4])} ..."
     said = first.group(1).strip()
-    fetch = _FETCH_CAUSE.search(output or "", first.end())
+    fetch = _FETCH_CAUSE.search(output, first.end())
     if fetch is not None and fetch.group(1).split(": ", 1)[1] not in said:
         said += f" ({fetch.group(1)})"
     return said
 
 
-def failure(what: str, code: int, cmd: list[str], output: str) -> InstallError:
+def failure(what: str, code: int, cmd: list[str], output: str | None) -> UvError:
     """The error for a failed uv call: the package uv names first (its headline scrolls away), then the tail."""
-    lines = (output or "").strip().splitlines()
-    found = _PACKAGE_HEADLINE.search(output or "")
+    output = output or ""
+    lines = output.strip().splitlines()
+    found = _PACKAGE_HEADLINE.search(output)
     if found is None:
-        error = InstallError(f"{what} failed (exit {code}): {_first_error(output, cmd)}",
-                             detail="\n".join(lines[-25:]))
-        error.output = output or ""  # all of it, for a caller that reads uv's explanation (uv_resolve)
-        return error
+        return UvError(f"{what} failed (exit {code}): {_first_error(output, cmd)}", detail="\n".join(lines[-25:]),
+                       output=output, returncode=code, command=cmd)
     headline = found.group(1).strip()
     start = next(i for i, line in enumerate(lines) if headline in line)
     # The causes uv lists under its headline, then the last lines (the build's own error is at the end).
@@ -136,4 +163,5 @@ def failure(what: str, code: int, cmd: list[str], output: str) -> InstallError:
     # from the whole output, a short one's progress lines landed in the middle of the headline's causes.
     warnings = [line for line in lines[:start] if line.lstrip().startswith("warning:")]
     detail = "\n".join(head + ([f"  ... ({skipped} lines)"] if skipped > 0 else []) + tail + warnings)
-    return InstallError(f"{what} failed (exit {code}): {headline}", detail=detail)
+    return UvError(f"{what} failed (exit {code}): {headline}", detail=detail, output=output, returncode=code,
+                   command=cmd)

@@ -16,9 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Protocol
 
 
-def repository_state(project_dir: str | os.PathLike, tools: list[str]) -> str:
+class Digest(Protocol):
+    """What the state is fed into (a hashlib object)."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
+def repository_state(project_dir: str | os.PathLike[str], tools: list[str]) -> str:
     """A digest of the state of the repositories holding `project_dir` for each of `tools` ("git", "hg")."""
     digest = hashlib.sha256()
     for tool in sorted(set(tools)):
@@ -50,7 +57,7 @@ def _read(path: str, limit: int | None = None) -> bytes | None:
         return None
 
 
-def _add(digest, label: str, data: bytes | None) -> None:
+def _add(digest: Digest, label: str, data: bytes | None) -> None:
     digest.update(label.encode("utf-8", "surrogateescape") + b"\0")
     digest.update(b"-missing-" if data is None else len(data).to_bytes(8, "big") + data)
 
@@ -73,7 +80,7 @@ def _git_dirs(project_dir: str) -> tuple[str, str] | None:
     return git_dir, common
 
 
-def _git_state(project_dir: str, digest) -> None:
+def _git_state(project_dir: str, digest: Digest) -> None:
     dirs = _git_dirs(project_dir)
     if dirs is None:
         _add(digest, "no repository", None)
@@ -86,14 +93,14 @@ def _git_state(project_dir: str, digest) -> None:
         _add(digest, ref, _read(os.path.join(common, *ref.split("/"))))
     _add(digest, "packed-refs", _read(os.path.join(common, "packed-refs")))
     tags = os.path.join(common, "refs", "tags")
-    for folder, dirs, files in os.walk(tags):
-        dirs.sort()
+    for folder, subfolders, files in os.walk(tags):
+        subfolders.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
             _add(digest, os.path.relpath(path, tags).replace(os.sep, "/"), _read(path))
 
 
-def _hg_state(project_dir: str, digest) -> None:
+def _hg_state(project_dir: str, digest: Digest) -> None:
     dot_hg = _find_upwards(project_dir, ".hg")
     if dot_hg is None:
         _add(digest, "no repository", None)

@@ -7,12 +7,18 @@ interpreter we use its ``sys_tags()`` and ``default_environment()`` (exactly wha
 otherwise the raw facts below let incrinstall compute the tags in its own process.
 """
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
 
+if False:  # for the type comments; never imported when this runs (the target may lack typing's newer names)
+    import types  # noqa: F401  (named in type comments only)
+
 
 def _venv_prefix():
+    # type: () -> str | None
     """With -S the site module never ran, so a venv's sys.prefix still points at the base install.
 
     Mirror site.venv(): a pyvenv.cfg next to the executable or one folder up marks a venv whose
@@ -30,6 +36,7 @@ def _venv_prefix():
 
 
 def _full_version(info):
+    # type: (sys._version_info) -> str
     version = f"{info.major}.{info.minor}.{info.micro}"
     if info.releaselevel != "final":
         version += info.releaselevel[0] + str(info.serial)
@@ -37,7 +44,9 @@ def _full_version(info):
 
 
 def _markers_by_hand():
+    # type: () -> dict[str, str]
     """PEP 508 environment, computed the way packaging.markers.default_environment() does."""
+    # Local, as every import after main() has set sys.prefix: sysconfig must not be imported before (see main).
     import platform
 
     return {
@@ -56,11 +65,10 @@ def _markers_by_hand():
 
 
 def _cpython_abis(sysconfig):
+    # type: (types.ModuleType) -> list[str]
     """The ABI tags of this CPython, as packaging.tags computes them (for the fallback)."""
     major, minor = sys.version_info[:2]
     version = f"{major}{minor}"
-    import importlib.machinery
-
     threading = debug = pymalloc = ""
     with_debug = sysconfig.get_config_var("Py_DEBUG")
     has_refcount = hasattr(sys, "gettotalrefcount")
@@ -80,6 +88,7 @@ def _cpython_abis(sysconfig):
 
 
 def _generic_abis(sysconfig):
+    # type: (types.ModuleType) -> list[str]
     ext_suffix = sysconfig.get_config_var("EXT_SUFFIX") or ""
     parts = ext_suffix.split(".")
     if len(parts) < 3:
@@ -95,23 +104,25 @@ def _generic_abis(sysconfig):
 
 
 def _import_packaging(folder):
+    # type: (str) -> None
     """Import OUR packaging from its folder without putting the rest of our site-packages on sys.path."""
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location(
         "packaging", os.path.join(folder, "__init__.py"), submodule_search_locations=[folder])
+    if spec is None or spec.loader is None:
+        raise ImportError("no packaging in " + folder)
     module = importlib.util.module_from_spec(spec)
     sys.modules["packaging"] = module
     spec.loader.exec_module(module)
 
 
 def main(argv):
+    # type: (list[str]) -> None
     venv = _venv_prefix()
     if venv is not None:
         # Before sysconfig is imported: it reads sys.prefix at import time (<= 3.10) and picks the
         # "venv" scheme from it (3.11+, and Debian's patched posix_local logic).
         sys.prefix = sys.exec_prefix = venv
-    import sysconfig
+    import sysconfig  # only now: see above
 
     paths = sysconfig.get_paths()
     result = {
@@ -135,6 +146,7 @@ def main(argv):
     if len(argv) > 1 and argv[1]:
         try:
             _import_packaging(argv[1])
+            # Local: our packaging, imported from its folder just above (or not at all on a Python it does not run on).
             from packaging.markers import default_environment
             from packaging.tags import sys_tags
 

@@ -10,8 +10,13 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from incrinstall.common.names import canonical_name
+
+# direct_url.json (PEP 610) as read: {"url": ..., "dir_info": {"editable": true}} and the like.
+DirectUrl = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class InstalledDist:
     requires_python: str | None
     installer: str | None
     editable_path: str | None
-    direct_url: dict | None
+    direct_url: DirectUrl | None
     dist_info: str  # the .dist-info (or .egg-info) folder
 
 
@@ -193,7 +198,7 @@ def _read_requires_txt(path: str) -> list[str]:
     return out
 
 
-def _read_direct_url(path: str) -> dict | None:
+def _read_direct_url(path: str) -> DirectUrl | None:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -202,7 +207,7 @@ def _read_direct_url(path: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _editable_path(direct_url: dict) -> str | None:
+def _editable_path(direct_url: DirectUrl) -> str | None:
     dir_info = direct_url.get("dir_info")
     url = direct_url.get("url")
     if not (isinstance(dir_info, dict) and dir_info.get("editable") is True and isinstance(url, str)):
@@ -212,8 +217,6 @@ def _editable_path(direct_url: dict) -> str | None:
 
 def file_url_to_path(url: str) -> str | None:
     """file:///x/y%20z -> /x/y z (None for other schemes); urllib.request is too heavy to import for this."""
-    from urllib.parse import unquote, urlsplit
-
     parts = urlsplit(url)
     if parts.scheme != "file":
         return None
@@ -235,7 +238,7 @@ def requirement_closure(installed: Mapping[str, InstalledDist], roots: Iterable[
 
     Markers are evaluated for `markers` (the target's) with no extra, so optional requirements do not count.
     """
-    # Imported here: this module is on the no-op path, which never needs a requirement parsed.
+    # Local: this module is on the no-op path, which never needs a requirement parsed.
     from packaging.requirements import InvalidRequirement, Requirement
 
     found: set[str] = set()

@@ -7,24 +7,28 @@ no-op fast path: it imports only the standard library's light modules at import 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
-from dataclasses import dataclass
-from typing import Literal
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from incrinstall.common.atomic import write_atomic
 from incrinstall.common.errors import InterpreterError
+from incrinstall.common.paths import cache_dir
 
 # How the interpreter was found: named with --python, the active virtual environment, or python3 on PATH.
 FoundBy = Literal["--python", "VIRTUAL_ENV", "PATH"]
 
 # Bump when _probe.py or the cached layout changes: old cache files are then ignored.
 PROBE_VERSION = 1
-
-# How many probe subprocesses this process started (tests and --verbose output read it).
-
+# What _probe.py reports (its JSON): markers, paths, tags, and raw facts for the tags of an old target.
+ProbeInfo = dict[str, Any]
 
 @dataclass(frozen=True)
 class Interpreter:
@@ -56,8 +60,6 @@ def find_interpreter(python: str | None = None, environ: Mapping[str, str] | Non
         if exe is None:
             raise InterpreterError(f"points to {venv}, which has no python in it", where="VIRTUAL_ENV")
         return _describe(exe, "VIRTUAL_ENV")
-    import shutil
-
     for name in ("python3", "python"):
         found = shutil.which(name, path=env.get("PATH"))
         if found:
@@ -79,8 +81,6 @@ def _locate_explicit(python: str, env: Mapping[str, str]) -> str:
     # A bare name is looked up on PATH ("python3.12"), unless it is a venv folder here (".venv").
     looks_like_path = os.sep in python or (os.altsep and os.altsep in python) or os.path.isdir(python)
     if not looks_like_path:
-        import shutil
-
         found = shutil.which(python, path=env.get("PATH"))
         if not found:
             raise InterpreterError("no such interpreter on PATH (given with --python)", where=python)
@@ -99,7 +99,7 @@ def _locate_explicit(python: str, env: Mapping[str, str]) -> str:
     return path
 
 
-def _describe(exe: str, found_by: str) -> Interpreter:
+def _describe(exe: str, found_by: FoundBy) -> Interpreter:
     """The probe's answer for `exe`, from the disk cache when the executable is unchanged."""
     if _is_script(exe):
         # A wrapper such as a pyenv shim picks its python at run time (cwd, env): its own mtime says
@@ -108,11 +108,11 @@ def _describe(exe: str, found_by: str) -> Interpreter:
         return _to_interpreter(info, info["executable"], found_by)
     key = _cache_key(exe)
     cache_file = _cache_file(exe)
-    info = _load_cache(cache_file, key)
-    if info is None:
-        info = _run_probe(exe)
-        _store_cache(cache_file, key, info)
-    return _to_interpreter(info, exe, found_by)
+    cached = _load_cache(cache_file, key)
+    if cached is None:
+        cached = _run_probe(exe)
+        _store_cache(cache_file, key, cached)
+    return _to_interpreter(cached, exe, found_by)
 
 
 def _is_script(exe: str) -> bool:
@@ -123,7 +123,7 @@ def _is_script(exe: str) -> bool:
         return False  # executable but unreadable: a binary as far as we can tell
 
 
-def _cache_key(exe: str) -> dict:
+def _cache_key(exe: str) -> dict[str, object]:
     """What identifies the interpreter: the path, where it really points, the binary, and pyvenv.cfg."""
     real = os.path.realpath(exe)
     try:
@@ -144,39 +144,32 @@ def _cache_key(exe: str) -> dict:
 
 
 def _cache_file(exe: str) -> str:
-    import hashlib
-
-    from incrinstall.common.paths import cache_dir
-
     digest = hashlib.sha256(exe.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return os.path.join(cache_dir(), "interpreters", f"{digest}.json")
 
 
-def _load_cache(cache_file: str, key: dict) -> dict | None:
+def _load_cache(cache_file: str, key: dict[str, object]) -> ProbeInfo | None:
     try:
         with open(cache_file, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("key") != key:
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("info"), dict):
         return None
-    return data.get("info")
+    info: ProbeInfo = data["info"]
+    return info
 
 
-def _store_cache(cache_file: str, key: dict, info: dict) -> None:
+def _store_cache(cache_file: str, key: dict[str, object], info: ProbeInfo) -> None:
     # A cache we cannot write only costs the next run a subprocess.
-    from incrinstall.common.atomic import write_atomic
-
     try:
         write_atomic(cache_file, json.dumps({"key": key, "info": info}))
     except OSError:
         pass
 
 
-def _run_probe(exe: str) -> dict:
+def _run_probe(exe: str) -> ProbeInfo:
     """Ask the interpreter everything in one subprocess: -I -S keeps its environment and .pth files out."""
-    import subprocess
-
     probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_probe.py")
     try:
         proc = subprocess.run([exe, "-I", "-S", probe, _packaging_dir()], capture_output=True, text=True,
@@ -199,18 +192,21 @@ def _run_probe(exe: str) -> dict:
 
 
 def _packaging_dir() -> str:
+    # Local: this module is on the no-op path, which answers from the cached probe and never imports packaging.
     import packaging
 
     return os.path.dirname(os.path.abspath(packaging.__file__))
 
 
-def _fallback_tags(info: dict) -> list[str]:
+def _fallback_tags(info: ProbeInfo) -> list[str]:
     """Tags for a target too old to import our packaging, from the raw facts the probe reported."""
+    # Local: this module is on the no-op path, and only a target too old for our packaging needs its tags module.
     from packaging import tags as t
 
     major, minor = info["version_info"][:2]
     nodot = info.get("py_version_nodot") or f"{major}{minor}"
     platforms = _fallback_platforms(info)
+    interp: str | None
     if info["implementation"] == "cpython":
         found = list(t.cpython_tags((major, minor), info["abis"], platforms))
         interp = f"cp{nodot}"
@@ -222,7 +218,8 @@ def _fallback_tags(info: dict) -> list[str]:
     return [str(tag) for tag in found]
 
 
-def _fallback_platforms(info: dict) -> list[str]:
+def _fallback_platforms(info: ProbeInfo) -> list[str]:
+    # Local: this module is on the no-op path, and only a target too old for our packaging needs these.
     import sysconfig
 
     from packaging import tags as t
@@ -234,7 +231,7 @@ def _fallback_platforms(info: dict) -> list[str]:
     return [re.sub(r"[-.]", "_", info["platform"])]
 
 
-def _to_interpreter(info: dict, exe: str, found_by: str) -> Interpreter:
+def _to_interpreter(info: ProbeInfo, exe: str, found_by: FoundBy) -> Interpreter:
     site_dirs = tuple(dict.fromkeys((info["purelib"], info["platlib"])))
     return Interpreter(
         executable=exe,

@@ -37,95 +37,44 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime, timezone
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import unquote, urldefrag, urlsplit
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from incrinstall.common import paths
-from incrinstall.common.errors import HashMismatch, IndexUnavailable, InvalidMetadata
 from incrinstall.common.atomic import write_atomic
-from incrinstall.common.http import HttpClient, Response, file_url_path, redact
-from incrinstall.common.config import IndexConfig, exclude_newer_cutoff
+from incrinstall.common.config import IndexConfig
+from incrinstall.common.errors import IndexUnavailable, InvalidMetadata
+from incrinstall.common.exclude_newer import exclude_newer_cutoff
+from incrinstall.common.http import HttpClient, Response, file_url_path
+from incrinstall.common.names import canonical_name
+from incrinstall.common.urls import redact
+from incrinstall.index.metadata_files import (
+    check_hashes, hashes_match, is_static, same_version, sdist_pkg_info, to_metadata, wheel_metadata,
+)
+from incrinstall.index.model import DistFile, DistKind, IndexVersion, Metadata
+from incrinstall.index.pages import Link, fragment_hash, parse_page, project_of
+from incrinstall.index.remote_wheel import RangesUnsupported, read_metadata
 
 if TYPE_CHECKING:
     from incrinstall.common.coremetadata import CoreMetadata
-    from packaging.specifiers import Specifier
+
+__all__ = ["DistFile", "IndexClient", "IndexVersion", "Metadata"]  # the types are index/model.py's, named here too
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 METADATA_CACHE = "metadata-v1"
-# Fields an sdist's PKG-INFO must not mark Dynamic for us to trust it (PEP 643).
-_NEEDED_STATIC = {"requires-dist", "requires-python", "provides-extra"}
-
-
-@dataclass(frozen=True)
-class DistFile:
-    filename: str
-    url: str  # without the #hash fragment
-    hashes: dict[str, str] = field(compare=False)  # e.g. {"sha256": "..."}
-    requires_python: str | None
-    yanked: str | None  # None = not yanked; "" or the reason = yanked
-    metadata_url: str | None  # PEP 658/714 metadata file, when the index advertises one
-    metadata_hashes: dict[str, str] = field(compare=False)
-    kind: str  # "wheel" | "sdist"
-    tag_rank: int  # index of the best matching tag in the target's list (lower = better); sdists after all wheels
-
-
-@dataclass(frozen=True)
-class IndexVersion:
-    name: str  # canonical
-    version: Version
-    files: tuple[DistFile, ...]  # installable on the target, best first (wheels by tag_rank, then sdists)
-    yanked: bool  # every file is yanked
-
-    @property
-    def best(self) -> DistFile:
-        """The file to install: the best-ranked one that is not yanked, else the best-ranked one."""
-        for f in self.files:
-            if f.yanked is None:
-                return f
-        return self.files[0]
-
-
-@dataclass(frozen=True)
-class Metadata:
-    name: str  # canonical
-    version: str
-    requires_dist: tuple[str, ...]
-    requires_python: str | None
-    provides_extra: tuple[str, ...]  # canonical (PEP 685)
-
-
-@dataclass(frozen=True)
-class _Link:
-    """One file as a source lists it, before filtering for the target."""
-
-    filename: str
-    url: str
-    hashes: dict[str, str]
-    requires_python: str | None = None
-    yanked: str | None = None
-    metadata_url: str | None = None
-    metadata_hashes: dict[str, str] = field(default_factory=dict)
-    upload_time: str | None = None  # PEP 700, JSON pages only
-    from_index: bool = False  # True for a file an index page listed (not find-links)
 
 
 class IndexClient:
@@ -151,7 +100,7 @@ class IndexClient:
         self._lock = threading.Lock()
         self._projects: dict[str, Future[tuple[IndexVersion, ...]]] = {}
         self._metadata: dict[tuple[str, str], Future[Metadata]] = {}
-        self._find_links: dict[str, Future[tuple[_Link, ...]]] = {}  # one entry: every find-links file, read once
+        self._find_links: dict[str, Future[tuple[Link, ...]]] = {}  # one entry: every find-links file, read once
         self._page_notes: dict[str, list[str]] = {}  # project -> index pages that answered 404 or listed nothing
 
     # -- counters (every request that left the process; file:// reads are not requests) --
@@ -170,25 +119,25 @@ class IndexClient:
     def __enter__(self) -> IndexClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- versions -----------------------------------------------------------------------
 
     def versions(self, name: str) -> list[IndexVersion]:
         """Installable versions of `name`, newest first. A project no source knows gives []."""
-        found = _once(self._lock, self._projects, canonicalize_name(name), self._load_project)
+        found = _once(self._lock, self._projects, canonical_name(name), self._load_project)
         return list(found)
 
     def why_no_versions(self, name: str) -> str | None:
         """What the index pages said about a project of which no version was found (for an error message)."""
         with self._lock:
-            notes = self._page_notes.get(canonicalize_name(name))
+            notes = self._page_notes.get(canonical_name(name))
         return "; ".join(notes) if notes else None
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Fetch many project pages concurrently; errors surface later from versions()."""
-        todo = list(dict.fromkeys(canonicalize_name(n) for n in names))
+        todo = list(dict.fromkeys(canonical_name(n) for n in names))
         with self._lock:
             todo = [n for n in todo if n not in self._projects]
         if not todo:
@@ -201,16 +150,16 @@ class IndexClient:
             list(pool.map(lambda n: self._quietly(self.versions, n), todo))
 
     @staticmethod
-    def _quietly(fn: Callable[[Any], object], arg: object) -> None:
+    def _quietly(fn: Callable[[_K], object], arg: _K) -> None:
         try:
             fn(arg)
         except Exception:  # remembered in the memo; the caller sees it when it asks
             pass
 
     def _load_project(self, name: str) -> tuple[IndexVersion, ...]:
-        local: list[_Link] = list(self._find_links_for(name))
+        local: list[Link] = list(self._find_links_for(name))
         strategy = self.config.index_strategy
-        per_index: list[list[_Link]] = []
+        per_index: list[list[Link]] = []
         notes = []
         for root in self.config.index_urls:
             links = self._index_links(root, name)
@@ -237,7 +186,7 @@ class IndexClient:
                     out.append(iv)
         return tuple(out)
 
-    def _index_links(self, root: str, name: str) -> list[_Link] | None:
+    def _index_links(self, root: str, name: str) -> list[Link] | None:
         """The files `root` lists for `name`, or None when it answers 404 (does not know the project)."""
         page_url = root.rstrip("/") + "/" + name + "/"
         with _about(name):
@@ -246,12 +195,12 @@ class IndexClient:
             return None
         return parse_page(resp, where=name, from_index=True, keep=self._may_suit)
 
-    def _find_links_for(self, name: str) -> list[_Link]:
+    def _find_links_for(self, name: str) -> list[Link]:
         every = _once(self._lock, self._find_links, "all",
                       lambda _: tuple(link for src in self.config.find_links for link in self._find_links_source(src)))
-        return [link for link in every if _project_of(link.filename) == name]
+        return [link for link in every if project_of(link.filename) == name]
 
-    def _find_links_source(self, src: str) -> list[_Link]:
+    def _find_links_source(self, src: str) -> list[Link]:
         scheme = urlsplit(src).scheme
         if len(scheme) == 1:  # a Windows drive letter, as in C:\wheels
             scheme = ""
@@ -262,16 +211,16 @@ class IndexClient:
             return parse_page(resp, where=redact(src))
         path = file_url_path(src) if scheme == "file" else Path(src)
         if path.is_dir():
-            return [_Link(p.name, p.resolve().as_uri(), {}) for p in sorted(path.iterdir()) if p.is_file()]
+            return [Link(p.name, p.resolve().as_uri(), {}) for p in sorted(path.iterdir()) if p.is_file()]
         if path.is_file():
             body = path.read_bytes()
             return parse_page(Response(path.resolve().as_uri(), 200, body, "text/html", False), where=str(path))
         raise IndexUnavailable(f"find-links location {src} does not exist", where=src)
 
-    def _select(self, name: str, links: list[_Link]) -> list[IndexVersion]:
+    def _select(self, name: str, links: list[Link]) -> list[IndexVersion]:
         """Keep the files the target can install, group them by version, best file first."""
         seen: set[str] = set()
-        by_version: dict[Version, list[tuple[tuple, DistFile]]] = {}
+        by_version: dict[Version, list[tuple[tuple[int | str, ...], DistFile]]] = {}
         sdist_rank = len(self.tags)
         for link in links:
             if link.filename in seen:
@@ -301,7 +250,7 @@ class IndexClient:
             out.append(IndexVersion(name, version, files, all(f.yanked is not None for f in files)))
         return out
 
-    def _too_new(self, link: _Link, name: str) -> bool:
+    def _too_new(self, link: Link, name: str) -> bool:
         """exclude-newer: uploaded at or after the package's cutoff, or an index file without an upload time."""
         if not self._any_cutoff or not link.from_index:
             return False
@@ -334,7 +283,7 @@ class IndexClient:
         rank = self._rank
         return any(f"{py}-{abi}-{plat}" in rank for py in pythons for abi in abis for plat in platforms)
 
-    def _parse_filename(self, filename: str):
+    def _parse_filename(self, filename: str) -> tuple[str, Version, DistKind, int | None, tuple[int, str]] | None:
         """(project, version, kind, tag rank or None when no tag fits, tie-break key) or None when unusable."""
         try:
             if filename.endswith(".whl"):
@@ -390,7 +339,7 @@ class IndexClient:
         except (OSError, ValueError, KeyError, TypeError):
             pass
         md = self._fetch_metadata(dist, project=iv.name, version=str(iv.version))
-        if canonicalize_name(md.name) != iv.name or _same_version(md.version, iv.version) is False:
+        if canonical_name(md.name) != iv.name or same_version(md.version, iv.version) is False:
             raise InvalidMetadata(f"its metadata describes {md.name} {md.version}, not {iv.name} {iv.version}",
                                   project=iv.name, version=str(iv.version), file=dist.filename)
         try:
@@ -414,7 +363,8 @@ class IndexClient:
         return self.cache_root / METADATA_CACHE / key[:2] / f"{key}.json"
 
     def _fetch_metadata(self, dist: DistFile, *, project: str, version: str | None = None) -> Metadata:
-        # packaging.metadata is only needed once a metadata file is read, never on a walk of what is installed
+        # Local: packaging.metadata (and the email package under it) is needed once a metadata file is read, never on
+        # a plan whose metadata is all in the cache.
         from incrinstall.common.coremetadata import parse_core_metadata
 
         def parse(raw: bytes | str) -> CoreMetadata:  # an unreadable file names the project and version asked for
@@ -424,43 +374,41 @@ class IndexClient:
             immutable = bool(dist.metadata_hashes) or dist.metadata_url.startswith("file:")
             with _about(dist.filename):
                 resp = self.http.get(dist.metadata_url, immutable=immutable)
-            if resp.status == 200 and resp.from_cache and not _hashes_match(resp.body, dist.metadata_hashes):
+            if resp.status == 200 and resp.from_cache and not hashes_match(resp.body, dist.metadata_hashes):
                 # The index now advertises another metadata file for this wheel (it fixed one): ask again.
                 self.http.forget(dist.metadata_url)
                 with _about(dist.filename):
                     resp = self.http.get(dist.metadata_url, immutable=immutable)
             if resp.status == 200:
                 try:
-                    _check_hashes(resp.body, dist.metadata_hashes, dist.metadata_url, dist.filename)
+                    check_hashes(resp.body, dist.metadata_hashes, dist.metadata_url, dist.filename)
                 except IndexUnavailable:
                     self.http.forget(dist.metadata_url)
                     raise
                 fields = parse(resp.body)
-                if dist.kind == "wheel" or _is_static(fields):
-                    return _to_metadata(fields)
+                if dist.kind == "wheel" or is_static(fields):
+                    return to_metadata(fields)
         if dist.kind == "wheel" and dist.url.startswith(("https:", "http:")) and \
                 self.http.cached_file(dist.url, filename=dist.filename) is None:
             raw = self._metadata_by_ranges(dist)
             if raw is not None:
-                return _to_metadata(parse(raw))
+                return to_metadata(parse(raw))
         path = self.http.download(dist.url, filename=dist.filename, hashes=dist.hashes)
         if dist.kind == "wheel":
-            return _to_metadata(parse(_wheel_metadata(path, dist.filename, redact(dist.url))))
-        pkg_info = _sdist_pkg_info(path, dist.filename)
+            return to_metadata(parse(wheel_metadata(path, dist.filename, redact(dist.url))))
+        pkg_info = sdist_pkg_info(path, dist.filename)
         if pkg_info is not None:
             fields = parse(pkg_info)
-            if _is_static(fields):
-                return _to_metadata(fields)
+            if is_static(fields):
+                return to_metadata(fields)
         return self._build_metadata(path, parse)
 
     def _metadata_by_ranges(self, dist: DistFile) -> bytes | None:
         """A wheel's METADATA read from its zip directory by HTTP ranges (as uv does); None: download it."""
-        from incrinstall.index.remote_wheel import RangesUnsupported, read_metadata
-
         def fetch(start: int, end: int | None) -> tuple[bytes, int]:
             body, size = self.http.get_range(dist.url, start, end)
             if len(body) == size:  # the server ignored the range and sent the whole file: check it
-                _check_hashes(body, dist.hashes, dist.url, dist.filename)
+                check_hashes(body, dist.hashes, dist.url, dist.filename)
             return body, size
 
         try:
@@ -469,10 +417,12 @@ class IndexClient:
             return None  # the whole file it is, downloaded with its hash checked
 
     def _build_metadata(self, sdist_path: Path, parse: Callable[[str], CoreMetadata]) -> Metadata:
-        from incrinstall.backends import backend as build  # heavy (PEP 517 environment); only for dynamic sdists
+        # Local: the PEP 517 machinery (build environments, hooks, the unpacker) is for an sdist without static
+        # metadata only; a plan that reads no new metadata never pays for it.
+        from incrinstall.backends import backend
 
-        text = build.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
-        return _to_metadata(parse(text))
+        text = backend.sdist_metadata(sdist_path, python=self.build_python or sys.executable, index=self.config)
+        return to_metadata(parse(text))
 
     def direct(self, name: str, url: str) -> IndexVersion:
         """The one version a direct URL requirement (`name @ https://...`) names: its file and its metadata.
@@ -486,17 +436,17 @@ class IndexClient:
             raise IndexUnavailable(f"direct URL {redact(url)}: only https://, http:// and file:// URLs are "
                                    "supported", where=name)
         filename = unquote(urlsplit(bare).path.rsplit("/", 1)[-1])
-        kind = "wheel" if filename.endswith(".whl") else "sdist"
+        kind: DistKind = "wheel" if filename.endswith(".whl") else "sdist"
         if kind == "sdist" and not filename.endswith((".tar.gz", ".zip", ".tgz")):
             raise IndexUnavailable(f"direct URL {redact(url)}: not a wheel or an sdist (.whl, .tar.gz, .zip)",
                                    where=name)
-        hashes = _fragment_hash(fragment)
+        hashes = fragment_hash(fragment)
         path = self.http.download(bare, filename=filename, hashes=hashes)
         if "sha256" not in hashes:
             hashes = {**hashes, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
         dist = DistFile(filename, bare, hashes, None, None, None, {}, kind, 0)
-        md = self._fetch_metadata(dist, project=canonicalize_name(name))
-        if canonicalize_name(md.name) != canonicalize_name(name):
+        md = self._fetch_metadata(dist, project=canonical_name(name))
+        if canonical_name(md.name) != canonical_name(name):
             raise InvalidMetadata(f"direct URL {redact(url)} is {md.name}, not {name}", project=name,
                                   version=md.version)
         try:
@@ -508,100 +458,11 @@ class IndexClient:
         done.set_result(md)
         with self._lock:  # resolving asks for its metadata next: no second read
             self._metadata.setdefault((dist.url, json.dumps(sorted(dist.hashes.items()))), done)
-        return IndexVersion(canonicalize_name(name), version, (dist,), False)
-
-
-# -- pages --------------------------------------------------------------------------------
-
-
-def parse_page(resp: Response, *, where: str, from_index: bool = False, keep=None) -> list[_Link]:
-    """The files a simple-API project page (or a find-links page) lists."""
-    ctype = resp.content_type.split(";")[0].strip().lower()
-    is_json = ctype.endswith("json") or (not ctype and resp.body.lstrip()[:1] == b"{")
-    try:
-        if is_json:
-            return _parse_json(resp.body, resp.url, from_index, keep)
-        return _parse_html(resp.body.decode("utf-8", errors="replace"), resp.url, from_index, keep)
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise IndexUnavailable(f"{redact(resp.url)} is not a valid simple-API page: {exc}", where=where) from exc
-
-
-def _parse_json(body: bytes, page_url: str, from_index: bool, keep=None) -> list[_Link]:
-    data = json.loads(body)
-    api = str(data.get("meta", {}).get("api-version", "1.0"))
-    if not api.startswith("1."):
-        raise ValueError(f"unsupported simple API version {api}")
-    links = []
-    for f in data.get("files", []):
-        if keep is not None and not keep(f["filename"]):
-            continue  # a file for another target: no link object, no hash parsing
-        url = f["url"]
-        if url.startswith(("https://", "http://")) and "#" not in url:
-            frag = ""  # absolute, as PyPI lists them: no join needed (it costs more than the rest of the loop)
-        else:
-            url, frag = urldefrag(urljoin(page_url, url))
-        hashes = _clean_hashes(f.get("hashes") or {}) or _fragment_hash(frag)
-        core = f.get("core-metadata", f.get("dist-info-metadata", False))
-        yanked = f.get("yanked", False)
-        links.append(_Link(
-            filename=f["filename"], url=url, hashes=hashes,
-            requires_python=f.get("requires-python") or None,
-            yanked=None if yanked is False or yanked is None else ("" if yanked is True else str(yanked)),
-            metadata_url=url + ".metadata" if core else None,
-            metadata_hashes=_clean_hashes(core) if isinstance(core, dict) else {},
-            upload_time=f.get("upload-time") or None,
-            from_index=from_index,
-        ))
-    return links
-
-
-def _anchors(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
-    """The <base href> and the <a href> attributes of an HTML page (html.parser: imported for HTML pages only)."""
-    from html.parser import HTMLParser
-
-    base: list[str | None] = [None]
-    anchors: list[dict[str, str | None]] = []
-
-    class AnchorParser(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            if tag == "base" and base[0] is None:
-                base[0] = dict(attrs).get("href")
-            elif tag == "a":
-                a = dict(attrs)
-                if a.get("href"):
-                    anchors.append(a)
-
-    parser = AnchorParser(convert_charrefs=True)
-    parser.feed(text)
-    parser.close()
-    return base[0], anchors
-
-
-def _parse_html(text: str, page_url: str, from_index: bool, keep=None) -> list[_Link]:
-    page_base, anchors = _anchors(text)
-    base = urljoin(page_url, page_base) if page_base else page_url
-    links = []
-    for a in anchors:
-        url, frag = urldefrag(urljoin(base, a["href"]))
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-        if not filename or (keep is not None and not keep(filename)):
-            continue
-        core = a.get("data-core-metadata", a.get("data-dist-info-metadata"))
-        metadata_url = metadata_hashes = None
-        if core is not None and core.strip().lower() != "false":
-            metadata_url = url + ".metadata"
-            metadata_hashes = _fragment_hash(core) if "=" in core else {}
-        links.append(_Link(
-            filename=filename, url=url, hashes=_fragment_hash(frag),
-            requires_python=(a.get("data-requires-python") or "").strip() or None,
-            yanked=(a["data-yanked"] or "") if "data-yanked" in a else None,
-            metadata_url=metadata_url, metadata_hashes=metadata_hashes or {}, from_index=from_index,
-        ))
-    return links
+        return IndexVersion(canonical_name(name), version, (dist,), False)
 
 
 @contextmanager
-def _about(what: str):
+def _about(what: str) -> Iterator[None]:
     """An index that cannot be read is an error about the project (or file) asked for; its message has the URL."""
     try:
         yield
@@ -609,111 +470,6 @@ def _about(what: str):
         if type(exc) is IndexUnavailable:  # HashMismatch and InvalidMetadata say what they are about
             exc.where = what
         raise
-
-
-def _fragment_hash(fragment: str) -> dict[str, str]:
-    algo, sep, value = fragment.strip().partition("=")
-    if not sep or not value:
-        return {}
-    return _clean_hashes({algo: value})
-
-
-def _clean_hashes(hashes: dict) -> dict[str, str]:
-    return {str(k).lower(): str(v).lower() for k, v in hashes.items() if str(k).lower() in hashlib.algorithms_guaranteed}
-
-
-def _project_of(filename: str) -> str | None:
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[0]
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)[0]
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-    return None
-
-
-# -- metadata files -----------------------------------------------------------------------
-
-
-def _to_metadata(md: CoreMetadata) -> Metadata:
-    if not md.name or not md.version:
-        raise InvalidMetadata("a metadata file has no Name or Version", project=md.name)
-    return Metadata(
-        name=canonicalize_name(md.name),
-        version=md.version,
-        requires_dist=md.requires_dist,
-        requires_python=md.requires_python,
-        provides_extra=tuple(dict.fromkeys(canonicalize_name(e) for e in md.provides_extra)),
-    )
-
-
-def _is_static(md: CoreMetadata) -> bool:
-    """PEP 643: Metadata-Version >= 2.2 and nothing we read is marked Dynamic."""
-    try:
-        if Version(md.metadata_version or "0") < Version("2.2"):
-            return False
-    except InvalidVersion:
-        return False
-    return not (set(md.dynamic) & _NEEDED_STATIC)
-
-
-def _same_version(a: str, b: Version) -> bool | None:
-    try:
-        return Version(a) == b
-    except InvalidVersion:
-        return None
-
-
-def _hashes_match(body: bytes, hashes: dict[str, str]) -> bool:
-    return all(hashlib.new(algo, body).hexdigest() == expected for algo, expected in hashes.items())
-
-
-def _check_hashes(body: bytes, hashes: dict[str, str], url: str, filename: str) -> None:
-    for algo, expected in hashes.items():
-        got = hashlib.new(algo, body).hexdigest()
-        if got != expected:
-            raise HashMismatch(file=filename, url=redact(url), algorithm=algo, expected=expected, got=got,
-                               metadata=True)
-
-
-def _wheel_metadata(path: Path, filename: str, url: str) -> bytes:
-    import zipfile
-
-    project = canonicalize_name(filename.split("-", 1)[0])
-    try:
-        with zipfile.ZipFile(path) as zf:
-            candidates = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
-            ours = [n for n in candidates if canonicalize_name(n.split("-", 1)[0]) == project]
-            if not (ours or candidates):
-                raise IndexUnavailable(f"{filename} from {url} has no .dist-info/METADATA", where=filename)
-            return zf.read((ours or candidates)[0])
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise IndexUnavailable(f"{filename} from {url} is not a readable wheel: {exc}", where=filename) from exc
-
-
-def _sdist_pkg_info(path: Path, filename: str) -> bytes | None:
-    """The top-level PKG-INFO of an sdist, or None when it has none."""
-    import tarfile
-    import zipfile
-
-    try:
-        if filename.endswith(".zip"):
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+/PKG-INFO", n)]
-                return zf.read(names[0]) if names else None
-        with tarfile.open(path, "r:gz") as tf:
-            for member in tf:
-                parts = member.name.strip("/").split("/")
-                if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
-                    fh = tf.extractfile(member)
-                    return fh.read() if fh else None
-    except (OSError, EOFError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
-        raise IndexUnavailable(f"{filename} is not a readable sdist: {exc}", where=filename) from exc
-    return None
-
-
-# -- helpers -------------------------------------------------------------------------------
 
 
 def _lower_bound_ok(spec: Specifier, python: Version) -> bool:
@@ -756,4 +512,3 @@ def _once(lock: threading.Lock, memo: dict[_K, Future[_V]], key: _K, compute: Ca
         except BaseException as exc:
             fut.set_exception(exc)
     return fut.result()
-

@@ -1,4 +1,5 @@
-"""incrinstall.backends.backend and incrinstall.specs.backend_metadata: backend hooks in isolated build envs, hook results cached by the files read."""
+"""incrinstall.backends (backend, hooks, build_env) and incrinstall.specs.backend_metadata: backend hooks in isolated build
+envs, hook results cached by the files read."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from pathlib import Path
 import pytest
 
 import incrinstall.backends.backend as build
+from incrinstall.backends import build_env as envs
+from incrinstall.backends import hooks
 from incrinstall.common.errors import HookError, SpecError
 from incrinstall.common.config import IndexConfig
+from incrinstall.common.uv import REAL_UV, failure
 from incrinstall.specs.backend_metadata import HookResult, parse_metadata, run_hook
 from tests.support.venvs import site_packages, uv_pip_install
 from tests.support.paths import AIRFLOW_LIKE, REPO_ROOT
@@ -136,7 +140,7 @@ def test_hook_records_only_files_read_under_the_tree(tmp_path):
     tree = tiny_backend_project(tmp_path / "tiny")
     out = tmp_path / "out"
     out.mkdir()
-    run = build.run_backend_hook(tree, "build_editable", env_python=sys.executable, backend="tinybackend",
+    run = hooks.run_backend_hook(tree, "build_editable", env_python=sys.executable, backend="tinybackend",
                                  backend_path=["_backend"], args=[str(out)], record_files=True)
     assert run.result == "tiny-1.0-0.editable-py3-none-any.whl"
     assert (out / run.result).is_file()
@@ -154,15 +158,15 @@ def test_bytecode_read_from_the_tree_is_recorded_as_its_source(tmp_path):
     src = tree / "_backend" / "tinybackend.py"
     py_compile.compile(str(src), cfile=str(tree / "_backend" / "__pycache__" /
                                            f"tinybackend.{sys.implementation.cache_tag}.pyc"), doraise=True)
-    run = build.run_backend_hook(tree, "build_wheel", env_python=sys.executable, backend="tinybackend",
+    run = hooks.run_backend_hook(tree, "build_wheel", env_python=sys.executable, backend="tinybackend",
                                  backend_path=["_backend"], args=[str(tmp_path)], record_files=True)
     assert run.opened_files == ["_backend/tinybackend.py", "data/deps.txt"]
 
 
 def test_missing_optional_hook_is_reported_as_not_provided(tmp_path):
     tree = tiny_backend_project(tmp_path / "tiny", with_prepare=False)
-    with pytest.raises(build.HookNotProvided):
-        build.run_backend_hook(tree, "prepare_metadata_for_build_wheel", env_python=sys.executable,
+    with pytest.raises(hooks.HookNotProvided):
+        hooks.run_backend_hook(tree, "prepare_metadata_for_build_wheel", env_python=sys.executable,
                                backend="tinybackend", backend_path=["_backend"], args=[str(tmp_path)])
 
 
@@ -178,20 +182,20 @@ def test_backend_failure_names_the_tree_file_and_line_with_output_tail(tmp_path)
         """))
     raise_line = backend.read_text().splitlines().index('    raise RuntimeError("cannot find the frobnicator")') + 1
     with pytest.raises(HookError) as err:
-        build.run_backend_hook(tree, "build_sdist", env_python=sys.executable, backend="tinybackend",
+        hooks.run_backend_hook(tree, "build_sdist", env_python=sys.executable, backend="tinybackend",
                                backend_path=["_backend"], args=[str(tmp_path)])
     e = err.value
     assert e.where == f"_backend/tinybackend.py:{raise_line}"
     assert "cannot find the frobnicator" in e.message
     assert "RuntimeError: cannot find the frobnicator" in e.detail
-    assert len(e.detail.splitlines()) <= build.OUTPUT_TAIL_LINES
+    assert len(e.detail.splitlines()) <= hooks.OUTPUT_TAIL_LINES
     assert "progress line 99" in e.detail and "progress line 10\n" not in e.detail
 
 
 def test_unimportable_backend_is_a_hook_error_naming_pyproject(tmp_path):
     tree = tiny_backend_project(tmp_path / "tiny")
     with pytest.raises(HookError) as err:
-        build.run_backend_hook(tree, "build_wheel", env_python=sys.executable, backend="no_such_backend_xyz",
+        hooks.run_backend_hook(tree, "build_wheel", env_python=sys.executable, backend="no_such_backend_xyz",
                                args=[str(tmp_path)])
     assert err.value.where == "pyproject.toml"
     assert "cannot import the build backend no_such_backend_xyz" in err.value.message
@@ -209,8 +213,8 @@ def test_backend_that_cannot_build_an_sdist_is_reported_as_not_provided(tmp_path
         def build_sdist(sdist_directory, config_settings=None):
             raise UnsupportedOperation("wheels only")
         """))
-    with pytest.raises(build.HookNotProvided) as err:
-        build.run_backend_hook(tree, "build_sdist", env_python=sys.executable, backend="tinybackend",
+    with pytest.raises(hooks.HookNotProvided) as err:
+        hooks.run_backend_hook(tree, "build_sdist", env_python=sys.executable, backend="tinybackend",
                                backend_path=["_backend"], args=[str(tmp_path)])
     assert err.value.where == "pyproject.toml" and "build_sdist" in err.value.message
 
@@ -250,9 +254,9 @@ def test_build_env_scripts_come_first_on_path_inside_a_hook(tmp_path, monkeypatc
     seen = tmp_path / "path.txt"
     monkeypatch.setenv("HOOK_PATH_OUT", str(seen))
     build.editable_metadata(tree, python=sys.executable, index=None, build=True)
-    env = build.build_env([], python=sys.executable, index=None)
+    env = envs.build_env([], python=sys.executable, index=None)
     entries = seen.read_text().split(os.pathsep)
-    assert entries[0] == str(build._env_python(env).parent)
+    assert entries[0] == str(envs.env_python(env).parent)
     assert entries[1:] == os.environ["PATH"].split(os.pathsep), "the rest of PATH is kept, in order"
 
 
@@ -260,7 +264,7 @@ def test_importing_the_build_stage_does_not_import_pyproject_hooks():
     # Its import cost belongs to hook runs only: a cached hook result must not pay for it.
     import subprocess
 
-    code = ("import sys, incrinstall.backends.backend, incrinstall.backends.runner, incrinstall.specs.backend_metadata; "
+    code = ("import sys, incrinstall.backends.backend, incrinstall.backends.hooks, incrinstall.specs.backend_metadata; "
             "print('pyproject_hooks' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(REPO_ROOT)}).stdout
@@ -270,42 +274,65 @@ def test_importing_the_build_stage_does_not_import_pyproject_hooks():
 # -- build environments ---------------------------------------------------------------------------------------------
 
 
-def test_build_env_without_requires_is_a_plain_venv_and_is_reused(tmp_path, incrinstall_cache, monkeypatch):
-    env = build.build_env([], python=sys.executable, index=None)
+class RecordingUv:
+    """A UvRunner that records every call and hands it to `then` (the real uv, or a refusal)."""
+
+    def __init__(self, then=None):
+        self.calls: list[list[str]] = []
+        self.then = then
+
+    def run(self, args, *, cwd=None, env=None, what="uv"):
+        self.calls.append(list(args))
+        if self.then is None:
+            raise AssertionError(f"uv must not run here: {args}")
+        return self.then.run(args, cwd=cwd, env=env, what=what)
+
+
+def test_build_env_without_requires_is_a_plain_venv_and_is_reused(tmp_path, incrinstall_cache):
+    env = envs.build_env([], python=sys.executable, index=None)
     assert env.parent == incrinstall_cache / "build-envs"
-    assert (env / build.COMPLETE_MARKER).is_file()
-    assert build._env_python(env).exists()
+    assert (env / envs.COMPLETE_MARKER).is_file()
+    assert envs.env_python(env).exists()
 
-    def no_uv(*a, **k):
-        raise AssertionError("uv must not run for a complete build env")
-
-    monkeypatch.setattr("incrinstall.common.uv.run_uv", no_uv)
-    assert build.build_env([], python=sys.executable, index=None) == env
+    no_uv = RecordingUv()
+    assert envs.build_env([], python=sys.executable, index=None, uv=no_uv) == env
+    assert no_uv.calls == [], "a complete build env runs no uv"
     assert [p.name for p in env.parent.iterdir()] == [env.name], "no temp folders left behind"
 
 
-def test_build_env_with_requires_is_reused_until_requires_change(build_index, incrinstall_cache, monkeypatch):
-    env = build.build_env(["hatchling"], python=sys.executable, index=None)
+def test_build_env_with_requires_is_reused_until_requires_change(build_index, incrinstall_cache):
+    env = envs.build_env(["hatchling"], python=sys.executable, index=None)
     assert list((env / "lib").glob("python*/site-packages/hatchling/__init__.py"))
     requests = build_index.count()
     made = sorted(p.name for p in (incrinstall_cache / "build-envs").iterdir())
 
-    import incrinstall.common.uv
-
-    calls = []
-    real_run_uv = incrinstall.common.uv.run_uv
-    monkeypatch.setattr(incrinstall.common.uv, "run_uv", lambda *a, **k: calls.append(a) or real_run_uv(*a, **k))
-    assert build.build_env(["hatchling"], python=sys.executable, index=None) == env
-    assert calls == [] and build_index.count() == requests
+    uv = RecordingUv(then=REAL_UV)
+    assert envs.build_env(["hatchling"], python=sys.executable, index=None, uv=uv) == env
+    assert uv.calls == [] and build_index.count() == requests
     assert sorted(p.name for p in (incrinstall_cache / "build-envs").iterdir()) == made
 
-    other = build.build_env(["hatchling", "editables"], python=sys.executable, index=None)
-    assert other != env and calls, "different requires make a different env"
+    other = envs.build_env(["hatchling", "editables"], python=sys.executable, index=None, uv=uv)
+    assert other != env and [args[:2] for args in uv.calls] == [["venv", "--quiet"], ["pip", "install"]], \
+        "different requires make a different env, through the runner it was given"
+
+
+def test_a_uv_failure_making_a_build_env_is_a_hook_error_with_uvs_words(incrinstall_cache):
+    said = "error: No interpreter found for Python 3.99 in virtual environments\n"
+
+    class FailingUv:
+        def run(self, args, *, cwd=None, env=None, what="uv"):
+            raise failure(what, 2, ["uv", *args], said)
+
+    with pytest.raises(HookError) as err:
+        envs.build_env(["anything"], python=sys.executable, index=None, uv=FailingUv())
+    assert err.value.where == "pyproject.toml" and "anything" in err.value.message
+    assert err.value.detail == said.strip()
+    assert not [p for p in (incrinstall_cache / "build-envs").iterdir()], "nothing half-made is kept"
 
 
 def test_build_env_failure_is_a_hook_error_naming_pyproject(build_index, incrinstall_cache):
     with pytest.raises(HookError) as err:
-        build.build_env(["no-such-backend-xyz"], python=sys.executable, index=IndexConfig(index_url=build_index.url))
+        envs.build_env(["no-such-backend-xyz"], python=sys.executable, index=IndexConfig(index_url=build_index.url))
     assert err.value.where == "pyproject.toml"
     assert "no-such-backend-xyz" in err.value.message + (err.value.detail or "")
     assert not [p for p in (incrinstall_cache / "build-envs").iterdir()], "nothing half-made is kept"
@@ -345,7 +372,7 @@ def test_a_hook_that_lists_a_folder_or_runs_git_says_so(tmp_path):
         "    subprocess.run(['git', '--version'], capture_output=True)\n"))
     out = tmp_path / "out"
     out.mkdir()
-    run = build.run_backend_hook(tree, "prepare_metadata_for_build_wheel", env_python=sys.executable,
+    run = hooks.run_backend_hook(tree, "prepare_metadata_for_build_wheel", env_python=sys.executable,
                                  backend="tinybackend", backend_path=["_backend"], args=[str(out)], record_files=True)
     # conf/ does not exist: a probe of a missing folder counts too. os.path.exists is no audit event.
     assert {"conf", "data", "_backend"} <= set(run.listed_dirs)
@@ -537,20 +564,20 @@ def test_get_requires_answer_is_kept_until_a_file_it_read_changes(tmp_path, incr
         return len(log.read_text().splitlines()) if log.exists() else 0
 
     system = build.read_build_system(root, legacy_ok=False)
-    env = build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
-                              index=None)
+    env = build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
+                             index=None)
     assert calls() == 1
-    assert build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
-                               index=None) == env
+    assert build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable,
+                              index=None) == env
     assert calls() == 1  # answered from the kept answer: no backend process
     (root / "extra-requires.txt").write_text("# still nothing\n")  # a file the hook read changed
-    build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
+    build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
     assert calls() == 2
     # pyproject.toml counts by its shape: a dependency bump keeps the answer, a version change does not.
     text = (root / "pyproject.toml").read_text()
     (root / "pyproject.toml").write_text(text + 'dependencies = ["alpha>=2"]\n')
-    build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
+    build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
     assert calls() == 2
     (root / "pyproject.toml").write_text(text.replace('version = "1.0"', 'version = "1.1"'))
-    build._prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
+    build.prepared_env(root.resolve(), system, "get_requires_for_build_editable", python=sys.executable, index=None)
     assert calls() == 3

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from incrinstall.common import cacerts, http
+from incrinstall.common import cacerts, tls
 from incrinstall.common.config import IndexConfig
 from incrinstall.common.errors import IndexUnavailable, InstallError
 from incrinstall.common.uv import run_uv, uv_env
@@ -113,7 +113,7 @@ def test_without_the_ca_neither_trusts_the_index(https_index, tmp_path, no_ca_va
 def test_a_named_path_that_names_nothing_is_an_error_naming_the_variable(tmp_path, monkeypatch, no_ca_variables):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "nowhere.pem"))
     with pytest.raises(IndexUnavailable, match=r"REQUESTS_CA_BUNDLE=.*nowhere\.pem names no file or folder"):
-        http.ssl_context()
+        tls.ssl_context()
 
 
 def test_the_system_bundle_is_skipped_only_when_its_hashed_folder_holds_every_certificate(
@@ -132,7 +132,7 @@ def test_the_system_bundle_is_skipped_only_when_its_hashed_folder_holds_every_ce
         monkeypatch.setattr(ssl, "get_default_verify_paths", lambda b=bundle: real._replace(
             cafile=str(b), openssl_cafile=str(b), capath=str(folder), openssl_capath=str(folder)))
         # The folder is read per handshake; the bundle is parsed up front only when it adds a CA.
-        assert http.ssl_context().cert_store_stats()["x509_ca"] == parsed
+        assert tls.ssl_context().cert_store_stats()["x509_ca"] == parsed
 
 
 def test_uv_is_told_exactly_the_files_and_folders_incrinstall_loads(tmp_path, monkeypatch, no_ca_variables):

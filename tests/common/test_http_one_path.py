@@ -23,6 +23,7 @@ import pytest
 from incrinstall.archive import open_archive, unpacked
 from incrinstall.cli import render_error
 from incrinstall.common import http as client_http
+from incrinstall.common import tls as client_tls
 from incrinstall.common.errors import ArchiveError, IndexUnavailable, SpecError
 from incrinstall.common.http import HttpClient, fetch_spec_file, shared_client
 from tests.support.tls import make_ca
@@ -234,12 +235,12 @@ def test_plain_http_needs_the_flag_for_an_archive_and_is_allowed_for_a_spec_file
 
 
 def test_the_tls_context_is_built_once_and_again_when_the_ca_variables_change(tls, tmp_path, monkeypatch):
-    first = client_http.tls_context()
-    assert client_http.tls_context() is first
+    first = client_tls.tls_context()
+    assert client_tls.tls_context() is first
     other = tmp_path / "other.pem"
     other.write_bytes((tmp_path / "tls" / "ca.pem").read_bytes())
     monkeypatch.setenv("SSL_CERT_FILE", str(other))
-    assert client_http.tls_context() is not first
+    assert client_tls.tls_context() is not first
     # and a pooled connection made with the old context is not reused with it
     assert spec(tls.on("/r.txt", ok(REQUIREMENTS))) == REQUIREMENTS
 
