@@ -40,8 +40,13 @@ def _interpreter_identity(python: str) -> str:
 
 def _index_args(index: IndexConfig | None) -> list[str]:
     """The index settings as uv flags; no IndexConfig given: the ones uv's environment variables describe
-    (uv itself no longer reads them)."""
-    return (index if index is not None else index_config()).uv_args()
+    (uv itself no longer reads them). The project's build constraints bound the build environment's own
+    install too, as uv bounds the environments it builds in."""
+    config = index if index is not None else index_config()
+    args = config.uv_args()
+    if config.build_constraints:
+        args += ["--constraint", config.build_constraints_file()]
+    return args
 
 
 def build_env_key(requires: list[str], *, python: str, index: IndexConfig | None) -> str:

@@ -20,6 +20,7 @@ the resolution and that incrinstall does not implement are refused with the file
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from collections.abc import Iterable, Mapping
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 from incrinstall.common.errors import SpecError
 from incrinstall.common.exclude_newer import normalize_exclude_newer
 from incrinstall.common.names import canonical_name, names_prerelease
+from incrinstall.common.paths import cache_dir
 from incrinstall.common.urls import redact
 from incrinstall.common.uv_settings import Setting, per_package_cutoffs, project_indexes, project_settings, urls
 
@@ -73,6 +75,8 @@ class IndexConfig:
     exclude_newer_as_written: str | None = field(default=None, compare=False)  # "4 days" stays "4 days" in the stamp
     prerelease: PrereleaseMode = "if-necessary-or-explicit"
     constraint_files: tuple[str, ...] = ()  # from UV_CONSTRAINT; the CLI adds them to the selection's -c files
+    # [tool.uv] build-constraint-dependencies: what a build environment may install (never the resolution).
+    build_constraints: tuple[str, ...] = ()
     origins: dict[str, str] = field(default_factory=dict, compare=False)  # setting -> where it came from
     # The settings uv would not find by reading the project and its own variables (incrinstall's command
     # line, pip's variables), as uv flags, as written: for asking uv about the project's own uv.lock.
@@ -103,7 +107,21 @@ class IndexConfig:
             args += ["--exclude-newer", self.exclude_newer]
         for name, cutoff in self.exclude_newer_package:
             args += ["--exclude-newer-package", f"{name}={cutoff or 'false'}"]
+        if self.build_constraints:
+            args += ["--build-constraints", self.build_constraints_file()]
         return args
+
+    def build_constraints_file(self) -> str:
+        """The build constraints as a requirements file for uv, named by its content under the cache (stable
+        across runs, so a build environment's key stays the same while the constraints do)."""
+        text = "".join(f"{line}\n" for line in self.build_constraints)
+        path = cache_dir() / "build-constraints" / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.txt"
+        if not path.is_file():
+            # Local: --help imports this module, and must not pay for the writer's threading.
+            from incrinstall.common.atomic import write_atomic
+
+            write_atomic(path, text)
+        return str(path)
 
     def cutoff_for(self, name: str) -> str | None:
         """The exclude-newer cutoff that applies to package `name` (canonical), or None."""
@@ -125,6 +143,7 @@ class IndexConfig:
             "exclude_newer_package": [list(p) for p in self.exclude_newer_package],
             "prerelease": self.prerelease,
             "constraint_files": list(self.constraint_files),
+            **({"build_constraints": list(self.build_constraints)} if self.build_constraints else {}),
         }
 
 
@@ -297,9 +316,29 @@ def index_config(
         exclude_newer_as_written=newer_text if newer is not None else None,
         prerelease=pre,
         constraint_files=_split(env.get("UV_CONSTRAINT")),
+        build_constraints=_build_constraints(sources.project.get("build-constraint-dependencies")),
         origins=sources.origins,
         given_args=tuple(given),
     )
+
+
+def _build_constraints(setting: Setting | None) -> tuple[str, ...]:
+    """[tool.uv] build-constraint-dependencies: a list of requirement strings, as uv takes it."""
+    if setting is None:
+        return ()
+    # Local: --help imports this module, and packaging's parser compiles its regexes at import.
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    value = setting.value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError("build-constraint-dependencies must be a list of requirement strings", where=setting.where)
+    for line in value:
+        try:
+            Requirement(line)
+        except InvalidRequirement as exc:
+            raise SpecError(f"invalid requirement {line!r} in build-constraint-dependencies: {exc}",
+                            where=setting.where) from None
+    return tuple(value)
 
 
 def _indexes(sources: _Sources, index_url: str | None, extra_index_urls: tuple[str, ...],

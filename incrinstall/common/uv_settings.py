@@ -17,13 +17,13 @@ from incrinstall.common.tomlfile import TomlLocator, parse_toml, read_text
 
 # Project settings ([tool.uv], [tool.uv.pip], uv.toml) implemented here.
 HONOURED_KEYS = frozenset({"index-url", "extra-index-url", "index", "find-links", "no-index", "offline",
-                           "exclude-newer", "exclude-newer-package", "prerelease", "index-strategy"})
+                           "exclude-newer", "exclude-newer-package", "prerelease", "index-strategy",
+                           "build-constraint-dependencies"})
 # Project settings that change the resolution and that incrinstall does not implement.
 REFUSED_KEYS = {
     "constraint-dependencies": "constraints from [tool.uv] are not read; put them in a constraints file "
                                "and pass it with -c",
     "override-dependencies": "incrinstall's resolver has no overrides",
-    "build-constraint-dependencies": "build environments take no constraints",
     "resolution": "only the default resolution (highest) is implemented",
     "no-binary": "incrinstall cannot restrict wheels", "no-binary-package": "incrinstall cannot restrict wheels",
     "only-binary": "incrinstall cannot restrict sdists",
@@ -35,7 +35,7 @@ REFUSED_KEYS = {
     "no-sources": "[tool.uv.sources] handling is not configurable",
     "keyring-provider": "use ~/.netrc or credentials in the index URL",
 }
-_CACHE_FORMAT = b"settings-2\0"  # bump when what a setting holds (or its `where`) changes
+_CACHE_FORMAT = b"settings-3\0"  # bump when what a setting holds (or its `where`) changes
 
 
 @dataclass

@@ -45,3 +45,23 @@ def test_a_refused_setting_of_uv_toml_pip_table_names_its_line(tmp_path):
     with pytest.raises(SpecError) as err:
         project_settings(tmp_path)
     assert err.value.where == "uv.toml:3" and err.value.message.startswith("[pip] no-build changes the resolution")
+
+
+def test_build_constraint_dependencies_reach_every_uv_call_as_a_file(tmp_path, incrinstall_cache):
+    # uvicorn and mcp set it; it bounds only what build environments install, never the resolution.
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n\n[tool.uv]\n'
+                                             'build-constraint-dependencies = ["setuptools<80", "hatchling>=1.26"]\n')
+    config = index_config(project_dir=tmp_path, environ={})
+    assert config.build_constraints == ("setuptools<80", "hatchling>=1.26")
+    args = config.uv_args()
+    path = args[args.index("--build-constraints") + 1]
+    assert open(path).read() == "setuptools<80\nhatchling>=1.26\n"
+    assert config.as_dict()["build_constraints"] == ["setuptools<80", "hatchling>=1.26"]  # in the stamp
+
+
+def test_an_invalid_build_constraint_names_its_line(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "p"\n\n[tool.uv]\nbuild-constraint-dependencies = ["setuptools <<80"]\n')
+    with pytest.raises(SpecError, match="build-constraint-dependencies") as err:
+        index_config(project_dir=tmp_path, environ={})
+    assert err.value.where == "pyproject.toml:5"
