@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import os
-import ssl
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 
@@ -17,7 +14,8 @@ import pytest
 from incrinstall.archive import open_archive, unpacked
 from incrinstall.cli import render_error
 from incrinstall.common.errors import ArchiveError
-from tests.support.tls import make_ca
+from tests.support.loopback import Routes
+from tests.support.tls import make_ca, server_context
 
 PYPROJECT = b'[project]\nname = "demo"\nversion = "1.0"\ndependencies = ["attrs"]\n'
 
@@ -87,48 +85,10 @@ def dest(tmp_path) -> Path:
 # -- a loopback server --------------------------------------------------------------------------------------------
 
 
-class _Server:
-    def __init__(self, tls: ssl.SSLContext | None = None):
-        self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
-        self.requests: list[str] = []
-        routes, requests = self.routes, self.requests
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                requests.append(self.path)
-                status, body, headers = routes.get(self.path, (404, b"not here", {}))
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
-        scheme = "https" if tls is not None else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def serve(self, path: str, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> str:
-        self.routes[path] = (status, body, headers or {})
-        return self.url + path
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
-    srv = _Server()
-    yield srv
-    srv.close()
+    with Routes() as srv:
+        yield srv
 
 
 # -- formats and top-level folder -------------------------------------------------------------------------------
@@ -324,8 +284,8 @@ def test_http_download_with_bad_sha256_is_refused_and_cleaned_up(tmp_path, dest,
 
 def test_http_error_status_is_reported(dest, server):
     with pytest.raises(ArchiveError, match="HTTP 404") as caught:
-        open_archive(server.url + "/missing.tar.gz", dest_parent=dest, allow_insecure_http=True)
-    assert caught.value.where == server.url + "/missing.tar.gz"
+        open_archive(server.origin + "/missing.tar.gz", dest_parent=dest, allow_insecure_http=True)
+    assert caught.value.where == server.origin + "/missing.tar.gz"
     assert list(dest.iterdir()) == []
 
 
@@ -338,7 +298,7 @@ def test_non_200_success_status_is_refused(dest, server):
 def test_redirect_is_followed(tmp_path, dest, server):
     path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     server.serve("/codeload/p.zip", path.read_bytes())
-    url = server.serve("/archive/main.zip", b"", status=302, headers={"Location": server.url + "/codeload/p.zip"})
+    url = server.serve("/archive/main.zip", b"", status=302, headers={"Location": server.origin + "/codeload/p.zip"})
     with unpacked(url, dest_parent=dest, allow_insecure_http=True) as result:
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
 
@@ -405,11 +365,8 @@ def tls_files(tmp_path):
 
 @pytest.fixture
 def tls_server(tls_files):
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tls_files / "server.pem", tls_files / "server.key")
-    srv = _Server(tls=context)
-    yield srv
-    srv.close()
+    with Routes(tls=server_context(tls_files)) as srv:
+        yield srv
 
 
 def test_https_download_trusts_ssl_cert_file(tmp_path, dest, tls_files, tls_server, monkeypatch):
