@@ -121,10 +121,9 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
 
     from incrinstall.cli import render_error
     from incrinstall.common.errors import ResolutionError
-    from incrinstall.index.client import IndexClient
-    from incrinstall.common.config import IndexConfig
     from incrinstall.resolve.resolver import resolve
     from incrinstall.specs.model import RootRequirement
+    from tests.support.resolving import index_client
 
     interp = make_interpreter(scenario.target_python, tmp_path / "target")
     build_python = None
@@ -140,8 +139,7 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
         for text in root_requirements(scenario, interp.markers)
     ]
     pins = error_text = where = None
-    with IndexClient(IndexConfig(index_url=index.url), python_full_version=interp.version,
-                     tags=list(interp.tags), cache_dir=tmp_path / "http-cache", build_python=build_python) as client:
+    with index_client(interp, index.url, cache_dir=tmp_path / "http-cache", build_python=build_python) as client:
         try:
             resolution = resolve(
                 roots, [], interpreter=interp, installed={}, index=client, local_packages=(),
