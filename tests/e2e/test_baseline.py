@@ -7,7 +7,6 @@ Every test runs the real CLI against a loopback index with real uv into a fresh 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tarfile
@@ -18,6 +17,7 @@ import pytest
 import tomlkit
 from packaging import pylock
 
+from tests.support.archives import tar_file, tar_link, tar_special, write_tar
 from tests.support.loopback import Routes
 from tests.support.venvs import installed, pip_check
 from tests.support.world import World
@@ -190,30 +190,13 @@ def test_baseline_with_bad_sha256_installs_nothing_and_leaves_the_environment_un
 
 
 def _evil_tar(path: Path, kind: str) -> Path:
-    good = PYPROJECT.encode()
-    with tarfile.open(path, "w:gz") as tf:
-        info = tarfile.TarInfo("myproj-main/pyproject.toml")
-        info.size = len(good)
-        tf.addfile(info, io.BytesIO(good))
-        if kind == "dotdot":
-            bad = tarfile.TarInfo("myproj-main/../../escaped.txt")
-            bad.size = 3
-            tf.addfile(bad, io.BytesIO(b"bad"))
-        elif kind == "absolute":
-            bad = tarfile.TarInfo("/tmp/incrinstall-absolute-escape.txt")
-            bad.size = 3
-            tf.addfile(bad, io.BytesIO(b"bad"))
-        elif kind == "symlink-outside":
-            bad = tarfile.TarInfo("myproj-main/link")
-            bad.type = tarfile.SYMTYPE
-            bad.linkname = "../../../etc"
-            tf.addfile(bad)
-        elif kind == "device":
-            bad = tarfile.TarInfo("myproj-main/dev")
-            bad.type = tarfile.CHRTYPE
-            bad.devmajor, bad.devminor = 1, 3
-            tf.addfile(bad)
-    return path
+    bad = {
+        "dotdot": tar_file("myproj-main/../../escaped.txt", b"bad"),
+        "absolute": tar_file("/tmp/incrinstall-absolute-escape.txt", b"bad"),
+        "symlink-outside": tar_link("myproj-main/link", "../../../etc"),
+        "device": tar_special("myproj-main/dev", tarfile.CHRTYPE),
+    }[kind]
+    return write_tar(path, [tar_file("myproj-main/pyproject.toml", PYPROJECT.encode()), bad])
 
 
 @pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink-outside", "device"])

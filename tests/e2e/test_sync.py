@@ -180,7 +180,7 @@ def test_noop_sync_makes_no_index_request_and_touches_no_file(world):
     assert snapshot(world.python) == before
     assert (world.prefix / ".incrinstall" / "pylock.toml").read_bytes() == state_before
     assert "nothing to do" in proc.stdout
-    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = cli.imported_by(proc)
     assert "incrinstall.fastpath" in imported
     assert not imported & {"resolvelib", "tomlkit", "incrinstall.resolve.resolver", "incrinstall.index.client",
                            "http.client", "pyproject_hooks"}
@@ -197,7 +197,7 @@ def test_noop_with_a_command_line_never_seen_still_takes_the_fast_path_after_par
                        env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert proc.returncode == 0 and "nothing to do" in proc.stdout
     assert world.index.requests == []
-    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = cli.imported_by(proc)
     assert "incrinstall.cli" in imported and "resolvelib" not in imported
 
 

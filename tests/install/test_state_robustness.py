@@ -15,6 +15,7 @@ import pytest
 import tomlkit
 from packaging import pylock
 
+from tests.support.cli import imported_by
 from tests.support.envcheck import assert_environment_consistent
 from tests.support.venvs import installed, site_packages
 from tests.support.world import World
@@ -68,10 +69,6 @@ def assert_state_valid(world: World) -> None:
     assert json.loads((world.state_dir / "pylock.json").read_text(encoding="utf-8")) == doc
 
 
-def imported_modules(proc) -> set[str]:
-    return {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-
-
 # -- the invocation record (cache invocations/*.json): the fast path's first read ------------------------------------
 
 INVOCATION_SHAPES = {
@@ -90,7 +87,7 @@ def test_damaged_invocation_record_falls_through_to_the_full_path(world, incrins
     record.write_text(json.dumps(INVOCATION_SHAPES[shape](str(world.prefix))))
     proc = world.sync(ok=False, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert_clean(proc)
-    assert "incrinstall.cli" in imported_modules(proc)  # the full path answered, after parsing the arguments
+    assert "incrinstall.cli" in imported_by(proc)  # the full path answered, after parsing the arguments
     assert "nothing to do" in proc.stdout  # and the stamp still says so
     assert_environment_correct(world, EXPECTED)
 

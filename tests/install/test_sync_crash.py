@@ -62,13 +62,17 @@ def baselined(tmp: Path, index: LoopbackIndex, python: Path) -> World:
     return world
 
 
-def controlled(tmp_path: Path, index: LoopbackIndex, venv_factory) -> tuple[dict[str, str], list[str]]:
-    """What an uninterrupted sync leaves: the installed packages and the state file's managed set."""
+@pytest.fixture
+def crash(tmp_path, index, venv_factory) -> tuple[World, dict[str, str], list[str]]:
+    """(the target's World, baselined; what an uninterrupted sync leaves: its packages and managed set).
+
+    The control syncs first, so incrinstall's cache holds the metadata and uv's the wheels.
+    """
     control = baselined(tmp_path / "control", index, venv_factory("control"))
     control.sync()
     expected = installed(control.python)
     assert expected == {**{n: "2.0" for n in UPGRADED}, **{n: "1.0" for n in NEW}, "shared": "1.0"}
-    return expected, sorted(control.managed())
+    return baselined(tmp_path / "target", index, venv_factory("target")), expected, sorted(control.managed())
 
 
 def tear_removal(python: Path, name: str, keep: str = "METADATA") -> None:
@@ -94,9 +98,8 @@ def assert_converged(world: World, expected: dict[str, str], managed: list[str])
     assert "nothing to do" in world.sync().stdout
 
 
-def test_sync_killed_while_uv_downloads_converges_on_the_next_sync(tmp_path, index, venv_factory):
-    expected, managed = controlled(tmp_path, index, venv_factory)
-    world = baselined(tmp_path / "target", index, venv_factory("target"))
+def test_sync_killed_while_uv_downloads_converges_on_the_next_sync(crash, index, tmp_path):
+    world, expected, managed = crash
 
     files = index.files_from
     files.reset_log()
@@ -121,9 +124,8 @@ def test_sync_killed_while_uv_downloads_converges_on_the_next_sync(tmp_path, ind
     assert_converged(world, expected, managed)
 
 
-def test_sync_killed_halfway_through_installing_converges_on_the_next_sync(tmp_path, index, venv_factory):
-    expected, managed = controlled(tmp_path, index, venv_factory)
-    world = baselined(tmp_path / "target", index, venv_factory("target"))
+def test_sync_killed_halfway_through_installing_converges_on_the_next_sync(crash):
+    world, expected, managed = crash
 
     kill_in_phase(world, "install", "half of the installs")
 
@@ -145,9 +147,8 @@ def test_sync_killed_halfway_through_installing_converges_on_the_next_sync(tmp_p
     assert_converged(world, expected, managed)
 
 
-def test_sync_killed_halfway_through_removing_converges_on_the_next_sync(tmp_path, index, venv_factory):
-    expected, managed = controlled(tmp_path, index, venv_factory)
-    world = baselined(tmp_path / "target", index, venv_factory("target"))
+def test_sync_killed_halfway_through_removing_converges_on_the_next_sync(crash):
+    world, expected, managed = crash
 
     kill_in_phase(world, "remove", "the first removal")
 

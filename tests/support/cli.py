@@ -4,6 +4,9 @@ Every test that runs incrinstall in a subprocess goes through here (the `run_cli
 World harness alike), so the command line and its environment have one home. The environment is
 the test's own (isolated_env in tests/conftest.py has already pointed the caches at the test's
 folders and the proxies at a dead port) plus PYTHONPATH and what the caller adds.
+
+What a start-up costs is checked from here too: `imported_by(proc)` reads a run's
+PYTHONPROFILEIMPORTTIME report, `imported_after(modules)` what importing modules pulls in.
 """
 
 from __future__ import annotations
@@ -44,3 +47,16 @@ def start_cli(*args: Arg, log: Path, env: dict[str, str] | None = None,
     with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(cli_argv(*args, module=module), env=cli_env(env), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def imported_by(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    """The modules a run imported, from its stderr when it ran with PYTHONPROFILEIMPORTTIME=1."""
+    return {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def imported_after(*modules: str) -> set[str]:
+    """Every module a fresh interpreter holds after importing `modules` (only this repository on PYTHONPATH)."""
+    code = f"import sys, {', '.join(modules)}; print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(REPO_ROOT)}).stdout
+    return set(out.split())

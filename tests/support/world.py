@@ -17,6 +17,7 @@ Beyond that, for the suites that look closer:
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -87,6 +88,13 @@ class World:
         self.main = tmp / "main"
         self.work = tmp / "work"
         self.pause_mark = tmp / "paused"  # what the pause driver writes when it stalls
+
+    def on(self, python: Path) -> World:
+        """This world (its trees, indexes and environment) on another venv."""
+        other = copy.copy(self)
+        other.python, other.prefix = python, python.parent.parent
+        other.__dict__.pop("site", None)  # the cached site-packages is the other venv's
+        return other
 
     @property
     def state_dir(self) -> Path:
