@@ -14,7 +14,6 @@ import os
 import shutil
 import tarfile
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,9 +250,10 @@ def test_a_good_tar_keeps_links_inside_and_executable_bits(scratch, tar_filter):
 # -- zip: names checked, then extracted -------------------------------------------------------------------------
 
 
-def make_zip(path: Path, entries: list[tuple[str, bytes]], *, symlinks: dict[str, str] | None = None) -> Path:
-    """These entries (names exactly as given), after a harmless first file, then `symlinks`."""
-    return write_zip(path, [("pkg/setup.py", b""), *entries], symlinks=symlinks)
+def make_zip(path: Path, entries: list[tuple[str, bytes]], *, symlinks: dict[str, str] | None = None,
+             devices: tuple[str, ...] | list[str] = ()) -> Path:
+    """These entries (names exactly as given), after a harmless first file, then `symlinks` and `devices`."""
+    return write_zip(path, [("pkg/setup.py", b""), *entries], symlinks=symlinks, devices=devices)
 
 
 @pytest.mark.parametrize("name, why", [
@@ -298,11 +298,7 @@ def test_zip_symlinks_escaping_together_are_refused(scratch):
 
 
 def test_zip_device_entry_is_refused(scratch):
-    path = make_zip(scratch.archives / "dev.zip", [])
-    with zipfile.ZipFile(path, "a") as zf:
-        info = zipfile.ZipInfo("pkg/null")
-        info.external_attr = 0o020666 << 16  # S_IFCHR
-        zf.writestr(info, b"")
+    path = make_zip(scratch.archives / "dev.zip", [], devices=["pkg/null"])
     refused(path, scratch, "'pkg/null': special file")
 
 

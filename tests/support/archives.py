@@ -5,7 +5,7 @@ archive source need the members an attacker would write:
 
     write_tar(path, [tar_file("pkg/../../x", b"pwned"), tar_link("pkg/etc", "/etc"),
                      tar_special("pkg/tty", tarfile.CHRTYPE)])
-    write_zip(path, [("p/pyproject.toml", data), ("p/../../x", b"pwned")], symlinks={"p/etc": "../../etc"})
+    write_zip(path, [("p/pyproject.toml", data), ("/p/x", b"pwned")], symlinks={"p/etc": "/etc"}, devices=["p/tty"])
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ def write_tar(path: Path, entries: Iterable[Entry], mode: str = "w:gz") -> Path:
 
 
 def write_zip(path: Path, entries: Iterable[tuple[str, bytes]] | Mapping[str, bytes], *,
-              symlinks: Mapping[str, str] | None = None) -> Path:
-    """A zip (deflated) of these (name, data) members, names written exactly; then `symlinks` (name: target)."""
+              symlinks: Mapping[str, str] | None = None, devices: Iterable[str] = ()) -> Path:
+    """A zip (deflated) of these (name, data) members, names written exactly; then `symlinks` (name: target)
+    and `devices` (character devices: a zip can say so in a member's Unix mode)."""
     members = entries.items() if isinstance(entries, Mapping) else entries
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "Duplicate name": what some tests are about
@@ -71,4 +72,8 @@ def write_zip(path: Path, entries: Iterable[tuple[str, bytes]] | Mapping[str, by
                 info = zipfile.ZipInfo(name)
                 info.external_attr = (0o120777 << 16) | 0x20
                 zf.writestr(info, target)
+            for name in devices:
+                info = zipfile.ZipInfo(name)
+                info.external_attr = 0o020666 << 16  # S_IFCHR
+                zf.writestr(info, b"")
     return path
