@@ -561,7 +561,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--python", default=sys.executable, help="interpreter the environments are made from (the target)")
     args = p.parse_args(argv)
     if args.seed is None:
-        from benchmarks import synthetic
+        from tests.support import synthetic
         args.seed = synthetic.DEFAULT_SEED
     args.cases = "".join(c for c in ALL_CASES if c in args.cases.lower() or (c == "c" and args.airflow))
     if "c" in args.cases and not args.airflow:

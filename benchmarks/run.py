@@ -30,10 +30,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import report as report_mod  # noqa: E402
-from benchmarks import synthetic  # noqa: E402
 from benchmarks.harness import measure  # noqa: E402
 from benchmarks.suites import REAL_SCENARIOS, prepare, real_index_url, real_suite, synthetic_suite  # noqa: E402
 from benchmarks.tools import all_tools  # noqa: E402
+from tests.support import synthetic  # noqa: E402
 
 DEFAULT_SIZES = (100, 700, 2000)
 # Default: every scenario at the smallest N; at the larger ones the scenarios whose cost grows with N.

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import synthetic
+from tests.support import synthetic
 from benchmarks.harness import (Suite, Tool, applies, compile_truth, make_venv, prime_wheels, remove_tree,
                                 run, save_snapshot, save_uv_builds, subprocess_env)
 from benchmarks.tools import incr_sync

@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 
 from benchmarks.harness import Step, Suite, Tool
-from benchmarks.synthetic import SCENARIOS
+from tests.support.synthetic import SCENARIOS
 
 
 def _sel_shown(suite: Suite) -> str:

@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.support import cli  # noqa: E402
 from tests.support.envcheck import assert_environment_consistent  # noqa: E402
 from tests.support.index_server import LoopbackIndex  # noqa: E402
 from tests.support.real_wheels import ensure_real_wheels  # noqa: E402
@@ -182,16 +183,6 @@ def venv_factory(tmp_path: Path):
 def run_cli():
     """run_cli(*args, env=None, cwd=None, input=None, timeout=600) -> CompletedProcess (text).
 
-    Runs `python -m incrinstall ARGS` with the test's (isolated) environment plus `env`.
+    Runs `python -m incrinstall ARGS` with the test's (isolated) environment plus `env` (tests/support/cli.py).
     """
-
-    def run(*args: str | os.PathLike, env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None,
-            input: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-        full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = str(REPO_ROOT)
-        if env:
-            full_env.update({k: str(v) for k, v in env.items()})
-        return subprocess.run([sys.executable, "-m", "incrinstall", *map(str, args)], env=full_env,
-                              cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout)
-
-    return run
+    return cli.run_cli

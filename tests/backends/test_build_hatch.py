@@ -22,8 +22,9 @@ from incrinstall.common.errors import HookError, SpecError
 from incrinstall.common.config import IndexConfig
 from incrinstall.common.uv import REAL_UV, failure
 from incrinstall.specs.backend_metadata import HookResult, parse_metadata, run_hook
+from tests.support.cli import imported_after
 from tests.support.venvs import site_packages, uv_pip_install
-from tests.support.paths import AIRFLOW_LIKE, REPO_ROOT
+from tests.support.paths import AIRFLOW_LIKE
 
 FIXTURE = AIRFLOW_LIKE
 MARKERS = {"python_version": f"{sys.version_info.major}.{sys.version_info.minor}", "sys_platform": sys.platform}
@@ -262,13 +263,9 @@ def test_build_env_scripts_come_first_on_path_inside_a_hook(tmp_path, monkeypatc
 
 def test_importing_the_build_stage_does_not_import_pyproject_hooks():
     # Its import cost belongs to hook runs only: a cached hook result must not pay for it.
-    import subprocess
-
-    code = ("import sys, incrinstall.backends.backend, incrinstall.backends.hooks, incrinstall.specs.backend_metadata; "
-            "print('pyproject_hooks' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(REPO_ROOT)}).stdout
-    assert out.strip() == "False"
+    loaded = imported_after("incrinstall.backends.backend", "incrinstall.backends.hooks",
+                            "incrinstall.specs.backend_metadata")
+    assert "incrinstall.specs.backend_metadata" in loaded and "pyproject_hooks" not in loaded
 
 
 # -- build environments ---------------------------------------------------------------------------------------------

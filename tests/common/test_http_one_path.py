@@ -8,7 +8,6 @@ redirect loop); the archive download (`open_archive`) and the spec-file fetch
 from __future__ import annotations
 
 import base64
-import http.server
 import io
 import socket
 import ssl
@@ -26,7 +25,8 @@ from incrinstall.common import http as client_http
 from incrinstall.common import tls as client_tls
 from incrinstall.common.errors import ArchiveError, IndexUnavailable, SpecError
 from incrinstall.common.http import HttpClient, fetch_spec_file, shared_client
-from tests.support.tls import make_ca
+from tests.support.loopback import LoopbackServer, Request
+from tests.support.tls import make_ca, server_context
 
 SECRET = "s3cret-Pw-77"
 
@@ -45,7 +45,7 @@ ARCHIVE = tar_gz()
 REQUIREMENTS = b"six==1.16.0\n"
 
 
-class Scripted:
+class Scripted(LoopbackServer):
     """A loopback server whose answers per path come from a script: each request takes the next step.
 
     A step is (status, headers, body) or one of "reset" (headers and a tenth of the body, then a
@@ -54,64 +54,45 @@ class Scripted:
     """
 
     def __init__(self, tls: ssl.SSLContext | None = None):
+        super().__init__(tls=tls)
         self.script: dict[str, list] = {}
         self.log: list[tuple[str, str | None]] = []
         self.release = threading.Event()
-        server = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.log.append((self.path, self.headers.get("Authorization")))
-                steps = server.script.get(self.path) or [(404, {}, b"not here")]
-                step = steps.pop(0) if len(steps) > 1 else steps[0]
-                if len(step) == 3:
-                    status, headers, body = step
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                kind, body = step
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if kind == "stall":
-                    server.release.wait(10)
-                    return
-                self.wfile.write(body[: len(body) // 10])
-                self.wfile.flush()
-                if kind == "reset":  # SO_LINGER 0: close() sends RST, not FIN
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.connection.close()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    def answer(self, request: Request, head: bool) -> None:
+        self.log.append((request.path, request.headers.get("Authorization")))
+        steps = self.script.get(request.path) or [(404, {}, b"not here")]
+        step = steps.pop(0) if len(steps) > 1 else steps[0]
+        if len(step) == 3:
+            status, headers, body = step
+            self.reply(request, status, headers, body, head=head)
+            return
+        kind, body = step
+        if kind == "stall":
+            self.reply(request, 200, {}, b"", length=len(body))
+            self.release.wait(10)
+            return
+        self.reply(request, 200, {}, body[: len(body) // 10], length=len(body))
+        request.wfile.flush()
+        if kind == "reset":  # SO_LINGER 0: close() sends RST, not FIN
+            request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        request.connection.close()
 
     def on(self, path: str, *steps) -> str:
         self.script[path] = list(steps)
-        return self.url + path
+        return self.origin + path
 
     def paths(self) -> list[str]:
         return [path for path, _ in self.log]
 
     def close(self):
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.stop()
 
 
 @pytest.fixture
 def server():
-    srv = Scripted()
+    srv = Scripted().start()
     yield srv
     srv.close()
 
@@ -198,12 +179,10 @@ def test_a_redirect_loop_is_a_bounded_clear_error_for_both(server, tmp_path):
 def tls(tmp_path, monkeypatch):
     """A CA trusted through SSL_CERT_FILE and an https loopback server with a certificate it signed."""
     d = make_ca(tmp_path / "tls")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(d / "server.pem", d / "server.key")
     monkeypatch.setenv("SSL_CERT_FILE", str(d / "ca.pem"))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    srv = Scripted(tls=context)
+    srv = Scripted(tls=server_context(d)).start()
     yield srv
     srv.close()
 
@@ -260,12 +239,12 @@ def test_credentials_in_a_spec_url_are_sent_as_basic_auth_and_never_shown(server
 
 
 def test_credentials_reached_through_a_redirect_never_show_in_an_archive_error(server, tmp_path):
-    target = server.url.replace("http://", f"http://alice:{SECRET}@") + "/gone.tar.gz"
+    target = server.origin.replace("http://", f"http://alice:{SECRET}@") + "/gone.tar.gz"
     archive_url = server.on("/a.tar.gz", (302, {"Location": target}, b""))
     with pytest.raises(ArchiveError, match="HTTP 404") as caught:
         open_archive(archive_url, dest_parent=tmp_path, allow_insecure_http=True)
     assert SECRET not in render_error(caught.value)
-    loop = server.url.replace("http://", f"http://alice:{SECRET}@") + "/loop"
+    loop = server.origin.replace("http://", f"http://alice:{SECRET}@") + "/loop"
     server.on("/loop", (302, {"Location": loop}, b""))
     with pytest.raises(SpecError) as caught:
         spec(loop)

@@ -10,13 +10,10 @@ the same kinds of sdist from the loopback index and ask the index client for the
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import shutil
 import tarfile
 import tempfile
-import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from incrinstall.common.config import IndexConfig
 from incrinstall.common.errors import ArchiveError
 from incrinstall.common.unpack import unpack
 from incrinstall.index.client import IndexClient
+from tests.support.archives import tar_file, tar_link, tar_special, write_tar, write_zip
 
 LIMIT = 1 << 20
 
@@ -84,30 +82,9 @@ def refused(archive: Path, scratch: Scratch, match: str, *, max_size: int = LIMI
 # -- building tar archives ------------------------------------------------------------------------------------
 
 
-def tfile(name: str, data: bytes = b"x", mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size, info.mode = len(data), mode
-    return info, data
-
-
-def tlink(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile.TarInfo, None]:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, target
-    return info, None
-
-
-def tspecial(name: str, kind: bytes) -> tuple[tarfile.TarInfo, None]:
-    info = tarfile.TarInfo(name)
-    info.type, info.devmajor, info.devminor = kind, 1, 3
-    return info, None
-
-
 def make_tar(path: Path, entries, mode: str = "w:gz") -> Path:
     """Exactly these entries, after a harmless first file (a refusal mid-way must still write nothing outside)."""
-    with tarfile.open(path, mode) as tf:
-        for info, data in [tfile("pkg/setup.py", b"")] + list(entries):
-            tf.addfile(info, io.BytesIO(data) if data is not None else None)
-    return path
+    return write_tar(path, [tar_file("pkg/setup.py", b""), *entries], mode)
 
 
 @pytest.fixture(params=["data filter", "fallback"])
@@ -124,34 +101,34 @@ def tar_filter(request, monkeypatch) -> str:
 
 
 def test_tar_dotdot_traversal_is_refused(scratch, tar_filter):
-    path = make_tar(scratch.archives / "t.tar.gz", [tfile("pkg/../../../../secret.txt", b"pwned")])
+    path = make_tar(scratch.archives / "t.tar.gz", [tar_file("pkg/../../../../secret.txt", b"pwned")])
     error = refused(path, scratch, "'..' in its path")
     assert "'pkg/../../../../secret.txt'" in error.message
 
 
 def test_tar_absolute_path_is_refused(scratch, tar_filter):
     # the data filter alone would strip the "/" and extract it into the tree; we refuse
-    path = make_tar(scratch.archives / "t.tar.gz", [tfile(f"{scratch.sentinel}/secret.txt", b"pwned")])
+    path = make_tar(scratch.archives / "t.tar.gz", [tar_file(f"{scratch.sentinel}/secret.txt", b"pwned")])
     refused(path, scratch, "absolute path")
     assert not (scratch.tree / str(scratch.sentinel).lstrip("/")).exists()
 
 
 def test_tar_symlink_pointing_outside_is_refused(scratch, tar_filter):
     path = make_tar(scratch.archives / "t.tar.gz", [
-        tlink("pkg/evil", "../../../../secret.txt"), tfile("pkg/evil", b"pwned")])
+        tar_link("pkg/evil", "../../../../secret.txt"), tar_file("pkg/evil", b"pwned")])
     refused(path, scratch, r"refusing symlink 'pkg/evil' -> '\.\./\.\./\.\./\.\./secret\.txt': points outside")
 
 
 def test_tar_symlink_with_absolute_target_is_refused(scratch, tar_filter):
-    path = make_tar(scratch.archives / "t.tar.gz", [tlink("pkg/evil", str(scratch.sentinel / "secret.txt")),
-                                                    tfile("pkg/evil", b"pwned")])
+    path = make_tar(scratch.archives / "t.tar.gz", [tar_link("pkg/evil", str(scratch.sentinel / "secret.txt")),
+                                                    tar_file("pkg/evil", b"pwned")])
     refused(path, scratch, "refusing symlink 'pkg/evil' .*absolute target")
 
 
 def test_tar_chained_symlinks_pointing_outside_are_refused(scratch, tar_filter):
     # a -> b looks harmless; b -> ../../.. leaves the tree
     path = make_tar(scratch.archives / "t.tar.gz", [
-        tlink("pkg/a", "b"), tlink("pkg/b", "../../../../secret.txt"), tfile("pkg/a", b"pwned")])
+        tar_link("pkg/a", "b"), tar_link("pkg/b", "../../../../secret.txt"), tar_file("pkg/a", b"pwned")])
     refused(path, scratch, "refusing symlink 'pkg/b'.*points outside")
 
 
@@ -159,55 +136,55 @@ def test_tar_symlink_escaping_only_through_a_later_symlink_is_refused(scratch, t
     # When x is extracted, y does not exist, so x -> y/y/y/../../../.. resolves inside (to the tree);
     # once y -> "." exists, x is the sentinel folder. Writing through x is refused, and so is x itself.
     path = make_tar(scratch.archives / "t.tar.gz", [
-        tlink("pkg/x", "y/y/y/../../../.."), tlink("pkg/y", "."), tfile("pkg/x/secret.txt", b"pwned")])
+        tar_link("pkg/x", "y/y/y/../../../.."), tar_link("pkg/y", "."), tar_file("pkg/x/secret.txt", b"pwned")])
     refused(path, scratch, "'pkg/x/secret.txt': its path resolves outside the archive")
 
     shutil.rmtree(scratch.tree)  # as the caller does after a refusal
     scratch.tree.mkdir()
-    sneaky = make_tar(scratch.archives / "u.tar.gz", [tlink("pkg/x", "y/y/y/../../../.."), tlink("pkg/y", ".")])
+    sneaky = make_tar(scratch.archives / "u.tar.gz", [tar_link("pkg/x", "y/y/y/../../../.."), tar_link("pkg/y", ".")])
     refused(sneaky, scratch, "refusing symlink 'pkg/x' .*resolves outside the archive")
 
 
 def test_tar_hardlink_pointing_outside_is_refused(scratch, tar_filter):
     path = make_tar(scratch.archives / "t.tar.gz", [
-        tlink("pkg/h", "../../../../secret.txt", tarfile.LNKTYPE), tfile("pkg/h", b"pwned")])
+        tar_link("pkg/h", "../../../../secret.txt", tarfile.LNKTYPE), tar_file("pkg/h", b"pwned")])
     refused(path, scratch, r"refusing hard link 'pkg/h' -> .*: points outside the archive")
 
 
 def test_tar_hardlink_to_a_symlink_that_points_outside_is_refused(scratch, tar_filter):
     # s resolves inside while y is missing, outside once y -> "." exists; h would then share the secret's inode
     path = make_tar(scratch.archives / "t.tar.gz", [
-        tlink("pkg/s", "y/y/y/../../../../secret.txt"), tlink("pkg/y", "."),
-        tlink("pkg/h", "pkg/s", tarfile.LNKTYPE), tfile("pkg/h", b"pwned")])
+        tar_link("pkg/s", "y/y/y/../../../../secret.txt"), tar_link("pkg/y", "."),
+        tar_link("pkg/h", "pkg/s", tarfile.LNKTYPE), tar_file("pkg/h", b"pwned")])
     refused(path, scratch, "refusing hard link 'pkg/h' -> 'pkg/s': not an earlier file")
 
 
 def test_tar_hardlink_to_a_later_or_missing_member_is_refused(scratch, tar_filter):
     path = make_tar(scratch.archives / "t.tar.gz", [
-        tlink("pkg/h", "pkg/later.txt", tarfile.LNKTYPE), tfile("pkg/later.txt")])
+        tar_link("pkg/h", "pkg/later.txt", tarfile.LNKTYPE), tar_file("pkg/later.txt")])
     refused(path, scratch, "not an earlier file in the archive")
 
 
 def test_tar_character_device_is_refused(scratch, tar_filter):
-    path = make_tar(scratch.archives / "t.tar.gz", [tspecial("pkg/null", tarfile.CHRTYPE)])
+    path = make_tar(scratch.archives / "t.tar.gz", [tar_special("pkg/null", tarfile.CHRTYPE)])
     refused(path, scratch, "'pkg/null': character device")
     assert not (scratch.tree / "pkg/null").exists()
 
 
 def test_tar_block_device_is_refused(scratch, tar_filter):
-    path = make_tar(scratch.archives / "t.tar.gz", [tspecial("pkg/sda", tarfile.BLKTYPE)])
+    path = make_tar(scratch.archives / "t.tar.gz", [tar_special("pkg/sda", tarfile.BLKTYPE)])
     refused(path, scratch, "'pkg/sda': block device")
 
 
 def test_tar_fifo_is_refused(scratch, tar_filter):
-    path = make_tar(scratch.archives / "t.tar.gz", [tspecial("pkg/pipe", tarfile.FIFOTYPE)])
+    path = make_tar(scratch.archives / "t.tar.gz", [tar_special("pkg/pipe", tarfile.FIFOTYPE)])
     refused(path, scratch, "'pkg/pipe': fifo")
     assert not os.path.lexists(scratch.tree / "pkg/pipe")
 
 
 def test_tar_decompression_bomb_is_refused_before_anything_is_written(scratch, tar_filter):
     big = b"\0" * (8 * LIMIT)
-    path = make_tar(scratch.archives / "bomb.tar.gz", [tfile("pkg/big.bin", big)])
+    path = make_tar(scratch.archives / "bomb.tar.gz", [tar_file("pkg/big.bin", big)])
     assert path.stat().st_size < LIMIT // 16  # small on disk, eight times the limit unpacked
     refused(path, scratch, f"'pkg/big.bin': unpacked size would exceed the limit of {LIMIT} bytes")
     assert list(scratch.tree.iterdir()) == []
@@ -215,13 +192,13 @@ def test_tar_decompression_bomb_is_refused_before_anything_is_written(scratch, t
 
 def test_tar_bomb_is_also_caught_by_the_bytes_written(scratch, tar_filter, monkeypatch):
     monkeypatch.setattr(unpack_module, "_check_declared_size", lambda *args: None)
-    path = make_tar(scratch.archives / "bomb.tar.gz", [tfile("pkg/a.bin", b"\0" * LIMIT), tfile("pkg/b.bin", b"1")])
+    path = make_tar(scratch.archives / "bomb.tar.gz", [tar_file("pkg/a.bin", b"\0" * LIMIT), tar_file("pkg/b.bin", b"1")])
     refused(path, scratch, f"'pkg/b.bin': unpacked size exceeds the limit of {LIMIT} bytes")
 
 
 def test_tar_with_too_many_members_is_refused(scratch, tar_filter, monkeypatch):
     monkeypatch.setattr(unpack_module, "MAX_MEMBERS", 5)
-    path = make_tar(scratch.archives / "many.tar", [tfile(f"pkg/{n}.txt") for n in range(10)], "w")
+    path = make_tar(scratch.archives / "many.tar", [tar_file(f"pkg/{n}.txt") for n in range(10)], "w")
     refused(path, scratch, "more than 5 members")
     assert list(scratch.tree.iterdir()) == []
 
@@ -238,8 +215,8 @@ def _pad(data: bytes) -> bytes:
 def test_tar_member_longer_than_its_header_says_is_refused(scratch, tar_filter):
     # tarfile reads 10 bytes, then takes the rest of the data for the next header, finds none and
     # would end the archive there without a word: pkg/after.txt would silently go missing
-    header, _ = tfile("pkg/short.txt", b"0123456789")
-    after, data = tfile("pkg/after.txt", b"after")
+    header, _ = tar_file("pkg/short.txt", b"0123456789")
+    after, data = tar_file("pkg/after.txt", b"after")
     path = _raw_tar(scratch.archives / "long.tar", [
         header.tobuf(), _pad(b"x" * 2000), after.tobuf(), _pad(data), b"\0" * 1024])
     refused(path, scratch, "'pkg/short.txt': it is followed by data that is not a tar header")
@@ -248,7 +225,7 @@ def test_tar_member_longer_than_its_header_says_is_refused(scratch, tar_filter):
 
 @pytest.mark.parametrize("compressed", [False, True])
 def test_tar_member_truncated_by_the_end_of_the_archive_is_refused(scratch, tar_filter, compressed):
-    header, _ = tfile("pkg/cut.txt", b"y" * 5000)
+    header, _ = tar_file("pkg/cut.txt", b"y" * 5000)
     raw = header.tobuf() + b"y" * 100  # the archive ends 4900 bytes early
     path = scratch.archives / ("cut.tar.gz" if compressed else "cut.tar")
     path.write_bytes(gzip.compress(raw) if compressed else raw)
@@ -257,8 +234,8 @@ def test_tar_member_truncated_by_the_end_of_the_archive_is_refused(scratch, tar_
 
 def test_a_good_tar_keeps_links_inside_and_executable_bits(scratch, tar_filter):
     path = make_tar(scratch.archives / "good.tar.gz", [
-        tfile("pkg/bin/run", b"#!/bin/sh\n", mode=0o4777), tfile("pkg/README", b"hi", mode=0o600),
-        tlink("pkg/docs/README", "../README"), tlink("pkg/copy", "pkg/README", tarfile.LNKTYPE)])
+        tar_file("pkg/bin/run", b"#!/bin/sh\n", mode=0o4777), tar_file("pkg/README", b"hi", mode=0o600),
+        tar_link("pkg/docs/README", "../README"), tar_link("pkg/copy", "pkg/README", tarfile.LNKTYPE)])
     members = unpack(path, scratch.tree, display="good.tar.gz", max_size=LIMIT)
     assert [(m.name, m.kind) for m in members] == [
         ("pkg/setup.py", "file"), ("pkg/bin/run", "file"), ("pkg/README", "file"),
@@ -273,21 +250,10 @@ def test_a_good_tar_keeps_links_inside_and_executable_bits(scratch, tar_filter):
 # -- zip: names checked, then extracted -------------------------------------------------------------------------
 
 
-def make_zip(path: Path, entries: list[tuple[str, bytes]], *, symlinks: dict[str, str] | None = None) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name": that is the point of one test
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("pkg/setup.py", b"")
-            for name, data in entries:
-                info = zipfile.ZipInfo("placeholder")
-                info.filename = name  # ZipInfo() would clean the name; write it exactly
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, data)
-            for name, target in (symlinks or {}).items():
-                info = zipfile.ZipInfo(name)
-                info.external_attr = (0o120777 << 16) | 0x20
-                zf.writestr(info, target)
-    return path
+def make_zip(path: Path, entries: list[tuple[str, bytes]], *, symlinks: dict[str, str] | None = None,
+             devices: tuple[str, ...] | list[str] = ()) -> Path:
+    """These entries (names exactly as given), after a harmless first file, then `symlinks` and `devices`."""
+    return write_zip(path, [("pkg/setup.py", b""), *entries], symlinks=symlinks, devices=devices)
 
 
 @pytest.mark.parametrize("name, why", [
@@ -332,11 +298,7 @@ def test_zip_symlinks_escaping_together_are_refused(scratch):
 
 
 def test_zip_device_entry_is_refused(scratch):
-    path = make_zip(scratch.archives / "dev.zip", [])
-    with zipfile.ZipFile(path, "a") as zf:
-        info = zipfile.ZipInfo("pkg/null")
-        info.external_attr = 0o020666 << 16  # S_IFCHR
-        zf.writestr(info, b"")
+    path = make_zip(scratch.archives / "dev.zip", [], devices=["pkg/null"])
     refused(path, scratch, "'pkg/null': special file")
 
 
@@ -365,11 +327,7 @@ def evil_sdist(folder: Path, entries, *, kind: str = "tar") -> Path:
     good = [("evil-1.0/PKG-INFO", PKG_INFO), ("evil-1.0/pyproject.toml", PYPROJECT)]
     if kind == "zip":
         return make_zip(folder / "evil-1.0.zip", good + entries)
-    path = folder / "evil-1.0.tar.gz"
-    with tarfile.open(path, "w:gz") as tf:
-        for info, data in [tfile(name, data) for name, data in good] + list(entries):
-            tf.addfile(info, io.BytesIO(data) if data is not None else None)
-    return path
+    return write_tar(folder / "evil-1.0.tar.gz", [tar_file(name, data) for name, data in good] + list(entries))
 
 
 @pytest.mark.parametrize("case", ["traversal", "symlink out", "device", "bomb", "zip traversal"])
@@ -378,11 +336,11 @@ def test_a_hostile_sdist_from_the_index_is_refused_when_its_metadata_is_built(
     from incrinstall.backends import backend
 
     entries, kind, why = {
-        "traversal": ([tfile("evil-1.0/../../secret.txt", b"pwned")], "tar", "'..' in its path"),
-        "symlink out": ([tlink("evil-1.0/up", "../../../secret.txt"), tfile("evil-1.0/up", b"pwned")], "tar",
+        "traversal": ([tar_file("evil-1.0/../../secret.txt", b"pwned")], "tar", "'..' in its path"),
+        "symlink out": ([tar_link("evil-1.0/up", "../../../secret.txt"), tar_file("evil-1.0/up", b"pwned")], "tar",
                         "refusing symlink 'evil-1.0/up'.*points outside"),
-        "device": ([tspecial("evil-1.0/null", tarfile.CHRTYPE)], "tar", "'evil-1.0/null': character device"),
-        "bomb": ([tfile("evil-1.0/big.bin", b"\0" * (4 * LIMIT))], "tar", "unpacked size would exceed the limit"),
+        "device": ([tar_special("evil-1.0/null", tarfile.CHRTYPE)], "tar", "'evil-1.0/null': character device"),
+        "bomb": ([tar_file("evil-1.0/big.bin", b"\0" * (4 * LIMIT))], "tar", "unpacked size would exceed the limit"),
         "zip traversal": ([("evil-1.0/../../secret.txt", b"pwned")], "zip", "'..' in its path"),
     }[case]
     monkeypatch.setattr(backend, "_SDIST_MAX_SIZE", LIMIT)

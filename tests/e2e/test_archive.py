@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
-import io
 import os
-import ssl
 import tarfile
-import threading
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +12,9 @@ import pytest
 from incrinstall.archive import open_archive, unpacked
 from incrinstall.cli import render_error
 from incrinstall.common.errors import ArchiveError
-from tests.support.tls import make_ca
+from tests.support.archives import Entry, tar_file, tar_folder, tar_link, tar_special, write_tar, write_zip
+from tests.support.loopback import Routes
+from tests.support.tls import make_ca, server_context
 
 PYPROJECT = b'[project]\nname = "demo"\nversion = "1.0"\ndependencies = ["attrs"]\n'
 
@@ -25,43 +22,14 @@ PYPROJECT = b'[project]\nname = "demo"\nversion = "1.0"\ndependencies = ["attrs"
 # -- building archives -------------------------------------------------------------------------------------------
 
 
-def _file(name: str, data: bytes = b"", mode: int = 0o644) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mode = mode
-    return info
-
-
-def make_tar(path: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], mode: str = "w") -> Path:
-    """Write exactly these TarInfo entries (no name cleaning, unlike TarFile.add)."""
-    with tarfile.open(path, mode) as tf:
-        for info, data in entries:
-            tf.addfile(info, io.BytesIO(data) if data is not None else None)
-    return path
-
-
-def project_entries(top: str = "demo-main/") -> list[tuple[tarfile.TarInfo, bytes | None]]:
-    folder = tarfile.TarInfo(top.rstrip("/") or ".")
-    folder.type = tarfile.DIRTYPE
-    folder.mode = 0o755
+def project_entries(top: str = "demo-main/") -> list[Entry]:
     script = b"#!/bin/sh\necho hi\n"
     entries = [
-        (_file(f"{top}pyproject.toml", PYPROJECT), PYPROJECT),
-        (_file(f"{top}src/demo/__init__.py", b"X = 1\n"), b"X = 1\n"),
-        (_file(f"{top}bin/run", script, mode=0o755), script),
+        tar_file(f"{top}pyproject.toml", PYPROJECT),
+        tar_file(f"{top}src/demo/__init__.py", b"X = 1\n"),
+        tar_file(f"{top}bin/run", script, mode=0o755),
     ]
-    return ([(folder, None)] if top else []) + entries
-
-
-def make_zip(path: Path, files: dict[str, bytes], *, symlinks: dict[str, str] | None = None) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-        for name, target in (symlinks or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (0o120777 << 16) | 0x20
-            zf.writestr(info, target)
-    return path
+    return ([tar_folder(top.rstrip("/") or ".")] if top else []) + entries
 
 
 def sha256_of(path: Path) -> str:
@@ -87,48 +55,10 @@ def dest(tmp_path) -> Path:
 # -- a loopback server --------------------------------------------------------------------------------------------
 
 
-class _Server:
-    def __init__(self, tls: ssl.SSLContext | None = None):
-        self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
-        self.requests: list[str] = []
-        routes, requests = self.routes, self.requests
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                requests.append(self.path)
-                status, body, headers = routes.get(self.path, (404, b"not here", {}))
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
-        scheme = "https" if tls is not None else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def serve(self, path: str, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> str:
-        self.routes[path] = (status, body, headers or {})
-        return self.url + path
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
-    srv = _Server()
-    yield srv
-    srv.close()
+    with Routes() as srv:
+        yield srv
 
 
 # -- formats and top-level folder -------------------------------------------------------------------------------
@@ -138,7 +68,7 @@ def server():
     (".tar.gz", "w:gz"), (".tgz", "w:gz"), (".tar", "w"), (".tar.bz2", "w:bz2"), (".tar.xz", "w:xz"),
 ])  # fmt: skip
 def test_tar_formats_unpack_with_top_folder_stripped(tmp_path, dest, suffix, mode):
-    path = make_tar(tmp_path / f"demo{suffix}", project_entries(), mode)
+    path = write_tar(tmp_path / f"demo{suffix}", project_entries(), mode)
     result = open_archive(str(path), dest_parent=dest)
     try:
         assert result.root.name == "demo-main"
@@ -157,7 +87,7 @@ def test_tar_formats_unpack_with_top_folder_stripped(tmp_path, dest, suffix, mod
 
 
 def test_zip_unpacks_with_top_folder_stripped(tmp_path, dest):
-    path = make_zip(tmp_path / "demo.zip", {"demo-main/pyproject.toml": PYPROJECT, "demo-main/src/demo/__init__.py": b""})
+    path = write_zip(tmp_path / "demo.zip", {"demo-main/pyproject.toml": PYPROJECT, "demo-main/src/demo/__init__.py": b""})
     with unpacked(str(path), dest_parent=dest) as result:
         assert result.root.name == "demo-main"
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
@@ -166,37 +96,35 @@ def test_zip_unpacks_with_top_folder_stripped(tmp_path, dest):
 
 
 def test_tar_without_directory_entries_still_strips_single_top_folder(tmp_path, dest):
-    path = make_tar(tmp_path / "demo.tar.gz", project_entries()[1:], "w:gz")
+    path = write_tar(tmp_path / "demo.tar.gz", project_entries()[1:], "w:gz")
     with unpacked(str(path), dest_parent=dest) as result:
         assert result.root.name == "demo-main"
         assert (result.root / "pyproject.toml").exists()
 
 
 def test_several_top_level_entries_keep_the_unpack_folder_as_root(tmp_path, dest):
-    path = make_tar(tmp_path / "flat.tar.gz", project_entries(top=""), "w:gz")
+    path = write_tar(tmp_path / "flat.tar.gz", project_entries(top=""), "w:gz")
     with unpacked(str(path), dest_parent=dest) as result:
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
         assert sorted(p.name for p in result.root.iterdir()) == ["bin", "pyproject.toml", "src"]
 
 
 def test_dot_slash_prefixed_members_unpack_into_the_root(tmp_path, dest):
-    path = make_tar(tmp_path / "dot.tar.gz", project_entries(top="./"), "w:gz")
+    path = write_tar(tmp_path / "dot.tar.gz", project_entries(top="./"), "w:gz")
     with unpacked(str(path), dest_parent=dest) as result:
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
 
 
 def test_single_top_level_file_is_not_stripped(tmp_path, dest):
-    path = make_zip(tmp_path / "one.zip", {"pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "one.zip", {"pyproject.toml": PYPROJECT})
     with unpacked(str(path), dest_parent=dest) as result:
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
 
 
 def test_links_inside_the_tree_are_kept(tmp_path, dest):
-    link = tarfile.TarInfo("demo-main/docs/README.md")
-    link.type, link.linkname = tarfile.SYMTYPE, "../pyproject.toml"
-    hard = tarfile.TarInfo("demo-main/copy.toml")
-    hard.type, hard.linkname = tarfile.LNKTYPE, "demo-main/pyproject.toml"
-    path = make_tar(tmp_path / "links.tar.gz", project_entries() + [(link, None), (hard, None)], "w:gz")
+    link = tar_link("demo-main/docs/README.md", "../pyproject.toml")
+    hard = tar_link("demo-main/copy.toml", "demo-main/pyproject.toml", tarfile.LNKTYPE)
+    path = write_tar(tmp_path / "links.tar.gz", project_entries() + [link, hard], "w:gz")
     with unpacked(str(path), dest_parent=dest) as result:
         assert (result.root / "docs/README.md").is_symlink()
         assert (result.root / "docs/README.md").read_bytes() == PYPROJECT
@@ -204,14 +132,14 @@ def test_links_inside_the_tree_are_kept(tmp_path, dest):
 
 
 def test_zip_symlink_inside_the_tree_is_kept(tmp_path, dest):
-    path = make_zip(tmp_path / "l.zip", {"p/pyproject.toml": PYPROJECT}, symlinks={"p/alias.toml": "pyproject.toml"})
+    path = write_zip(tmp_path / "l.zip", {"p/pyproject.toml": PYPROJECT}, symlinks={"p/alias.toml": "pyproject.toml"})
     with unpacked(str(path), dest_parent=dest) as result:
         assert (result.root / "alias.toml").is_symlink()
         assert (result.root / "alias.toml").read_bytes() == PYPROJECT
 
 
 def test_extension_is_not_needed_when_content_is_recognised(tmp_path, dest):
-    path = make_tar(tmp_path / "main", project_entries(), "w:gz")  # like codeload.github.com/.../tar.gz/main
+    path = write_tar(tmp_path / "main", project_entries(), "w:gz")  # like codeload.github.com/.../tar.gz/main
     with unpacked(str(path), dest_parent=dest) as result:
         assert (result.root / "pyproject.toml").exists()
 
@@ -244,7 +172,7 @@ def test_directory_with_sha256_is_refused(tmp_path):
 
 
 def test_file_url_is_read_like_a_local_file(tmp_path, dest):
-    path = make_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
+    path = write_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
     with unpacked(path.as_uri(), dest_parent=dest, sha256=sha256_of(path)) as result:
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
         assert result.sha256 == sha256_of(path)
@@ -265,13 +193,13 @@ def test_missing_path_is_an_error(tmp_path):
 
 
 def test_good_sha256_accepts_in_any_case_and_with_prefix(tmp_path, dest):
-    path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     with unpacked(str(path), dest_parent=dest, sha256="sha256:" + sha256_of(path).upper()) as result:
         assert result.sha256 == sha256_of(path)
 
 
 def test_bad_sha256_refuses_before_unpacking_and_shows_both_digests(tmp_path, dest):
-    path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     wrong = "ab" * 32
     with pytest.raises(ArchiveError) as caught:
         open_archive(str(path), dest_parent=dest, sha256=wrong)
@@ -282,7 +210,7 @@ def test_bad_sha256_refuses_before_unpacking_and_shows_both_digests(tmp_path, de
 
 
 def test_malformed_sha256_is_an_error(tmp_path):
-    path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     with pytest.raises(ArchiveError, match="64 hexadecimal digits"):
         open_archive(str(path), sha256="abc")
 
@@ -291,7 +219,7 @@ def test_malformed_sha256_is_an_error(tmp_path):
 
 
 def test_http_download_needs_allow_insecure_http(tmp_path, dest, server):
-    path = make_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
+    path = write_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
     url = server.serve("/archive/main.tar.gz", path.read_bytes())
     with pytest.raises(ArchiveError, match="--allow-insecure-http"):
         open_archive(url, dest_parent=dest)
@@ -300,7 +228,7 @@ def test_http_download_needs_allow_insecure_http(tmp_path, dest, server):
 
 
 def test_http_download_with_good_sha256_unpacks(tmp_path, dest, server):
-    path = make_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
+    path = write_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
     url = server.serve("/archive/main.tar.gz", path.read_bytes())
     with unpacked(url, dest_parent=dest, allow_insecure_http=True, sha256=sha256_of(path), progress=False) as result:
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
@@ -313,7 +241,7 @@ def test_http_download_with_good_sha256_unpacks(tmp_path, dest, server):
 
 
 def test_http_download_with_bad_sha256_is_refused_and_cleaned_up(tmp_path, dest, server):
-    path = make_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
+    path = write_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
     url = server.serve("/main.tar.gz", path.read_bytes())
     with pytest.raises(ArchiveError) as caught:
         open_archive(url, dest_parent=dest, allow_insecure_http=True, sha256="0" * 64)
@@ -324,8 +252,8 @@ def test_http_download_with_bad_sha256_is_refused_and_cleaned_up(tmp_path, dest,
 
 def test_http_error_status_is_reported(dest, server):
     with pytest.raises(ArchiveError, match="HTTP 404") as caught:
-        open_archive(server.url + "/missing.tar.gz", dest_parent=dest, allow_insecure_http=True)
-    assert caught.value.where == server.url + "/missing.tar.gz"
+        open_archive(server.origin + "/missing.tar.gz", dest_parent=dest, allow_insecure_http=True)
+    assert caught.value.where == server.origin + "/missing.tar.gz"
     assert list(dest.iterdir()) == []
 
 
@@ -336,9 +264,9 @@ def test_non_200_success_status_is_refused(dest, server):
 
 
 def test_redirect_is_followed(tmp_path, dest, server):
-    path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     server.serve("/codeload/p.zip", path.read_bytes())
-    url = server.serve("/archive/main.zip", b"", status=302, headers={"Location": server.url + "/codeload/p.zip"})
+    url = server.serve("/archive/main.zip", b"", status=302, headers={"Location": server.origin + "/codeload/p.zip"})
     with unpacked(url, dest_parent=dest, allow_insecure_http=True) as result:
         assert (result.root / "pyproject.toml").read_bytes() == PYPROJECT
 
@@ -357,7 +285,7 @@ def test_unreachable_server_names_url_and_reason(dest):
 
 
 def test_download_larger_than_limit_is_refused(tmp_path, dest, server):
-    path = make_tar(tmp_path / "demo.tar", project_entries(), "w")
+    path = write_tar(tmp_path / "demo.tar", project_entries(), "w")
     url = server.serve("/demo.tar", path.read_bytes())
     with pytest.raises(ArchiveError, match="above the limit"):
         open_archive(url, dest_parent=dest, allow_insecure_http=True, max_size=1000)
@@ -376,7 +304,7 @@ def test_unsupported_scheme_is_an_error():
 
 
 def test_progress_is_one_updating_line_when_asked(tmp_path, dest, server, capsys):
-    path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     url = server.serve("/p.zip", path.read_bytes())
     with unpacked(url, dest_parent=dest, allow_insecure_http=True, progress=True):
         pass
@@ -386,7 +314,7 @@ def test_progress_is_one_updating_line_when_asked(tmp_path, dest, server, capsys
 
 
 def test_no_progress_output_when_stderr_is_not_a_tty(tmp_path, dest, server, capsys):
-    path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     url = server.serve("/p.zip", path.read_bytes())
     with unpacked(url, dest_parent=dest, allow_insecure_http=True):
         pass
@@ -405,15 +333,12 @@ def tls_files(tmp_path):
 
 @pytest.fixture
 def tls_server(tls_files):
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tls_files / "server.pem", tls_files / "server.key")
-    srv = _Server(tls=context)
-    yield srv
-    srv.close()
+    with Routes(tls=server_context(tls_files)) as srv:
+        yield srv
 
 
 def test_https_download_trusts_ssl_cert_file(tmp_path, dest, tls_files, tls_server, monkeypatch):
-    path = make_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
+    path = write_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
     url = tls_server.serve("/main.tar.gz", path.read_bytes())
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_files / "ca.pem"))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -433,7 +358,7 @@ def test_https_download_refuses_an_untrusted_certificate(tmp_path, dest, tls_fil
 
 
 def test_https_redirect_to_plain_http_is_refused(tmp_path, dest, tls_files, tls_server, server, monkeypatch):
-    path = make_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
+    path = write_zip(tmp_path / "p.zip", {"p/pyproject.toml": PYPROJECT})
     plain = server.serve("/p.zip", path.read_bytes())
     url = tls_server.serve("/main.zip", b"", status=302, headers={"Location": plain})
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_files / "ca.pem"))
@@ -455,29 +380,17 @@ def test_unreadable_ssl_cert_file_is_an_error(dest, monkeypatch, tmp_path):
 # -- refusals ---------------------------------------------------------------------------------------------------
 
 
-def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile.TarInfo, None]:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, target
-    return info, None
-
-
-def _special(name: str, kind: bytes) -> tuple[tarfile.TarInfo, None]:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    return info, None
-
-
 REFUSED_TARS = {
-    "absolute path": ([(_file("/tmp/evil.txt", b"x"), b"x")], "/tmp/evil.txt", "absolute path"),
-    "dotdot": ([(_file("demo/../../evil.txt", b"x"), b"x")], "demo/../../evil.txt", "'..'"),
-    "symlink escaping": ([_link("demo/etc", "../../etc")], "demo/etc", "outside"),
-    "symlink absolute": ([_link("demo/passwd", "/etc/passwd")], "demo/passwd", "absolute"),
-    "hardlink escaping": ([_link("demo/h", "../outside.txt", tarfile.LNKTYPE)], "demo/h", "outside"),
-    "hardlink absolute": ([_link("demo/h", "/etc/passwd", tarfile.LNKTYPE)], "demo/h", "outside"),
-    "hardlink to unknown member": ([_link("demo/h", "demo/nothing", tarfile.LNKTYPE)], "demo/h", "not an earlier"),
-    "character device": ([_special("demo/tty", tarfile.CHRTYPE)], "demo/tty", "character device"),
-    "block device": ([_special("demo/sda", tarfile.BLKTYPE)], "demo/sda", "block device"),
-    "fifo": ([_special("demo/pipe", tarfile.FIFOTYPE)], "demo/pipe", "fifo"),
+    "absolute path": ([tar_file("/tmp/evil.txt", b"x")], "/tmp/evil.txt", "absolute path"),
+    "dotdot": ([tar_file("demo/../../evil.txt", b"x")], "demo/../../evil.txt", "'..'"),
+    "symlink escaping": ([tar_link("demo/etc", "../../etc")], "demo/etc", "outside"),
+    "symlink absolute": ([tar_link("demo/passwd", "/etc/passwd")], "demo/passwd", "absolute"),
+    "hardlink escaping": ([tar_link("demo/h", "../outside.txt", tarfile.LNKTYPE)], "demo/h", "outside"),
+    "hardlink absolute": ([tar_link("demo/h", "/etc/passwd", tarfile.LNKTYPE)], "demo/h", "outside"),
+    "hardlink to unknown member": ([tar_link("demo/h", "demo/nothing", tarfile.LNKTYPE)], "demo/h", "not an earlier"),
+    "character device": ([tar_special("demo/tty", tarfile.CHRTYPE)], "demo/tty", "character device"),
+    "block device": ([tar_special("demo/sda", tarfile.BLKTYPE)], "demo/sda", "block device"),
+    "fifo": ([tar_special("demo/pipe", tarfile.FIFOTYPE)], "demo/pipe", "fifo"),
 }
 
 
@@ -485,7 +398,7 @@ REFUSED_TARS = {
 def test_dangerous_tar_member_is_refused_and_nothing_is_left(tmp_path, dest, case):
     bad, member, reason = REFUSED_TARS[case]
     # good members first, so a refusal mid-way would leave files if cleanup were missing
-    path = make_tar(tmp_path / "bad.tar.gz", project_entries("demo/") + bad, "w:gz")
+    path = write_tar(tmp_path / "bad.tar.gz", project_entries("demo/") + bad, "w:gz")
     with pytest.raises(ArchiveError) as caught:
         open_archive(str(path), dest_parent=dest)
     assert repr(member) in caught.value.message
@@ -497,10 +410,10 @@ def test_dangerous_tar_member_is_refused_and_nothing_is_left(tmp_path, dest, cas
 @pytest.mark.parametrize("order", ["link first", "link last"])
 def test_symlink_escaping_through_another_symlink_is_refused(tmp_path, dest, order):
     # each target looks inside on its own; together demo/x resolves to the parent of the tree
-    pair = [_link("demo/y", "."), _link("demo/x", "y/../..")]
+    pair = [tar_link("demo/y", "."), tar_link("demo/x", "y/../..")]
     if order == "link first":
         pair.reverse()
-    path = make_tar(tmp_path / "chain.tar", project_entries("demo/") + pair, "w")
+    path = write_tar(tmp_path / "chain.tar", project_entries("demo/") + pair, "w")
     with pytest.raises(ArchiveError, match="outside"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
@@ -508,8 +421,8 @@ def test_symlink_escaping_through_another_symlink_is_refused(tmp_path, dest, ord
 
 def test_member_written_through_an_escaping_symlink_is_refused(tmp_path, dest):
     # through demo/y -> "." twice, demo/x really is the folder holding the temporary folder: `dest`
-    pair = [_link("demo/x", "y/y/../../.."), _link("demo/y", "."), (_file("demo/x/evil.txt", b"x"), b"x")]
-    path = make_tar(tmp_path / "through.tar", project_entries("demo/") + pair, "w")
+    pair = [tar_link("demo/x", "y/y/../../.."), tar_link("demo/y", "."), tar_file("demo/x/evil.txt", b"x")]
+    path = write_tar(tmp_path / "through.tar", project_entries("demo/") + pair, "w")
     with pytest.raises(ArchiveError, match="outside"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
@@ -517,7 +430,7 @@ def test_member_written_through_an_escaping_symlink_is_refused(tmp_path, dest):
 
 def test_total_size_above_limit_is_refused_from_declared_sizes(tmp_path, dest):
     big = b"x" * 5000
-    path = make_tar(tmp_path / "big.tar.gz", project_entries() + [(_file("demo-main/big.bin", big), big)], "w:gz")
+    path = write_tar(tmp_path / "big.tar.gz", project_entries() + [tar_file("demo-main/big.bin", big)], "w:gz")
     with pytest.raises(ArchiveError) as caught:
         open_archive(str(path), dest_parent=dest, max_size=4096)
     assert "'demo-main/big.bin'" in caught.value.message and "4096" in caught.value.message
@@ -532,59 +445,51 @@ def test_total_size_is_also_counted_while_writing(tmp_path, dest, monkeypatch, k
     monkeypatch.setattr(unpack, "_check_declared_size", lambda *args: None)
     big = b"x" * 5000
     if kind == "tar":
-        path = make_tar(tmp_path / "big.tar", project_entries() + [(_file("demo-main/big.bin", big), big)], "w")
+        path = write_tar(tmp_path / "big.tar", project_entries() + [tar_file("demo-main/big.bin", big)], "w")
     else:
-        path = make_zip(tmp_path / "big.zip", {"demo-main/pyproject.toml": PYPROJECT, "demo-main/big.bin": big})
+        path = write_zip(tmp_path / "big.zip", {"demo-main/pyproject.toml": PYPROJECT, "demo-main/big.bin": big})
     with pytest.raises(ArchiveError, match="'demo-main/big.bin': unpacked size exceeds the limit of 4096"):
         open_archive(str(path), dest_parent=dest, max_size=4096)
     assert list(dest.iterdir()) == []
 
 
 def test_zip_with_dotdot_is_refused(tmp_path, dest):
-    path = make_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT, "p/../../evil.txt": b"x"})
+    path = write_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT, "p/../../evil.txt": b"x"})
     with pytest.raises(ArchiveError, match=r"'p/\.\./\.\./evil\.txt': '\.\.'"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
 
 
 def test_zip_with_windows_style_dotdot_is_refused(tmp_path, dest):
-    path = make_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT, "p\\..\\..\\evil.txt": b"x"})
+    path = write_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT, "p\\..\\..\\evil.txt": b"x"})
     with pytest.raises(ArchiveError, match="'..'"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
 
 
 def test_zip_with_absolute_path_is_refused(tmp_path, dest):
-    path = make_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT})
-    with zipfile.ZipFile(path, "a") as zf:
-        info = zipfile.ZipInfo("placeholder")
-        info.filename = "/tmp/evil.txt"  # ZipInfo() would strip the slash
-        zf.writestr(info, b"x")
+    path = write_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT, "/tmp/evil.txt": b"x"})
     with pytest.raises(ArchiveError, match="'/tmp/evil.txt': absolute path"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
 
 
 def test_zip_symlink_escaping_is_refused(tmp_path, dest):
-    path = make_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT}, symlinks={"p/etc": "../../etc"})
+    path = write_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT}, symlinks={"p/etc": "../../etc"})
     with pytest.raises(ArchiveError, match="refusing symlink 'p/etc'.*outside"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
 
 
 def test_zip_device_file_is_refused(tmp_path, dest):
-    path = make_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT})
-    with zipfile.ZipFile(path, "a") as zf:
-        info = zipfile.ZipInfo("p/tty")
-        info.external_attr = 0o020666 << 16  # S_IFCHR
-        zf.writestr(info, b"")
+    path = write_zip(tmp_path / "bad.zip", {"p/pyproject.toml": PYPROJECT}, devices=["p/tty"])
     with pytest.raises(ArchiveError, match="'p/tty': special file"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
 
 
 def test_zip_total_size_above_limit_is_refused(tmp_path, dest):
-    path = make_zip(tmp_path / "big.zip", {"p/pyproject.toml": PYPROJECT, "p/big.bin": b"\0" * 100_000})
+    path = write_zip(tmp_path / "big.zip", {"p/pyproject.toml": PYPROJECT, "p/big.bin": b"\0" * 100_000})
     assert path.stat().st_size < 4096  # compresses well: only the unpacked size trips the limit
     with pytest.raises(ArchiveError, match="'p/big.bin': unpacked size would exceed"):
         open_archive(str(path), dest_parent=dest, max_size=4096)
@@ -601,7 +506,7 @@ def test_unknown_format_is_an_error_and_leaves_nothing(tmp_path, dest):
 
 
 def test_corrupt_archive_is_an_error_and_leaves_nothing(tmp_path, dest):
-    good = make_tar(tmp_path / "good.tar.gz", project_entries(), "w:gz").read_bytes()
+    good = write_tar(tmp_path / "good.tar.gz", project_entries(), "w:gz").read_bytes()
     path = tmp_path / "broken.tar.gz"
     path.write_bytes(good[: len(good) // 2])
     with pytest.raises(ArchiveError, match="cannot unpack the tar archive"):
@@ -610,7 +515,7 @@ def test_corrupt_archive_is_an_error_and_leaves_nothing(tmp_path, dest):
 
 
 def test_empty_archive_is_an_error(tmp_path, dest):
-    path = make_tar(tmp_path / "empty.tar", [], "w")
+    path = write_tar(tmp_path / "empty.tar", [], "w")
     with pytest.raises(ArchiveError, match="empty"):
         open_archive(str(path), dest_parent=dest)
     assert list(dest.iterdir()) == []
@@ -622,7 +527,7 @@ def test_the_unpack_folder_of_a_killed_run_is_removed_by_the_next_one(tmp_path):
     import subprocess
     import sys
 
-    path = make_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
+    path = write_tar(tmp_path / "demo.tar.gz", project_entries(), "w:gz")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True).stdout.strip()
     orphan = tmp_path / "parent" / f"incrinstall-archive-{dead}-abc123"

@@ -7,7 +7,6 @@ Every test runs the real CLI against a loopback index with real uv into a fresh 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tarfile
@@ -18,7 +17,10 @@ import pytest
 import tomlkit
 from packaging import pylock
 
+from tests.support.archives import tar_file, tar_link, tar_special, write_tar
+from tests.support.loopback import Routes
 from tests.support.venvs import installed, pip_check
+from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
@@ -39,45 +41,30 @@ EXPECTED_ALL = {"aaa": "1.0", "bbb": "2.0", "ccc": "3.0"}
 
 
 @pytest.fixture
-def world(index, tmp_path, run_cli, venv_factory):
-    """A loopback index, a project tree `src/myproj-main`, and a fresh venv."""
+def world(index, tmp_path, venv_factory) -> World:
+    """A loopback index, a project tree `src/myproj-main` (the world's `main`), and a fresh venv."""
     index.add_wheel("aaa", "1.0", requires_dist=["bbb>=2"])
     index.add_wheel("bbb", "1.0")
     index.add_wheel("bbb", "2.0")
     index.add_wheel("ccc", "3.0")
     index.add_wheel("myproj", "0.1", requires_dist=["aaa>=1"])  # a baseline must not take the project from here
     index.add_wheel("unrelated", "1.0")
-    tree = tmp_path / "src" / "myproj-main"
-    (tree / "myproj").mkdir(parents=True)
-    (tree / "myproj" / "__init__.py").write_text("")
-    (tree / "pyproject.toml").write_text(PYPROJECT)
-    return World(index, tmp_path, tree, run_cli, venv_factory("target"))
+    made = World(tmp_path, index, venv_factory("target"))
+    made.main = tmp_path / "src" / "myproj-main"
+    (made.main / "myproj").mkdir(parents=True)
+    (made.main / "myproj" / "__init__.py").write_text("")
+    (made.main / "pyproject.toml").write_text(PYPROJECT)
+    return made
 
 
-class World:
-    def __init__(self, index, tmp: Path, tree: Path, run_cli, python: Path):
-        self.index, self.tmp, self.tree, self.run_cli, self.python = index, tmp, tree, run_cli, python
-        self.prefix = python.parent.parent
-
-    def baseline(self, source, *args):
-        return self.run_cli("baseline", source, "--python", self.python, "--index-url", self.index.url, *args)
-
-    def lock(self) -> dict:
-        return tomlkit.parse((self.prefix / ".incrinstall" / "pylock.toml").read_text()).unwrap()
-
-    def tarball(self, name: str = "main.tar.gz") -> Path:
-        path = self.tmp / name
-        with tarfile.open(path, "w:gz") as tf:
-            tf.add(self.tree, arcname="myproj-main")
-        return path
-
-    def zipball(self, name: str = "main.zip") -> Path:
-        path = self.tmp / name
-        with zipfile.ZipFile(path, "w") as zf:
-            for file in sorted(self.tree.rglob("*")):
-                if file.is_file():
-                    zf.write(file, "myproj-main/" + file.relative_to(self.tree).as_posix())
-        return path
+def zipball(world: World, name: str = "main.zip") -> Path:
+    """The main tree as a .zip, under `myproj-main/`."""
+    path = world.tmp / name
+    with zipfile.ZipFile(path, "w") as zf:
+        for file in sorted(world.main.rglob("*")):
+            if file.is_file():
+                zf.write(file, "myproj-main/" + file.relative_to(world.main).as_posix())
+    return path
 
 
 def sha256_of(path: Path) -> str:
@@ -107,12 +94,12 @@ def assert_only_deps_installed(world: World, expected: dict[str, str]):
 
 def test_baseline_from_tarball_installs_only_the_dependencies_and_records_the_state(world):
     archive = world.tarball()
-    proc = world.baseline(archive, "--extra", "all")
+    proc = world.baseline(archive, "--extra", "all", ok=False)
     assert_ok(proc)
     assert_only_deps_installed(world, EXPECTED_ALL)  # never myproj, although the index has it
     assert "+ aaa==1.0" in proc.stdout and "+ ccc==3.0" in proc.stdout
 
-    lock = world.lock()
+    lock = world.state()
     own = lock["tool"]["incrinstall"]
     assert own["baseline"]["source"] == str(archive)
     assert own["baseline"]["sha256"] == sha256_of(archive)
@@ -124,41 +111,40 @@ def test_baseline_from_tarball_installs_only_the_dependencies_and_records_the_st
     assert aaa["wheels"][0]["url"] == world.index.file_url("aaa-1.0-py3-none-any.whl")
     assert aaa["wheels"][0]["hashes"]["sha256"] == sha256_of(world.index.root / "aaa-1.0-py3-none-any.whl")
     # The fingerprint is the one `specs` computes for the same tree, so a later sync can compare.
-    specs = world.run_cli("specs", world.tree, "--json", "--python", world.python, "--extra", "all",
-                          "--index-url", world.index.url)
+    specs = world.run("specs", world.main, "--json", "--extra", "all", ok=False)
     assert_ok(specs)
     assert own["baseline"]["fingerprint"] == own["fingerprint"] == json.loads(specs.stdout)["fingerprint"]
 
 
 def test_state_file_is_a_pep_751_lock_file(world):
-    assert_ok(world.baseline(world.tarball(), "--extra", "all"))
+    world.baseline(world.tarball(), "--extra", "all")
     path = world.prefix / ".incrinstall" / "pylock.toml"
     assert pylock.is_valid_pylock_path(path)
-    lock = pylock.Pylock.from_dict(world.lock())
+    lock = pylock.Pylock.from_dict(world.state())
     assert {p.name: str(p.version) for p in lock.packages} == EXPECTED_ALL
 
 
 def test_baseline_from_zip_with_good_sha256(world):
-    archive = world.zipball()
-    assert_ok(world.baseline(archive, "--sha256", sha256_of(archive)))
+    archive = zipball(world)
+    world.baseline(archive, "--sha256", sha256_of(archive))
     assert_only_deps_installed(world, EXPECTED_DEFAULT)
-    assert world.lock()["tool"]["incrinstall"]["baseline"]["sha256"] == sha256_of(archive)
+    assert world.state()["tool"]["incrinstall"]["baseline"]["sha256"] == sha256_of(archive)
 
 
 def test_baseline_from_directory_reads_it_in_place_without_writing(world):
-    before = snapshot(world.tree.parent)
-    proc = world.baseline(world.tree, "--extra", "extra-c")
+    before = snapshot(world.main.parent)
+    proc = world.baseline(world.main, "--extra", "extra-c", ok=False)
     assert_ok(proc)
     assert_only_deps_installed(world, {**EXPECTED_DEFAULT, "ccc": "3.0"})
-    assert snapshot(world.tree.parent) == before
-    own = world.lock()["tool"]["incrinstall"]
-    assert own["baseline"]["source"] == str(world.tree)
+    assert snapshot(world.main.parent) == before
+    own = world.state()["tool"]["incrinstall"]
+    assert own["baseline"]["source"] == str(world.main)
     assert own["baseline"]["sha256"] == ""
 
 
 def test_baseline_from_file_url(world):
     archive = world.tarball()
-    assert_ok(world.baseline(archive.as_uri()))
+    world.baseline(archive.as_uri())
     assert_only_deps_installed(world, EXPECTED_DEFAULT)
 
 
@@ -169,16 +155,16 @@ def test_baseline_from_loopback_http_url_needs_allow_insecure_http(world):
     url = world.index.files_url + "main.tar.gz"
     env_before = snapshot(world.prefix)
 
-    refused = world.baseline(url)
+    refused = world.baseline(url, ok=False)
     assert refused.returncode == 2
     assert "--allow-insecure-http" in refused.stderr
     assert snapshot(world.prefix) == env_before
 
-    proc = world.baseline(url, "--allow-insecure-http", "--sha256", sha256_of(archive))
+    proc = world.baseline(url, "--allow-insecure-http", "--sha256", sha256_of(archive), ok=False)
     assert_ok(proc)
     assert_only_deps_installed(world, EXPECTED_DEFAULT)
     assert world.index.count("/files/main.tar.gz") == 1
-    baseline = world.lock()["tool"]["incrinstall"]["baseline"]
+    baseline = world.state()["tool"]["incrinstall"]["baseline"]
     assert baseline["source"] == url
     assert baseline["sha256"] == sha256_of(archive)
 
@@ -194,7 +180,7 @@ def test_baseline_with_bad_sha256_installs_nothing_and_leaves_the_environment_un
     before = snapshot(world.prefix)
     world.index.reset_log()
 
-    proc = world.baseline(source, *extra, "--sha256", "0" * 64)
+    proc = world.baseline(source, *extra, "--sha256", "0" * 64, ok=False)
     assert proc.returncode == 2
     assert "sha256 mismatch" in proc.stderr
     assert sha256_of(archive) in proc.stderr  # the actual digest, so the user can check it
@@ -204,37 +190,20 @@ def test_baseline_with_bad_sha256_installs_nothing_and_leaves_the_environment_un
 
 
 def _evil_tar(path: Path, kind: str) -> Path:
-    good = PYPROJECT.encode()
-    with tarfile.open(path, "w:gz") as tf:
-        info = tarfile.TarInfo("myproj-main/pyproject.toml")
-        info.size = len(good)
-        tf.addfile(info, io.BytesIO(good))
-        if kind == "dotdot":
-            bad = tarfile.TarInfo("myproj-main/../../escaped.txt")
-            bad.size = 3
-            tf.addfile(bad, io.BytesIO(b"bad"))
-        elif kind == "absolute":
-            bad = tarfile.TarInfo("/tmp/incrinstall-absolute-escape.txt")
-            bad.size = 3
-            tf.addfile(bad, io.BytesIO(b"bad"))
-        elif kind == "symlink-outside":
-            bad = tarfile.TarInfo("myproj-main/link")
-            bad.type = tarfile.SYMTYPE
-            bad.linkname = "../../../etc"
-            tf.addfile(bad)
-        elif kind == "device":
-            bad = tarfile.TarInfo("myproj-main/dev")
-            bad.type = tarfile.CHRTYPE
-            bad.devmajor, bad.devminor = 1, 3
-            tf.addfile(bad)
-    return path
+    bad = {
+        "dotdot": tar_file("myproj-main/../../escaped.txt", b"bad"),
+        "absolute": tar_file("/tmp/incrinstall-absolute-escape.txt", b"bad"),
+        "symlink-outside": tar_link("myproj-main/link", "../../../etc"),
+        "device": tar_special("myproj-main/dev", tarfile.CHRTYPE),
+    }[kind]
+    return write_tar(path, [tar_file("myproj-main/pyproject.toml", PYPROJECT.encode()), bad])
 
 
 @pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink-outside", "device"])
 def test_refused_archive_exits_2_and_leaves_the_environment_untouched(world, kind):
     archive = _evil_tar(world.tmp / f"{kind}.tar.gz", kind)
     before = snapshot(world.prefix)
-    proc = world.baseline(archive)
+    proc = world.baseline(archive, ok=False)
     assert proc.returncode == 2, proc.stderr
     assert "refusing" in proc.stderr and str(archive) in proc.stderr  # names the archive and the member
     assert snapshot(world.prefix) == before
@@ -246,13 +215,13 @@ def test_refused_archive_exits_2_and_leaves_the_environment_untouched(world, kin
 def test_oversized_archive_is_refused_with_max_size(world):
     archive = world.tarball()
     before = snapshot(world.prefix)
-    proc = world.baseline(archive, "--max-size", "10")
+    proc = world.baseline(archive, "--max-size", "10", ok=False)
     assert proc.returncode == 2
     assert snapshot(world.prefix) == before
 
 
 def test_baseline_json_summary_lists_what_it_installed(world):
-    proc = world.baseline(world.tarball(), "--json")
+    proc = world.baseline(world.tarball(), "--json", ok=False)
     assert_ok(proc)
     summary = json.loads(proc.stdout)
     assert sorted(summary["installed"]) == ["aaa==1.0", "bbb==2.0"]
@@ -284,7 +253,7 @@ def test_state_file_round_trips_wheels_sdists_and_packages_without_a_known_file(
 def test_baseline_leaves_the_installed_requirements_parsed_for_the_next_delta_walk(world, incrinstall_cache):
     # uv resolves a baseline, so no Requires-Dist line is parsed by incrinstall's resolver; the
     # baseline parses what it installed, so the first sync's walk finds every line in the cache.
-    assert_ok(world.baseline(world.tarball(), "--extra", "all"))
+    world.baseline(world.tarball(), "--extra", "all")
     files = list((incrinstall_cache / "requires").glob("*.json"))
     assert len(files) == 1
     cached = json.loads(files[0].read_text())
@@ -325,19 +294,19 @@ class CustomBuildHook(BuildHookInterface):
 def test_a_hook_in_an_archive_whose_sha256_does_not_match_never_runs(world, real_wheels_index, monkeypatch):
     # hatch_build.py is code. An archive that fails its --sha256 is refused before it is unpacked, so its
     # hook cannot run; the same archive with the right digest does run it (so the sentinel can appear).
-    (world.tree / "pyproject.toml").write_text(HOOKED_PYPROJECT)
-    (world.tree / "hatch_build.py").write_text(SENTINEL_HOOK)
+    (world.main / "pyproject.toml").write_text(HOOKED_PYPROJECT)
+    (world.main / "hatch_build.py").write_text(SENTINEL_HOOK)
     sentinel = world.tmp / "hook-ran"
     monkeypatch.setenv("HOOK_SENTINEL", str(sentinel))
     archive = world.tarball()
     index_args = ["--extra-index-url", real_wheels_index.url]
 
-    proc = world.baseline(archive, *index_args, "--sha256", "0" * 64)
+    proc = world.baseline(archive, *index_args, "--sha256", "0" * 64, ok=False)
     assert proc.returncode == 2 and "sha256 mismatch" in proc.stderr
     assert not sentinel.exists()
     assert installed(world.python) == {}
 
-    proc = world.baseline(archive, *index_args, "--sha256", sha256_of(archive))
+    proc = world.baseline(archive, *index_args, "--sha256", sha256_of(archive), ok=False)
     assert_ok(proc)
     assert sentinel.exists()  # the control: with the right digest the hook runs (in the build environment)
     assert installed(world.python) == {"aaa": "1.0", "bbb": "2.0"}
@@ -348,10 +317,10 @@ def test_the_install_after_uv_resolved_asks_uvs_cache_only(world, tmp_path, venv
     # so each page is asked for once per baseline, not twice. (A cold cache, where the wheel files
     # are not there yet, falls back to an online install: every other baseline test.)
     archive = world.tarball()
-    assert_ok(world.baseline(archive, "--extra", "all"))  # fills uv's cache with the wheels
+    world.baseline(archive, "--extra", "all")  # fills uv's cache with the wheels
     second = venv_factory("second")
     world.index.reset_log()
-    proc = world.run_cli("baseline", archive, "--python", second, "--index-url", world.index.url, "--extra", "all")
+    proc = World(tmp_path / "second", world.index, second).baseline(archive, "--extra", "all", ok=False)
     assert_ok(proc)
     assert installed(second) == EXPECTED_ALL
     pages = [r.path for r in world.index.request_log if r.path.startswith("/simple/")]
@@ -382,8 +351,7 @@ def test_baseline_refuses_what_is_no_project_tree_with_exit_2(world, what):
             tf.add(world.tmp / "docs-only", arcname="docs-only")
         expected = "no spec file in this tree"
     before = snapshot(world.prefix)
-    proc = world.run_cli("baseline", source, "--python", world.python, "--index-url", world.index.url,
-                         cwd=world.tree)  # "" must not be taken for this folder, which is a project
+    proc = world.run("baseline", source, ok=False, cwd=world.main)  # "" is not this folder, which is a project
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert "0 changed" not in proc.stdout
@@ -393,31 +361,8 @@ def test_baseline_refuses_what_is_no_project_tree_with_exit_2(world, what):
 
 def test_baseline_summary_time_includes_fetching_the_archive(world):
     """A server that takes 1.5 s to answer: the summary's seconds must count them."""
-    import http.server
-    import threading
-    import time
-
-    body = world.tarball().read_bytes()
-
-    class Slow(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            time.sleep(1.5)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/main.tar.gz"
-        proc = world.baseline(url, "--json", "--allow-insecure-http")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Routes(delay=1.5) as server:
+        url = server.serve("/main.tar.gz", world.tarball().read_bytes())
+        proc = world.baseline(url, "--json", "--allow-insecure-http", ok=False)
     assert_ok(proc)
     assert json.loads(proc.stdout)["seconds"] >= 1.5

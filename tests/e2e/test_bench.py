@@ -20,6 +20,7 @@ from incrinstall.bench import (BenchReport, Measurement, Stats, compare_to_expec
 from incrinstall.common.errors import SpecError
 from incrinstall.common.config import IndexConfig
 from incrinstall.specs.model import Selection
+from tests.support import synthetic
 from tests.support.paths import REPO_ROOT
 
 REPO = REPO_ROOT
@@ -108,12 +109,10 @@ def test_reset_tree_makes_an_exact_copy_again_with_mtimes(tmp_path: Path):
     assert _listing(work) == _listing(snap)
 
 
-# -- the synthetic generator of benchmarks/ ----------------------------------------------------
+# -- the synthetic generator the benchmarks use -------------------------------------------------
 
 
 def test_synthetic_universe_is_deterministic_and_installs_exactly_n_packages():
-    from benchmarks import synthetic
-
     a = synthetic.make_universe(60, seed=7)
     b = synthetic.make_universe(60, seed=7)
     assert a.packages == b.packages and a.core == b.core
@@ -122,8 +121,6 @@ def test_synthetic_universe_is_deterministic_and_installs_exactly_n_packages():
 
 
 def test_synthetic_scenarios_change_exactly_what_they_say():
-    from benchmarks import synthetic
-
     u = synthetic.make_universe(80, seed=3)
     base = synthetic.expected_set(u, "noop")
     deltas = {}

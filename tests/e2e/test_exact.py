@@ -19,10 +19,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def world(tmp_path, index, real_wheels_index, run_cli, venv_factory) -> World:
+def world(tmp_path, index, real_wheels_index, venv_factory) -> World:
     index.add_wheel("aaa", "1.0")
     index.add_wheel("zzz", "1.0")  # installed by other means: --exact removes it
-    return World(tmp_path, index, run_cli, venv_factory("target"), template=HATCH_PYPROJECT, package="myproj",
+    return World(tmp_path, index, venv_factory("target"), template=HATCH_PYPROJECT, package="myproj",
                  extra_index=real_wheels_index.url)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
+from tests.support import cli
 from tests.support.index_server import LoopbackIndex
 from tests.support.venvs import find_python, installed, pip_check, run_uv, site_packages, uv_bin, uv_pip_install
 from tests.support.paths import REPO_ROOT
@@ -58,9 +59,9 @@ def write_project(root: Path, deps: list[str]) -> Path:
 
 
 @pytest.fixture
-def world(tmp_path, index, run_cli, venv_factory) -> World:
+def world(tmp_path, index, venv_factory) -> World:
     fill_index(index)
-    return World(tmp_path, index, run_cli, venv_factory("target"), template=PYPROJECT, package="myproj")
+    return World(tmp_path, index, venv_factory("target"), template=PYPROJECT, package="myproj")
 
 
 def snapshot(python: Path) -> dict[str, tuple[int, int, int]]:
@@ -139,7 +140,7 @@ def test_sync_installs_and_removes_exactly_the_packages_that_differ(world, deps,
     unchanged = [name for name in ids_before if ids_after.get(name) == ids_before[name]]
     assert {n.split("-")[0] for n in unchanged} == {k for k, v in before.items() if delta.get(k, v) == v}
     assert wheels_downloaded(world.index) == {k for k, v in delta.items() if v is not None}
-    assert world.managed() == set(expected)
+    assert world.managed() == sorted(expected)
     assert not (world.prefix / ".incrinstall" / "journal.json").exists()
 
 
@@ -179,7 +180,7 @@ def test_noop_sync_makes_no_index_request_and_touches_no_file(world):
     assert snapshot(world.python) == before
     assert (world.prefix / ".incrinstall" / "pylock.toml").read_bytes() == state_before
     assert "nothing to do" in proc.stdout
-    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = cli.imported_by(proc)
     assert "incrinstall.fastpath" in imported
     assert not imported & {"resolvelib", "tomlkit", "incrinstall.resolve.resolver", "incrinstall.index.client",
                            "http.client", "pyproject_hooks"}
@@ -192,11 +193,11 @@ def test_noop_with_a_command_line_never_seen_still_takes_the_fast_path_after_par
     world.sync(BASE_DEPS)
     world.index.reset_log()
     # Same meaning, other spelling: the invocation record does not match, the stamp still does.
-    proc = world.run_cli("sync", "--index-url", world.index.url, "--python", world.python, world.work,
-                         env={"PYTHONPROFILEIMPORTTIME": "1"})
+    proc = cli.run_cli("sync", "--index-url", world.index.url, "--python", world.python, world.work,
+                       env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert proc.returncode == 0 and "nothing to do" in proc.stdout
     assert world.index.requests == []
-    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = cli.imported_by(proc)
     assert "incrinstall.cli" in imported and "resolvelib" not in imported
 
 
@@ -299,8 +300,7 @@ def run_on_a_tty(args: list, env: dict[str, str]) -> str:
     import pty
 
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "incrinstall", *map(str, args)], stdout=follower,
-                            stderr=follower, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env})
+    proc = subprocess.Popen(cli.cli_argv(*args), stdout=follower, stderr=follower, env=cli.cli_env(env))
     os.close(follower)
     chunks = []
     while True:
@@ -394,10 +394,10 @@ def assert_valid_pylock(prefix: Path) -> None:
 
 
 @pytest.fixture
-def editable_world(tmp_path, index, run_cli, venv_factory, real_wheels_index) -> World:
+def editable_world(tmp_path, index, venv_factory, real_wheels_index) -> World:
     """Like `world`, but hatchling (the project's build backend) is served by a second index."""
     fill_index(index)
-    return World(tmp_path, index, run_cli, venv_factory("target"), template=PYPROJECT, package="myproj",
+    return World(tmp_path, index, venv_factory("target"), template=PYPROJECT, package="myproj",
                  extra_index=real_wheels_index.url)
 
 
@@ -508,10 +508,10 @@ def airflow_cache(tmp_path_factory):
 
 
 @pytest.fixture
-def airflow(tmp_path, airflow_index, airflow_cache, real_wheels_index, run_cli, venv_factory, monkeypatch):
+def airflow(tmp_path, airflow_index, airflow_cache, real_wheels_index, venv_factory, monkeypatch):
     """A baseline of the Airflow-like tree (only the amazon provider) from a copy, and a working copy to change."""
     monkeypatch.setenv("INCRINSTALL_CACHE_DIR", str(airflow_cache))
-    world = World(tmp_path, airflow_index, run_cli, venv_factory("target"), template=PYPROJECT, package="myproj",
+    world = World(tmp_path, airflow_index, venv_factory("target"), template=PYPROJECT, package="myproj",
                   extra_index=real_wheels_index.url)
     main = tmp_path / "main"
     shutil.copytree(AIRFLOW_LIKE, main)
@@ -596,12 +596,12 @@ def copy_system_python(dest: Path) -> tuple[Path, str]:
     return python, version
 
 
-def test_system_interpreter_without_pip_gets_baseline_and_sync(tmp_path, index, run_cli):
+def test_system_interpreter_without_pip_gets_baseline_and_sync(tmp_path, index):
     fill_index(index)
     python, version = copy_system_python(tmp_path / "system-python")
     before = installed(python)
     assert "pip" not in before
-    world = World(tmp_path, index, run_cli, python, template=PYPROJECT, package="myproj")
+    world = World(tmp_path, index, python, template=PYPROJECT, package="myproj")
     world.prefix = tmp_path / "system-python"
     # The target's markers decide, not those of the Python running incrinstall.
     deps = [*BASE_DEPS, 'oldonly; python_version < "3.11"']
@@ -629,13 +629,13 @@ def test_uv_venv_without_pip_is_a_target(world):
     assert_consistent(world.python)
 
 
-def test_externally_managed_interpreter_needs_break_system_packages(tmp_path, index, run_cli):
+def test_externally_managed_interpreter_needs_break_system_packages(tmp_path, index):
     fill_index(index)
     python, version = copy_system_python(tmp_path / "system-python")
     (tmp_path / "system-python" / "lib" / f"python{version}" / "EXTERNALLY-MANAGED").write_text(
         "[externally-managed]\nError=this interpreter belongs to the distribution\n")
     before = installed(python)
-    world = World(tmp_path, index, run_cli, python, template=PYPROJECT, package="myproj")
+    world = World(tmp_path, index, python, template=PYPROJECT, package="myproj")
     world.prefix = tmp_path / "system-python"
 
     refused = world.run("baseline", write_project(tmp_path / "main", BASE_DEPS), ok=False)

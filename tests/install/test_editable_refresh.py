@@ -16,7 +16,10 @@ import pytest
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
+from tests.support.envcheck import dist_info_problems
 from tests.support.venvs import installed, pip_check, run_uv, site_packages, uv_bin
+from tests.support.wheels import record_hash
+from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
@@ -55,18 +58,21 @@ def served(index):
     return index
 
 
-def cli(run_cli, served, real_wheels_index, *args):
-    proc = run_cli(*args, "--index-url", served.url, "--extra-index-url", real_wheels_index.url, "-v")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+@pytest.fixture
+def world(tmp_path, served, real_wheels_index, venv_factory) -> World:
+    """The CLI on a venv `target` against the served packages and the real hatchling wheels.
+
+    `world.on(venv_factory(name))`: the same on another venv. Every run passes -v: the tests read what it says.
+    """
+    return World(tmp_path, served, venv_factory("target"), extra_index=real_wheels_index.url)
 
 
 def site(python: Path) -> Path:
     return Path(site_packages(python)[0])
 
 
-def dist_info(python: Path) -> Path:
-    found = [p for p in site(python).glob("*.dist-info") if canonicalize_name(p.name.split("-")[0]) == "refresh-me"]
+def dist_info(python: Path, name: str = "refresh-me") -> Path:
+    found = [p for p in site(python).glob("*.dist-info") if canonicalize_name(p.name.split("-")[0]) == name]
     assert len(found) == 1, found
     return found[0]
 
@@ -90,17 +96,17 @@ def rebuilt(tmp_path: Path, tree: Path, served, real_wheels_index, python_factor
 
 
 def test_a_dependency_change_rewrites_the_metadata_in_place_equal_to_a_rebuild(
-        tmp_path, run_cli, served, real_wheels_index, venv_factory):
+        tmp_path, world, served, real_wheels_index, venv_factory):
     tree = write(tmp_path / "tree", ["alpha-lite>=1,<2"], {"fast": ["beta-lite"]})
-    python = venv_factory("target")
-    cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    python = world.python
+    world.run("sync", tree, "--editable", "-v")
     folder = dist_info(python)
     pth = sorted(site(python).glob("*.pth"))
     untouched = {p: p.stat().st_mtime_ns for p in [*pth, folder / "direct_url.json", folder / "WHEEL"]}
 
     write(tree, ["alpha-lite>=2", 'gamma-lite; python_version >= "3"'],
           {"fast": ["beta-lite"], "Slow_Mode": ['gamma-lite; sys_platform != "win32"']})
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    proc = world.run("sync", tree, "--editable", "-v")
 
     assert "refreshed the editable install's metadata of refresh-me in place" in proc.stdout + proc.stderr
     assert {p: p.stat().st_mtime_ns for p in untouched} == untouched  # not reinstalled
@@ -118,13 +124,13 @@ def test_a_dependency_change_rewrites_the_metadata_in_place_equal_to_a_rebuild(
 
 
 def test_anything_else_changed_means_a_full_editable_install(
-        tmp_path, run_cli, served, real_wheels_index, venv_factory):
+        tmp_path, world):
     tree = write(tmp_path / "tree", ["alpha-lite>=1,<2"])
-    python = venv_factory("target")
-    cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    python = world.python
+    world.run("sync", tree, "--editable", "-v")
 
     write(tree, ["alpha-lite>=2"], scripts='[project.scripts]\nrefresh-me = "refresh_me:main"\n')
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    proc = world.run("sync", tree, "--editable", "-v")
 
     assert "in place" not in proc.stdout + proc.stderr
     assert (python.parent / "refresh-me").is_file()  # the new console script: only a real install makes it
@@ -134,26 +140,12 @@ def test_anything_else_changed_means_a_full_editable_install(
     assert ok, output
 
 
-def _record_ok(folder: Path, site_dir: Path) -> None:
-    """Every file RECORD lists exists with the recorded hash and size."""
-    import base64
-    import csv
-    import hashlib
-
-    for row in csv.reader((folder / "RECORD").read_text().splitlines()):
-        if not row or not row[1]:
-            continue
-        data = (site_dir / row[0]).read_bytes()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        assert row[1] == f"sha256={digest}" and row[2] == str(len(data)), row
-
-
 def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal_to_uv(
-        tmp_path, run_cli, served, real_wheels_index, venv_factory, incrinstall_cache, monkeypatch):
+        tmp_path, world, served, real_wheels_index, venv_factory, incrinstall_cache, monkeypatch):
     # The Docker case: every spec change starts from a layer where the project is not installed.
     tree = write(tmp_path / "tree", ["alpha-lite>=1,<2"], {"fast": ["beta-lite"]})
     first = venv_factory("first")
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", first, "--editable")
+    proc = world.on(first).run("sync", tree, "--editable", "-v")
     assert "editable" in proc.stdout
     kept = list((incrinstall_cache / "editables").rglob("*.whl"))
     assert len(kept) == 1, kept
@@ -169,7 +161,7 @@ def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal
     logging_uv.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{uv_bin()}" "$@"\n')
     logging_uv.chmod(0o755)
     monkeypatch.setenv("INCRINSTALL_UV", str(logging_uv))
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", second, "--editable")
+    proc = world.on(second).run("sync", tree, "--editable", "-v")
     monkeypatch.delenv("INCRINSTALL_UV")
     assert "from its kept wheel" in proc.stdout + proc.stderr
     installs = [line for line in calls.read_text().splitlines() if line.startswith("pip install")]
@@ -182,7 +174,7 @@ def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal
     assert ours[1] == theirs[1] and ours[2] == theirs[2]
     assert json.loads((ours_folder / "direct_url.json").read_text()) == \
         json.loads((theirs_folder / "direct_url.json").read_text())
-    _record_ok(ours_folder, site(second))
+    assert dist_info_problems(str(site(second)), str(ours_folder)) == []
     assert {p.name: p.read_text() for p in site(second).glob("*.pth")} == \
         {p.name: p.read_text() for p in theirs_folder.parent.glob("*.pth")}
     ok, output = pip_check(second)
@@ -193,7 +185,7 @@ def test_a_fresh_environment_gets_the_project_from_its_kept_editable_wheel_equal
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "42"
     # And the next sync in that environment sees it installed editable from this tree: nothing to do.
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", second, "--editable")
+    proc = world.on(second).run("sync", tree, "--editable", "-v")
     assert "nothing to do" in proc.stdout, proc.stdout
 
 
@@ -232,7 +224,7 @@ class CustomBuildHook(BuildHookInterface):
 
 
 def test_a_hook_projects_editable_install_is_the_wheel_spec_collection_built(
-        tmp_path, run_cli, served, real_wheels_index, venv_factory, monkeypatch):
+        tmp_path, world, venv_factory, monkeypatch):
     # The backend runs to collect the specs (hatchling runs build hooks only when it builds a
     # wheel); that wheel is the editable install: no second build, by uv or by incrinstall.
     tree = tmp_path / "tree"
@@ -250,51 +242,40 @@ def test_a_hook_projects_editable_install_is_the_wheel_spec_collection_built(
     # How many backend processes spec collection alone starts, in a cache of its own.
     monkeypatch.setenv("INCRINSTALL_CACHE_DIR", str(tmp_path / "specs-only-cache"))
     specs_python = venv_factory("specs-only")
-    cli(run_cli, served, real_wheels_index, "specs", tree, "--python", specs_python)
+    world.on(specs_python).run("specs", tree, "-v")
     collecting = runs()
     assert collecting >= 1
     monkeypatch.setenv("INCRINSTALL_CACHE_DIR", str(tmp_path / "sync-cache"))
 
-    python = venv_factory("target")
+    python = world.python
     before = runs()
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    proc = world.run("sync", tree, "--editable", "-v")
     assert runs() - before == collecting, "the install built the project again"
     assert "from the wheel its backend built while the specs were collected" in proc.stdout + proc.stderr
     assert installed(python) == {"alpha-lite": "1.0", "hooked": "1.0"}
-    folder = dist_info_of(python, "hooked")
+    folder = dist_info(python, "hooked")
     assert json.loads((folder / "direct_url.json").read_text())["dir_info"] == {"editable": True}
     assert parsed(folder)[0] == {"alpha-lite<2,>=1"} or parsed(folder)[0] == {"alpha-lite>=1,<2"}
 
     # The hook's input changes: the hook runs again (it must), and that wheel is installed.
     (tree / "deps.json").write_text(json.dumps(["alpha-lite>=2", "beta-lite"]))
     before = runs()
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    proc = world.run("sync", tree, "--editable", "-v")
     assert runs() - before <= collecting
     assert installed(python) == {"alpha-lite": "2.0", "beta-lite": "1.0", "hooked": "1.0"}
     ok, output = pip_check(python)
     assert ok, output
 
 
-def dist_info_of(python: Path, name: str) -> Path:
-    found = [p for p in site(python).glob("*.dist-info") if canonicalize_name(p.name.split("-")[0]) == name]
-    assert len(found) == 1, found
-    return found[0]
-
-
 def _record_line(folder: Path, name: str) -> str:
-    import base64
-    import hashlib
-
     data = (folder / name).read_bytes()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{folder.name}/{name},sha256={digest},{len(data)}\n"
+    return f"{folder.name}/{name},{record_hash(data)},{len(data)}\n"
 
 
 def test_a_refresh_killed_between_its_two_writes_is_completed_by_the_next_one(tmp_path):
     """Found by tests/slow/test_kill_trials.py: METADATA already new, RECORD still old, a temporary file left behind."""
     from incrinstall.install import editable
     from incrinstall.specs.model import ProjectMetadata
-    from tests.support.envcheck import _dist_info_problems
 
     folder = tmp_path / "refresh_me-1.0.dist-info"
     folder.mkdir()
@@ -305,11 +286,11 @@ def test_a_refresh_killed_between_its_two_writes_is_completed_by_the_next_one(tm
     # What the killed run did: METADATA replaced, then killed with RECORD's new content in a temporary file.
     (folder / "METADATA").write_text(head + "Requires-Dist: alpha-lite>=2\n")
     (folder / ".RECORD.4242.1.tmp").write_text("half")
-    assert _dist_info_problems(str(tmp_path), str(folder))  # RECORD's hash for METADATA is stale
+    assert dist_info_problems(str(tmp_path), str(folder))  # RECORD's hash for METADATA is stale
 
     assert editable.refresh(str(folder), new)
 
-    assert _dist_info_problems(str(tmp_path), str(folder)) == []
+    assert dist_info_problems(str(tmp_path), str(folder)) == []
     assert sorted(p.name for p in folder.iterdir()) == ["METADATA", "RECORD"]
     assert (folder / "METADATA").read_text() == head + "Requires-Dist: alpha-lite>=2\n"
     # Nothing left to do: a further refresh changes neither file.
@@ -333,7 +314,7 @@ def test_a_kept_wheel_is_not_reused_once_a_top_level_package_is_added(tmp_path, 
 
 
 def test_a_hook_wheel_built_for_another_folder_with_the_same_specs_is_not_installed_here(
-        tmp_path, run_cli, served, real_wheels_index, venv_factory, monkeypatch):
+        tmp_path, world, monkeypatch):
     # The hook's answer is cached by content: a baseline's tree (main) and the checkout (work) with the same
     # spec files share it. Its editable wheel points at main, so the checkout's editable install must not be it.
     monkeypatch.setenv("HOOK_RUN_LOG", str(tmp_path / "hook-runs.log"))
@@ -346,9 +327,9 @@ def test_a_hook_wheel_built_for_another_folder_with_the_same_specs_is_not_instal
         (tree / "hatch_build.py").write_text(HOOK)
         (tree / "deps.json").write_text(json.dumps(["alpha-lite>=1,<2"]))
         trees[name] = tree
-    python = venv_factory("target")
-    cli(run_cli, served, real_wheels_index, "baseline", trees["main"], "--python", python)
-    cli(run_cli, served, real_wheels_index, "sync", trees["work"], "--python", python, "--editable")
+    python = world.python
+    world.run("baseline", trees["main"], "-v")
+    world.run("sync", trees["work"], "--editable", "-v")
     probe = subprocess.run([str(python), "-c", "import hooked; print(hooked.WHERE)"], capture_output=True, text=True,
                            cwd=tmp_path)
     assert probe.stdout.strip() == "work", probe.stderr

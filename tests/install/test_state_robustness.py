@@ -9,14 +9,16 @@ command and checks: exit 0, no traceback, and an environment that is complete an
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import tomlkit
 from packaging import pylock
 
-from tests.support.venvs import installed, pip_check, site_packages
+from tests.support.cli import imported_by
+from tests.support.envcheck import assert_environment_consistent
+from tests.support.venvs import installed, site_packages
+from tests.support.world import World
 
 try:
     from tomllib import loads as parse_toml  # the standard library's strict parser
@@ -27,45 +29,24 @@ except ImportError:  # Python 3.10
 
 pytestmark = pytest.mark.slow
 
-PYPROJECT = """\
-[project]
-name = "myproj"
-version = "0.1"
-dependencies = {deps}
-"""
 EXPECTED = {"aaa": "1.0", "bbb": "1.0"}
 
 
-class World:
-    def __init__(self, tmp: Path, index, run_cli, python: Path, cache: Path):
-        self.index, self.run_cli, self.python, self.cache = index, run_cli, python, cache
-        self.prefix = python.parent.parent
-        self.state = self.prefix / ".incrinstall"
-        self.work = tmp / "work"
-        self.work.mkdir()
-        self.write_specs(["aaa"])
-
-    def write_specs(self, deps: list[str]) -> None:
-        (self.work / "pyproject.toml").write_text(PYPROJECT.format(deps=json.dumps(deps)))
-
-    def sync(self, *extra: str, env: dict[str, str] | None = None):
-        """`incrinstall sync`, always the same command line (plus `extra`), so the invocation record applies."""
-        return self.run_cli("sync", self.work, "--python", self.python, "--index-url", self.index.url, *extra,
-                            env=env)
-
-    def invocation_records(self) -> list[Path]:
-        return sorted((self.cache / "invocations").glob("*.json"))
-
-
 @pytest.fixture
-def world(tmp_path, index, run_cli, venv_factory, incrinstall_cache) -> World:
+def world(tmp_path, index, venv_factory) -> World:
+    """A venv synced to the work tree's `aaa` (which needs bbb), with the same command line each sync repeats."""
     index.add_wheel("aaa", "1.0", requires_dist=["bbb>=1"])
     index.add_wheel("bbb", "1.0")
     index.add_wheel("ccc", "1.0")
-    w = World(tmp_path, index, run_cli, venv_factory("target"), incrinstall_cache)
-    assert_clean(w.sync())
+    w = World(tmp_path, index, venv_factory("target"))
+    assert_clean(w.sync(["aaa"], ok=False))
     assert installed(w.python) == EXPECTED
     return w
+
+
+def invocation_records(cache: Path) -> list[Path]:
+    """The fast path's invocation records in incrinstall's cache."""
+    return sorted((cache / "invocations").glob("*.json"))
 
 
 def assert_clean(proc) -> None:
@@ -77,27 +58,15 @@ def assert_clean(proc) -> None:
 def assert_environment_correct(world: World, expected: dict[str, str]) -> None:
     """The packages expected, each with RECORD and METADATA and every file RECORD names, and `uv pip check` clean."""
     assert installed(world.python) == expected
-    for site in site_packages(world.python):
-        for meta in Path(site).glob("*.dist-info"):
-            record = meta / "RECORD"
-            assert record.is_file() and (meta / "METADATA").is_file(), f"{meta.name} is torn"
-            for line in record.read_text().splitlines():
-                rel = line.split(",", 1)[0]
-                assert not rel or os.path.exists(os.path.join(site, rel)), f"{meta.name}: {rel} is missing"
-    ok, out = pip_check(world.python)
-    assert ok, out
+    assert_environment_consistent(world.python)
 
 
 def assert_state_valid(world: World) -> None:
     """A fresh state file of this version: PEP 751, schema 1, a JSON copy that says the same."""
-    doc = parse_toml((world.state / "pylock.toml").read_text(encoding="utf-8"))
+    doc = parse_toml((world.state_dir / "pylock.toml").read_text(encoding="utf-8"))
     pylock.Pylock.from_dict(doc).validate()
     assert doc["tool"]["incrinstall"]["schema"] == 1
-    assert json.loads((world.state / "pylock.json").read_text(encoding="utf-8")) == doc
-
-
-def imported_modules(proc) -> set[str]:
-    return {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert json.loads((world.state_dir / "pylock.json").read_text(encoding="utf-8")) == doc
 
 
 # -- the invocation record (cache invocations/*.json): the fast path's first read ------------------------------------
@@ -113,12 +82,12 @@ INVOCATION_SHAPES = {
 
 
 @pytest.mark.parametrize("shape", list(INVOCATION_SHAPES))
-def test_damaged_invocation_record_falls_through_to_the_full_path(world, shape):
-    [record] = world.invocation_records()
+def test_damaged_invocation_record_falls_through_to_the_full_path(world, incrinstall_cache, shape):
+    [record] = invocation_records(incrinstall_cache)
     record.write_text(json.dumps(INVOCATION_SHAPES[shape](str(world.prefix))))
-    proc = world.sync(env={"PYTHONPROFILEIMPORTTIME": "1"})
+    proc = world.sync(ok=False, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert_clean(proc)
-    assert "incrinstall.cli" in imported_modules(proc)  # the full path answered, after parsing the arguments
+    assert "incrinstall.cli" in imported_by(proc)  # the full path answered, after parsing the arguments
     assert "nothing to do" in proc.stdout  # and the stamp still says so
     assert_environment_correct(world, EXPECTED)
 
@@ -144,10 +113,10 @@ STAMP_CASES = [("a list", "fast"), ("a list", "full"), ("no options", "fast"), (
 
 @pytest.mark.parametrize(("shape", "path"), STAMP_CASES, ids=[f"{s}-{p}" for s, p in STAMP_CASES])
 def test_damaged_stamp_means_no_stamp(world, shape, path):
-    stamp_file = world.state / "stamp.json"
+    stamp_file = world.state_dir / "stamp.json"
     stamp = json.loads(stamp_file.read_text())
     stamp_file.write_text(json.dumps(STAMP_SHAPES[shape](stamp)))
-    proc = world.sync(*(["-v"] if path == "full" else []))
+    proc = world.sync(None, *(["-v"] if path == "full" else []), ok=False)
     assert_clean(proc)
     assert "nothing to do" not in proc.stdout  # not known to be unchanged: the full sync ran
     assert_environment_correct(world, EXPECTED)
@@ -177,14 +146,13 @@ STATE_SHAPES = {
 
 @pytest.mark.parametrize("shape", list(STATE_SHAPES))
 def test_damaged_state_is_treated_as_absent(world, shape):
-    lock, copy = world.state / "pylock.toml", world.state / "pylock.json"
+    lock, copy = world.state_dir / "pylock.toml", world.state_dir / "pylock.json"
     toml_bytes, copy_text = STATE_SHAPES[shape](parse_toml(lock.read_text(encoding="utf-8")))
     lock.write_bytes(toml_bytes)
     copy.unlink()
     if copy_text is not None:
         copy.write_text(copy_text)  # newer than the TOML: read first
-    world.write_specs(["aaa", "ccc"])  # a change, so the full path reads the state
-    proc = world.sync()
+    proc = world.sync(["aaa", "ccc"], ok=False)  # a change, so the full path reads the state
     assert_clean(proc)
     if shape == "copy a JSON list":
         assert "warning" not in proc.stderr  # the TOML itself was fine
@@ -213,11 +181,11 @@ def test_unreadable_journal_still_converges_the_interrupted_sync(world, shape):
     # What a uv killed while installing bbb leaves: a metadata folder without RECORD.
     [bbb] = [m for site in site_packages(world.python) for m in Path(site).glob("bbb-*.dist-info")]
     (bbb / "RECORD").unlink()
-    (world.state / "journal.json").write_text(JOURNAL_SHAPES[shape])
-    proc = world.sync()
+    (world.state_dir / "journal.json").write_text(JOURNAL_SHAPES[shape])
+    proc = world.sync(ok=False)
     assert_clean(proc)
     assert "interrupted sync" in proc.stderr  # never silently ignored
     assert_environment_correct(world, EXPECTED)  # bbb was reinstalled whole
-    assert not (world.state / "journal.json").exists()
+    assert not (world.state_dir / "journal.json").exists()
     assert_state_valid(world)
     assert "nothing to do" in world.sync().stdout

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.envcheck import assert_environment_consistent, record_problems
+from tests.support.stand_in_uv import kill_in_phase
 from tests.support.venvs import installed, site_packages, uv_pip_install
-from tests.support.world import World as BaseWorld
-from tests.install.test_sync_crash import journal_of, kill_at_mark, stand_in
+from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +40,17 @@ def fill_index(index) -> None:
     index.add_wheel("other", "1.0")
 
 
-class World(BaseWorld):
-    def imported(self, module: str) -> str:
-        """Which dist's `module` Python imports (its `__distribution__`, or an error's last line)."""
-        proc = subprocess.run([str(self.python), "-c", f"import {module}.api as a, {module} as m; "
-                               f"print(m.__distribution__, a.WHO)"], capture_output=True, text=True)
-        return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1]
+def shipped_by(world: World, module: str) -> str:
+    """Which dist's `module` Python imports (its `__distribution__`, or an error's last line)."""
+    proc = subprocess.run([str(world.python), "-c", f"import {module}.api as a, {module} as m; "
+                           f"print(m.__distribution__, a.WHO)"], capture_output=True, text=True)
+    return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1]
 
 
 @pytest.fixture
-def world(tmp_path, index, run_cli, venv_factory) -> World:
+def world(tmp_path, index, venv_factory) -> World:
     fill_index(index)
-    return World(tmp_path, index, run_cli, venv_factory("target"))
+    return World(tmp_path, index, venv_factory("target"))
 
 
 def assert_settled(world: World) -> None:
@@ -62,12 +61,12 @@ def assert_settled(world: World) -> None:
 
 def test_sync_that_swaps_dists_shipping_the_same_folder_leaves_the_new_ones_files(world):
     world.baseline([f"{OLD_JWT}==1.3.1", "other"])
-    assert world.imported("jwt") == f"{OLD_JWT} {OLD_JWT}"
+    assert shipped_by(world, "jwt") == f"{OLD_JWT} {OLD_JWT}"
 
     world.sync([f"{NEW_JWT}==2.10.1", "other"])
 
     assert installed(world.python) == {NEW_JWT: "2.10.1", "other": "1.0"}
-    assert world.imported("jwt") == f"{NEW_JWT} {NEW_JWT}"
+    assert shipped_by(world, "jwt") == f"{NEW_JWT} {NEW_JWT}"
     # What only the old dist shipped went with it.
     assert not any((Path(sp) / "jwt" / "only_jwt_lite.py").exists() for sp in site_packages(world.python))
     assert_settled(world)
@@ -76,24 +75,24 @@ def test_sync_that_swaps_dists_shipping_the_same_folder_leaves_the_new_ones_file
 def test_removing_a_dist_restores_the_survivor_installed_long_before(world):
     world.baseline([PSYCOPG_BINARY])
     world.sync([PSYCOPG_BINARY, PSYCOPG])  # the second writer wins the shared files
-    assert world.imported("psycopg2") == f"{PSYCOPG} {PSYCOPG}"
+    assert shipped_by(world, "psycopg2") == f"{PSYCOPG} {PSYCOPG}"
 
     world.sync([PSYCOPG_BINARY])
 
     assert installed(world.python) == {PSYCOPG_BINARY: "2.9.10"}
-    assert world.imported("psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
+    assert shipped_by(world, "psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
     assert_settled(world)
 
 
 def test_removing_a_dist_restores_a_survivor_incrinstall_does_not_manage(world):
     world.baseline([PSYCOPG, "other"])
     uv_pip_install(world.python, "--no-deps", f"{PSYCOPG_BINARY}==2.9.10", index_url=world.index.url)
-    assert world.imported("psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
+    assert shipped_by(world, "psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
 
     world.sync(["other"])
 
     assert installed(world.python) == {PSYCOPG_BINARY: "2.9.10", "other": "1.0"}
-    assert world.imported("psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
+    assert shipped_by(world, "psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
     assert PSYCOPG_BINARY not in world.managed()  # restored, still not incrinstall's to remove
     assert_settled(world)
 
@@ -102,19 +101,17 @@ def test_sync_killed_after_the_removal_restores_the_survivor_on_the_next_sync(wo
     world.baseline([PSYCOPG_BINARY])
     world.sync([PSYCOPG_BINARY, PSYCOPG])
     world.project(world.work, [PSYCOPG_BINARY])
-    crash = {"tmp": world.tmp, "work": world.work, "index": world.index}
-    env, mark = stand_in(crash, "remove")  # uv's uninstall runs, then the sync is killed
 
-    kill_at_mark(crash, world.python, env, mark, "the removal", phase="remove")
+    kill_in_phase(world, "remove", "the removal")  # uv's uninstall runs, then the sync is killed
 
     assert installed(world.python) == {PSYCOPG_BINARY: "2.9.10"}
     assert any("psycopg2/api.py is missing" in p for p in record_problems(world.python))  # the survivor is hurt
-    assert journal_of(world.python) is not None
+    assert world.journal() is not None
 
     proc = world.sync()
     assert "interrupted sync" in proc.stderr
-    assert journal_of(world.python) is None
-    assert world.imported("psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
+    assert world.journal() is None
+    assert shipped_by(world, "psycopg2") == f"{PSYCOPG_BINARY} {PSYCOPG_BINARY}"
     assert_settled(world)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -22,10 +24,12 @@ import pytest
 
 from tests.support import real_wheels
 from tests.support.index_server import JSON_V1, LoopbackIndex
+from tests.support.loopback import LoopbackServer, Routes
 from tests.support.real_wheels import ensure_real_wheels
 from tests.support.venvs import find_python, installed, installed_files, pip_check, run_uv, uv_pip_install
 from tests.support.wheels import build_sdist, build_wheel, metadata_text
 from tests.support.paths import REPO_ROOT
+from tests.support.world import World
 
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 
@@ -447,8 +451,6 @@ def test_index_started_as_context_manager_stops_listening(tmp_path):
 
 
 def test_stopping_the_index_cuts_open_keep_alive_connections(tmp_path):
-    import http.client
-
     idx = LoopbackIndex(tmp_path).start()
     conn = http.client.HTTPConnection("127.0.0.1", idx.port, timeout=5)
     conn.request("GET", "/simple/")
@@ -460,3 +462,41 @@ def test_stopping_the_index_cuts_open_keep_alive_connections(tmp_path):
         conn.request("GET", "/simple/")
         conn.getresponse().read()
     conn.close()
+
+
+# -- loopback.py: the server base --------------------------------------------------------------------
+
+
+def test_routes_answer_their_paths_after_the_delay_and_404_elsewhere():
+    with Routes(delay=0.3) as server:
+        url = server.serve("/a.tar.gz", b"archive", headers={"X-Kind": "tar"})
+        started = time.monotonic()
+        status, headers, body = fetch(url)
+        assert time.monotonic() - started >= 0.3
+        assert (status, headers["X-Kind"], headers["Content-Length"], body) == (200, "tar", "7", b"archive")
+        assert fetch(server.origin + "/other")[0] == 404
+        head = urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5)
+        assert head.headers["Content-Length"] == "7" and head.read() == b""  # HEAD: the headers, no body
+        assert server.requests == ["/a.tar.gz", "/other", "/a.tar.gz"]
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url, timeout=5)  # stopped with its `with`
+
+
+def test_a_reply_announcing_more_than_it_sends_is_a_cut_answer():
+    class Cut(LoopbackServer):
+        def answer(self, request, head):
+            self.reply(request, 200, {}, b"half", length=8)
+            request.close_connection = True
+
+    with Cut() as server:
+        with pytest.raises(http.client.IncompleteRead):
+            urllib.request.urlopen(server.origin + "/", timeout=5).read()
+
+
+def test_world_on_another_venv_keeps_the_trees_and_indexes(tmp_path, index):
+    world = World(tmp_path, index, tmp_path / "one" / "bin" / "python", extra_index="http://127.0.0.1:9/simple/")
+    other = world.on(tmp_path / "two" / "bin" / "python")
+    assert (other.main, other.work, other.index_args) == (world.main, world.work, world.index_args)
+    assert other.prefix == tmp_path / "two" and other.state_dir == tmp_path / "two" / ".incrinstall"
+    assert world.prefix == tmp_path / "one"  # the first is unchanged
+    assert other.argv("sync", "x")[-6:] == ["--python", tmp_path / "two" / "bin" / "python", *world.index_args]

@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.support.packse import (
-    SCENARIO_DIR, SCENARIOS, Scenario, build_scenario_index, make_interpreter, root_requirements, target_markers,
+    SCENARIO_DIR, SCENARIOS, Scenario, make_interpreter, root_requirements, serve_scenario, target_markers,
 )
 
 SCENARIO_PARAMS = [pytest.param(s, id=s.name) for s in SCENARIOS]
@@ -114,17 +114,13 @@ def check_outcome(scenario: Scenario, pins: dict[str, str] | None, error_text: s
 @pytest.mark.parametrize("scenario", SCENARIO_PARAMS)
 def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
     """incrinstall's resolver reaches the scenario's expected outcome on its own loopback index."""
-    reason = scenario.unsupported()
-    if reason:
-        pytest.skip(f"unsupported: {reason}")
-    build_scenario_index(scenario, index)
+    serve_scenario(scenario, index)
 
     from incrinstall.cli import render_error
     from incrinstall.common.errors import ResolutionError
-    from incrinstall.index.client import IndexClient
-    from incrinstall.common.config import IndexConfig
     from incrinstall.resolve.resolver import resolve
     from incrinstall.specs.model import RootRequirement
+    from tests.support.resolving import index_client
 
     interp = make_interpreter(scenario.target_python, tmp_path / "target")
     build_python = None
@@ -140,8 +136,7 @@ def test_packse(scenario: Scenario, index, tmp_path: Path) -> None:
         for text in root_requirements(scenario, interp.markers)
     ]
     pins = error_text = where = None
-    with IndexClient(IndexConfig(index_url=index.url), python_full_version=interp.version,
-                     tags=list(interp.tags), cache_dir=tmp_path / "http-cache", build_python=build_python) as client:
+    with index_client(interp, index.url, cache_dir=tmp_path / "http-cache", build_python=build_python) as client:
         try:
             resolution = resolve(
                 roots, [], interpreter=interp, installed={}, index=client, local_packages=(),
@@ -168,10 +163,7 @@ _PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
 @pytest.mark.parametrize("scenario", UV_SCENARIO_PARAMS)
 def test_packse_index_matches_uv(scenario: Scenario, index, tmp_path: Path) -> None:
     """uv resolves the built index to the scenario's expectation, so the index itself is right."""
-    reason = scenario.unsupported()
-    if reason:
-        pytest.skip(f"unsupported: {reason}")
-    build_scenario_index(scenario, index)
+    serve_scenario(scenario, index)
     from incrinstall.common.config import uv_prerelease_args
 
     markers = target_markers(scenario.target_python)

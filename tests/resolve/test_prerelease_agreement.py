@@ -40,8 +40,8 @@ def test_there_are_pre_release_scenarios_to_compare():
 def test_baseline_by_uv_and_sync_by_incrinstall_agree_on_pre_releases(scenario, index, tmp_path: Path):
     from incrinstall.environment.interpreter import find_interpreter
     from incrinstall.common.errors import ResolutionError
-    from incrinstall.index.client import IndexClient
     from incrinstall.common.config import IndexConfig
+    from tests.support.resolving import index_client
     from incrinstall.resolve.resolver import resolve
     from incrinstall.specs.model import RootRequirement
     from incrinstall.resolve.uv_resolve import has_only_prereleases
@@ -59,8 +59,7 @@ def test_baseline_by_uv_and_sync_by_incrinstall_agree_on_pre_releases(scenario, 
         except ResolutionError:
             return "unsatisfiable"
 
-    with IndexClient(config, python_full_version=interp.version, tags=list(interp.tags),
-                     cache_dir=tmp_path / "http-cache") as client:
+    with index_client(interp, config, cache_dir=tmp_path / "http-cache") as client:
         sync = outcome(lambda: resolve(roots, [], interpreter=interp, installed={}, index=client, local_packages=(),
                                        baseline_pins={}, prerelease=config.prerelease))
         # As the pipeline calls it: uv, told by our index which refused packages have only pre-releases.

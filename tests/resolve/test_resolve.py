@@ -13,49 +13,19 @@ import pytest
 
 from incrinstall import pipeline
 from incrinstall.cli import exit_code, render_error
-
-from incrinstall.environment.interpreter import find_interpreter
-from incrinstall.environment.installed import read_installed
-
-from incrinstall.resolve import resolver
-from incrinstall.common.errors import ResolutionError
-from incrinstall.index.client import IndexClient
 from incrinstall.common.config import IndexConfig
-from incrinstall.specs.model import RootRequirement
+from incrinstall.common.errors import ResolutionError
+from incrinstall.environment.interpreter import find_interpreter
+from incrinstall.resolve import resolver
+from tests.support.resolving import ResolverWorld, index_client, roots
 from tests.support.venvs import uv_pip_install
 
 pytestmark = pytest.mark.slow  # real venvs made and filled by uv
 
 
-def roots(*texts: str, file: str = "pyproject.toml") -> list[RootRequirement]:
-    return [RootRequirement(t, f"{file}:{n}", "pyproject") for n, t in enumerate(texts, 1)]
-
-
-class World:
-    """A venv (filled by uv from the index) and a resolve() that reads it as incrinstall does."""
-
-    def __init__(self, index, python: Path):
-        self.index = index
-        self.python = python
-        self.interpreter = find_interpreter(str(python))
-        self.client: IndexClient | None = None
-
-    def install(self, *args: str) -> None:
-        uv_pip_install(self.python, *args, index_url=self.index.url)
-        self.index.reset_log()
-
-    def resolve(self, *texts: str, constraints: tuple[str, ...] = (), use_index: bool = True,
-                **kwargs) -> resolver.Resolution:
-        self.client = IndexClient(IndexConfig(index_url=self.index.url), python_full_version=self.interpreter.version,
-                                  tags=list(self.interpreter.tags)) if use_index else None
-        return resolver.resolve(
-            roots(*texts), roots(*constraints, file="constraints.txt"), interpreter=self.interpreter,
-            installed=read_installed(self.interpreter.site_dirs), index=self.client, **kwargs)
-
-
 @pytest.fixture
-def world(index, venv_factory) -> World:
-    return World(index, venv_factory())
+def world(index, venv_factory) -> ResolverWorld:
+    return ResolverWorld(index, venv_factory())
 
 
 def versions(resolution: resolver.Resolution) -> dict[str, str]:
@@ -311,7 +281,7 @@ def test_delta_resolution_matches_the_full_resolution(scenario, index, venv_fact
     spec = DELTA_SCENARIOS[scenario]
     for name, version, requires, *extras in spec["wheels"]:
         index.add_wheel(name, version, requires_dist=requires, extras=extras[0] if extras else None)
-    w = World(index, venv_factory())
+    w = ResolverWorld(index, venv_factory())
     w.install(*spec["install"])
     for name, version, requires in spec.get("extra_wheels", ()):
         index.add_wheel(name, version, requires_dist=requires)
@@ -417,8 +387,7 @@ def test_delta_and_full_resolutions_agree_on_random_worlds(index, monkeypatch):
                   for name in rng.sample(names, rng.randint(1, 4))]
 
         def attempt():
-            client = IndexClient(IndexConfig(index_url=index.url), python_full_version=interpreter.version,
-                                 tags=list(interpreter.tags))
+            client = index_client(interpreter, index.url)
             try:
                 res = resolver.resolve(roots(*roots_), interpreter=interpreter, installed=installed, index=client)  # noqa: B023 - called within the iteration
             except ResolutionError:

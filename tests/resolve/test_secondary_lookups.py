@@ -21,11 +21,11 @@ from incrinstall.common import http
 from incrinstall.common.config import IndexConfig
 from incrinstall.common.errors import IndexUnavailable
 from incrinstall.environment.interpreter import find_interpreter
-from incrinstall.index.client import IndexClient
 from incrinstall.resolve import resolver
 from incrinstall.resolve.uv_resolve import has_only_prereleases, resolve_with_uv, why_no_versions
 from incrinstall.specs.model import RootRequirement
 from tests.support.index_server import LoopbackIndex
+from tests.support.resolving import index_client
 from tests.support.tls import make_ca, server_context
 
 pytestmark = pytest.mark.slow
@@ -44,8 +44,7 @@ def test_uv_refusing_pre_releases_whose_check_fails_on_tls_shows_the_tls_failure
         interp = find_interpreter(sys.executable)
         config = IndexConfig(index_url=index.url)
         roots = [RootRequirement(requirement="otel-sdk-lite", source="pyproject.toml:3", kind="requirements")]
-        with IndexClient(config, python_full_version=interp.version, tags=list(interp.tags),
-                         cache_dir=tmp_path / "http-cache") as client:
+        with index_client(interp, config, cache_dir=tmp_path / "http-cache") as client:
             with pytest.raises(IndexUnavailable) as caught:
                 resolve_with_uv(roots, [], interpreter=interp, installed={}, uv_index_args=config.uv_args(),
                                 only_prereleases=lambda name: has_only_prereleases(client, name))

@@ -16,11 +16,6 @@ INCRINSTALL_CONCURRENCY_REPORT=path writes the figures as JSON.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -29,11 +24,10 @@ import pytest
 from tests.support.envcheck import assert_environment_consistent
 from tests.support.processes import merge_report
 from tests.support.venvs import installed, uv_bin
-from tests.support.paths import REPO_ROOT
+from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
-PYPROJECT = '[project]\nname = "myproj"\nversion = "0.1"\ndependencies = {deps}\n'
 BEFORE = ["aaa==1.0", "ccc", "eee==1.0"]
 AFTER = ["aaa==2.0", "ddd", "eee==2.0"]  # aaa 2.0 requires bbb
 BEFORE_ENV = {"aaa": "1.0", "ccc": "1.0", "eee": "1.0"}
@@ -53,35 +47,23 @@ def write_report(section: str, figures: dict) -> None:
     merge_report("INCRINSTALL_CONCURRENCY_REPORT", {section: figures})
 
 
-class World:
+class RaceWorld(World):
+    """A World whose every run logs its uv calls (INCRINSTALL_UV: LOGGING_UV), with many runs started at once."""
+
     def __init__(self, tmp: Path, index, python: Path):
-        self.tmp, self.index, self.python = tmp, index, python
-        self.prefix = python.parent.parent
         self.log = tmp / "uv-calls.log"
         self.uv = tmp / "logging-uv"
         self.uv.write_text(LOGGING_UV.format(log=self.log, uv=uv_bin()))
         self.uv.chmod(0o755)
+        super().__init__(tmp, index, python, env={"INCRINSTALL_UV": str(self.uv)})
 
-    def project(self, name: str, deps: list[str]) -> Path:
-        folder = self.tmp / name
-        folder.mkdir(exist_ok=True)
-        (folder / "pyproject.toml").write_text(PYPROJECT.format(deps=json.dumps(deps)))
-        return folder
+    def folder(self, name: str, deps: list[str]) -> Path:
+        """A project tree `tmp/name` asking for `deps`."""
+        return self.project(self.tmp / name, deps)
 
     def archive(self, name: str, deps: list[str]) -> Path:
-        path = self.tmp / f"{name}.tar.gz"
-        with tarfile.open(path, "w:gz") as tf:
-            tf.add(self.project(name, deps), arcname=f"{name}-main")
-        return path
-
-    def start(self, command: str, source: Path, tag: str) -> tuple[subprocess.Popen, Path]:
-        out = self.tmp / f"{tag}.log"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "incrinstall", command, str(source), "--python", str(self.python),
-             "--index-url", self.index.url],
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "INCRINSTALL_UV": str(self.uv)},
-            stdout=open(out, "w"), stderr=subprocess.STDOUT)
-        return proc, out
+        """That tree as `tmp/name.tar.gz` (under `name-main/`)."""
+        return self.tarball(self.folder(name, deps), name=f"{name}.tar.gz", top=f"{name}-main")
 
     def run_all(self, jobs: list[tuple[str, Path]], *, first_holds_the_lock: bool = False) -> list[dict]:
         """Start every (command, source) at once; wait for all; each one's pid, exit code, output, lifetime.
@@ -91,10 +73,9 @@ class World:
         self.log.unlink(missing_ok=True)
         started = []
         for i, (command, source) in enumerate(jobs):
-            proc, out = self.start(command, source, f"{command}-{i}")
+            proc, out = self.start(command, source, log=f"{command}-{i}.log")
             started.append((proc, out, time.time(), command, source))
-            journal = self.prefix / ".incrinstall" / "journal.json"
-            while first_holds_the_lock and i == 0 and not journal.exists():
+            while first_holds_the_lock and i == 0 and not (self.state_dir / "journal.json").exists():
                 assert proc.poll() is None, out.read_text()
                 time.sleep(0.002)
         results = []
@@ -116,19 +97,16 @@ class World:
                 span[1] = max(span[1], float(at))
         return {pid: tuple(s) for pid, s in spans.items()}
 
-    def managed(self) -> list[str]:
-        return json.loads((self.prefix / ".incrinstall" / "pylock.json").read_text())["tool"]["incrinstall"]["managed"]
-
 
 @pytest.fixture
-def world(tmp_path, index, venv_factory) -> World:
+def world(tmp_path, index, venv_factory) -> RaceWorld:
     index.add_wheel("aaa", "1.0")
     index.add_wheel("aaa", "2.0", requires_dist=["bbb"])
     for name in ("bbb", "ccc", "ddd"):
         index.add_wheel(name, "1.0")
     index.add_wheel("eee", "1.0")
     index.add_wheel("eee", "2.0")
-    return World(tmp_path, index, venv_factory("target"))
+    return RaceWorld(tmp_path, index, venv_factory("target"))
 
 
 def assert_serialized(spans: dict[int, tuple[float, float, int]]) -> None:
@@ -146,7 +124,7 @@ def assert_overlapping(results: list[dict]) -> None:
 @pytest.mark.parametrize("count", [2, 8])
 def test_concurrent_syncs_of_one_change_are_serialized_and_all_succeed(world, count):
     world.run_all([("baseline", world.archive("main", BEFORE))])
-    work = world.project("work", AFTER)
+    work = world.folder("work", AFTER)
 
     results = world.run_all([("sync", work)] * count)
 
@@ -170,7 +148,7 @@ def test_concurrent_syncs_of_one_change_are_serialized_and_all_succeed(world, co
 
 def test_concurrent_syncs_of_two_specs_each_start_from_what_the_one_before_left(world):
     world.run_all([("baseline", world.archive("main", BEFORE))])
-    before, after = world.project("spec-before", BEFORE), world.project("spec-after", AFTER)
+    before, after = world.folder("spec-before", BEFORE), world.folder("spec-after", AFTER)
 
     results = world.run_all([("sync", after if i % 2 == 0 else before) for i in range(8)])
 
@@ -192,7 +170,7 @@ def test_concurrent_syncs_of_two_specs_each_start_from_what_the_one_before_left(
 @pytest.mark.parametrize("first", ["neither", "baseline", "sync"])
 def test_a_sync_and_a_baseline_racing_on_one_environment(world, first):
     """Started together (whichever gets the lock first), or one already holding the lock when the other starts."""
-    archive, work = world.archive("main", BEFORE), world.project("work", AFTER)
+    archive, work = world.archive("main", BEFORE), world.folder("work", AFTER)
     jobs = [("baseline", archive), ("sync", work)]
 
     results = world.run_all(jobs if first != "sync" else jobs[::-1], first_holds_the_lock=first != "neither")
@@ -209,7 +187,7 @@ def test_a_sync_and_a_baseline_racing_on_one_environment(world, first):
     assert installed(world.python) == expected
     assert sorted(world.managed()) == sorted(expected)
     assert_environment_consistent(world.python)
-    state = json.loads((world.prefix / ".incrinstall" / "pylock.json").read_text())["tool"]["incrinstall"]
+    state = world.state_json()["tool"]["incrinstall"]
     assert state["baseline"]["fingerprint"]  # the baseline's record survived whichever order
     write_report(f"sync_and_baseline_{first}_holding_the_lock_first", {
         "exit_codes": [r["code"] for r in results], "ran_last": later["command"]})
@@ -220,8 +198,8 @@ def test_a_plan_against_a_slow_index_fetches_concurrently(world, run_cli):
     names = [f"slow{i:02d}" for i in range(count)]
     for name in names:
         world.index.add_wheel(name, "1.0")
-    work = world.project("slow", names)
-    args = ("plan", work, "--python", world.python, "--index-url", world.index.url)
+    work = world.folder("slow", names)
+    args = world.argv("plan", work)  # not world.run: no logging uv for a plan
     started = time.monotonic()
     warm = run_cli(*args, env={"INCRINSTALL_NO_CACHE": "1"})  # the same plan without delay: what is not the index's
     undelayed = time.monotonic() - started

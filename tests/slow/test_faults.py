@@ -37,7 +37,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +46,7 @@ from tests.support import wheels
 from tests.support.fault_server import FaultIndex
 from tests.support.trees import write_project
 from tests.support.venvs import created_venvs, make_venv, pip_check, site_packages
+from tests.support.world import World, make_tarball
 
 pytestmark = pytest.mark.slow
 
@@ -149,9 +149,12 @@ def _diff(before: dict, after: dict) -> str:
     return ", ".join(changed[:12]) + (" ..." if len(changed) > 12 else "")
 
 
-# -- the world: one index, one archive server, three projects, shared by every cell ----------------------------------
+# -- the matrix's servers, projects and template venv, shared by every cell ----------------------------------------
 
-class World:
+class FaultMatrix:
+    """One index (Basic auth) and one archive server that misbehave on demand, the old and new projects, and
+    the venvs a cell starts from; each cell runs the CLI through a World on its own venv (`world_for`)."""
+
     def __init__(self, root: Path):
         self.root = root
         self.index = FaultIndex(root / "index", auth=(USER, PASSWORD)).start()
@@ -168,8 +171,7 @@ class World:
         # The specs before and after: alpha 1.0 -> 2.0 (+ beta), and a new gamma (+ delta).
         self.old = write_project(root / "old", ["alpha<2"])
         self.new = write_project(root / "new" / "proj-main", ["alpha>=2", "gamma"])
-        with tarfile.open(self.archive.root / "main.tar.gz", "w:gz") as tf:
-            tf.add(self.new, arcname="proj-main")
+        make_tarball(self.new, self.archive.root / "main.tar.gz", "proj-main")
         self.index_url = self.index.url.replace("http://", f"http://{USER}:{PASSWORD}@")
         self.archive_url = self.archive.files_url + "main.tar.gz"
         self._template: Path | None = None
@@ -191,34 +193,39 @@ class World:
 
     # Made lazily inside the first test that needs them, so under that test's isolated caches.
 
-    def template(self, run_cli) -> Path:
+    def world_for(self, python: Path) -> World:
+        """The CLI on `python`, against the index (its URL with the credentials)."""
+        return World(self.root, self.index, python, index_url=self.index_url)
+
+    def template(self) -> Path:
         """A venv synced with the old specs (alpha 1.0): where plan and sync cells start."""
         if self._template is None:
             python = make_venv(self.root / "template")
-            _ok(run_cli("sync", self.old, "--python", python, "--index-url", self.index_url))
+            self.world_for(python).run("sync", self.old)
             self._template = python
         return self._template
 
-    def start_env(self, command: str, run_cli, folder: Path) -> Path:
+    def start_env(self, command: str, folder: Path) -> Path:
         if command == "baseline":
             return make_venv(folder)
-        shutil.copytree(self.template(run_cli).parent.parent, folder, symlinks=True)
+        shutil.copytree(self.template().parent.parent, folder, symlinks=True)
         python = folder / "bin" / "python"
         created_venvs.append(python)  # the teardown check covers it like a made venv
         return python
 
-    def run(self, command: str, python: Path, run_cli, *, env=None, timeout: float = 120):
+    def run(self, command: str, python: Path, *, ok: bool = False, env=None, timeout: float = 120):
+        """`command` on the new specs: the archive URL for a baseline, the tree otherwise."""
         if command == "baseline":
-            args = ["baseline", self.archive_url, "--allow-insecure-http"]
+            args = [self.archive_url, "--allow-insecure-http"]
         else:
-            args = [command, self.new]
-        return run_cli(*args, "--python", python, "--index-url", self.index_url, env=env, timeout=timeout)
+            args = [self.new]
+        return self.world_for(python).run(command, *args, ok=ok, env=env, timeout=timeout)
 
-    def control(self, command: str, run_cli) -> dict:
+    def control(self, command: str) -> dict:
         """The listing (no __pycache__) after `command` met no fault."""
         if command not in self._control:
-            python = self.start_env(command, run_cli, self.root / f"control-{command}")
-            _ok(self.run(command, python, run_cli))
+            python = self.start_env(command, self.root / f"control-{command}")
+            self.run(command, python, ok=True)
             self._control[command] = site_listing(python, pycache=False)
         return self._control[command]
 
@@ -258,14 +265,9 @@ class World:
         return CONTENT_PATH[fault]
 
 
-def _ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    made = World(tmp_path_factory.mktemp("faults"))
+def matrix(tmp_path_factory):
+    made = FaultMatrix(tmp_path_factory.mktemp("faults"))
     yield made
     made.stop()
 
@@ -297,10 +299,10 @@ def fault_report(request):
 # -- the matrix ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_fault(cell, world, run_cli, tmp_path):
+def test_fault(cell, matrix, tmp_path):
     record = _RESULTS["-".join(cell)] = {}
     try:
-        _check_cell(cell, world, run_cli, tmp_path, record)
+        _check_cell(cell, matrix, tmp_path, record)
     except BaseException as exc:  # pytest.fail's exception is a BaseException
         record["outcome"] = "xfailed" if cell in XFAIL else "failed"
         record["why"] = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
@@ -308,14 +310,14 @@ def test_fault(cell, world, run_cli, tmp_path):
     record["outcome"] = "xpassed" if cell in XFAIL else "passed"
 
 
-def _check_cell(cell, world: World, run_cli, tmp_path: Path, record: dict) -> None:
+def _check_cell(cell, matrix: FaultMatrix, tmp_path: Path, record: dict) -> None:
     command, target, name = cell
     fault = BY_NAME[name]
-    world.reset()
-    python = world.start_env(command, run_cli, tmp_path / "env")
+    matrix.reset()
+    python = matrix.start_env(command, tmp_path / "env")
     before = site_listing(python)
-    pattern = world.arm(target, name)
-    server = world.server(target)
+    pattern = matrix.arm(target, name)
+    server = matrix.server(target)
 
     env = {"UV_HTTP_RETRIES": "1"}
     timeout = 120
@@ -323,7 +325,7 @@ def _check_cell(cell, world: World, run_cli, tmp_path: Path, record: dict) -> No
         env.update(UV_HTTP_TIMEOUT="2", INCRINSTALL_HTTP_TIMEOUT="1")
         timeout = 10
     try:
-        proc = world.run(command, python, run_cli, env=env, timeout=timeout)
+        proc = matrix.run(command, python, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{command} hung for {timeout} s on a stalled {target}: no timeout gave up")
     finally:
@@ -348,14 +350,14 @@ def _check_cell(cell, world: World, run_cli, tmp_path: Path, record: dict) -> No
         if command == "plan":
             assert site_listing(python) == before
         else:
-            _assert_converged(world, command, python, run_cli)
+            _assert_converged(matrix, command, python)
         return
 
     assert proc.returncode != 0, f"{command} succeeded despite {name} on {target}:\n{out}"
     least, most = HIT_BOUNDS.get(cell, fault.hits)
     assert least <= len(hits) <= most, (f"{len(hits)} requests for {pattern}, expected {least}..{most} "
                                         f"(statuses {[r.status for _, r in hits]})")
-    _assert_names(cell, world, proc.stderr)
+    _assert_names(cell, matrix, proc.stderr)
     journal = python.parent.parent / ".incrinstall" / "journal.json"
     if (command, name) not in MID_APPLY:
         after = site_listing(python)
@@ -363,19 +365,19 @@ def _check_cell(cell, world: World, run_cli, tmp_path: Path, record: dict) -> No
     else:
         assert journal.exists(), "a failure after uv installed must leave the journal for the next run"
     if journal.exists():
-        _ok(world.run(command, python, run_cli))
-        _assert_converged(world, command, python, run_cli)
+        matrix.run(command, python, ok=True)
+        _assert_converged(matrix, command, python)
 
 
-def _assert_names(cell, world: World, stderr: str) -> None:
+def _assert_names(cell, matrix: FaultMatrix, stderr: str) -> None:
     """The message names the package (or, for the archive, the archive's URL) and a URL, on stderr."""
     command, target, _name = cell
     if target == "archive":
-        assert world.archive_url in stderr, stderr
+        assert matrix.archive_url in stderr, stderr
         return
     assert "gamma" in stderr, stderr
     if cell not in NO_URL:
-        assert f"127.0.0.1:{world.index.port}/" in stderr, f"no URL named:\n{stderr}"
+        assert f"127.0.0.1:{matrix.index.port}/" in stderr, f"no URL named:\n{stderr}"
 
 
 def _assert_waited(hits) -> None:
@@ -385,15 +387,15 @@ def _assert_waited(hits) -> None:
     assert retry - first_429 >= RETRY_AFTER * 0.9, f"retried {retry - first_429:.2f} s after a 429 with Retry-After: 1"
 
 
-def _assert_converged(world: World, command: str, python: Path, run_cli) -> None:
+def _assert_converged(matrix: FaultMatrix, command: str, python: Path) -> None:
     listing = site_listing(python, pycache=False)
-    expected = world.control(command, run_cli)
+    expected = matrix.control(command)
     assert listing == expected, f"not what a {command} without faults gives: {_diff(expected, listing)}"
     ok, said = pip_check(python)
     assert ok, said
 
 
-def test_the_matrix_is_the_issues(world):
+def test_the_matrix_is_the_issues():
     """Every fault the issue lists is in the matrix, for each of plan, sync and baseline."""
     ran = {c.values[0] for c in CELLS}
     for command in ("plan", "sync", "baseline"):

@@ -37,8 +37,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -47,8 +45,8 @@ import pytest
 from tests.support.envcheck import forget_hashes, record_problems
 from tests.support.index_server import LoopbackIndex
 from tests.support.processes import group_commands, merge_report
-from tests.support.venvs import installed, pip_check, site_packages
-from tests.support.paths import REPO_ROOT
+from tests.support.venvs import installed, pip_check
+from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
@@ -91,17 +89,6 @@ def module_files(module: str, dist: str, version: str) -> dict[str, str]:
     return {f"{module}/m{i:03d}.py": f"X = {i}  # {dist} {version}\n" for i in range(FILES_PER_WHEEL)}
 
 
-class PagesOnly(LoopbackIndex):
-    """Index pages here, files from `file_server` (so its `delay` slows uv's downloads and nothing else)."""
-
-    def __init__(self, root: Path, file_server: LoopbackIndex):
-        super().__init__(root)
-        self.file_server = file_server
-
-    def _link_for(self, filename: str) -> str:
-        return self.file_server.file_url(filename)
-
-
 def fill_index(index: LoopbackIndex) -> None:
     for name in UPGRADED:
         index.add_wheel(name, "1.0", files=module_files(name, name, "1.0"))
@@ -115,67 +102,23 @@ def fill_index(index: LoopbackIndex) -> None:
     index.add_wheel(NEW_JWT, "2.0", module="jwt", files=module_files("jwt", NEW_JWT, "2.0"))
 
 
-def write_project(root: Path, deps: list[str]) -> Path:
-    (root / "killme").mkdir(parents=True, exist_ok=True)
-    (root / "killme" / "__init__.py").write_text("")
-    (root / "pyproject.toml").write_text(PROJECT.format(deps=json.dumps(deps)))
-    return root
+class TrialWorld(World):
+    """The killme project's World: its baseline reads a .tar.gz of main; every run copies files into
+    site-packages (UV_LINK_MODE=copy) with its own TMPDIR; the venv can be snapshotted and restored."""
 
-
-def make_archive(tree: Path, path: Path) -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        tf.add(tree, arcname="killme-main")
-    return path
-
-
-class World:
-    """The index, the trees, the target venv and how to run the CLI on it."""
-
-    def __init__(self, tmp: Path, pages: PagesOnly, real_wheels_index: LoopbackIndex, python: Path):
-        self.tmp, self.pages, self.files = tmp, pages, pages.file_server
-        self.python, self.prefix = python, python.parent.parent
-        self.site = Path(site_packages(python)[0])
-        self.index_args = ["--index-url", pages.url, "--extra-index-url", real_wheels_index.url]
-        self.main = write_project(tmp / "main", BEFORE)
-        self.archive = make_archive(self.main, tmp / "killme-main.tar.gz")
-        self.work = write_project(tmp / "work", BEFORE)
+    def __init__(self, tmp: Path, pages: LoopbackIndex, real_wheels_index: LoopbackIndex, python: Path):
         self.tmpdir = tmp / "cli-tmp"  # TMPDIR of every run: what a killed baseline leaves unpacked shows here
         self.tmpdir.mkdir()
-
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         # uv copies rather than hardlinks, as in a Docker build with a cache mount: slow enough to be cut midway.
-        return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TMPDIR": str(self.tmpdir), "UV_LINK_MODE": "copy",
-                **(extra or {})}
+        super().__init__(tmp, pages, python, template=PROJECT, package="killme", extra_index=real_wheels_index.url,
+                         env={"TMPDIR": str(self.tmpdir), "UV_LINK_MODE": "copy"})
+        self.files = pages.files_from
+        self.project(self.main, BEFORE)
+        self.archive = self.tarball(name="killme-main.tar.gz", top="killme-main")
+        self.project(self.work, BEFORE)
 
-    def argv(self, command: str) -> list[str]:
-        source = self.archive if command == "baseline" else self.work
-        return [command, str(source), "--python", str(self.python), *self.index_args]
-
-    def run(self, command: str, *extra: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "-m", "incrinstall", *self.argv(command), *extra], env=self.env(),
-                              capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            raise AssertionError(f"{command} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-        return proc
-
-    def start(self, command: str, env: dict[str, str], *, pause: tuple | None = None) -> subprocess.Popen:
-        """The CLI in its own session: its pid is the process group that also holds its uv children."""
-        runner = ["-m", "tests.support.pause_driver"] if pause else ["-m", "incrinstall"]
-        if pause:
-            env = {**env, "PAUSE_AT": ":".join(map(str, pause)), "PAUSE_MARK": str(self.tmp / "paused")}
-            (self.tmp / "paused").unlink(missing_ok=True)
-        return subprocess.Popen([sys.executable, *runner, *self.argv(command)], env=self.env(env),
-                                stdout=open(self.tmp / "killed.log", "w"), stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-    def journal(self) -> dict | None:
-        try:
-            return json.loads((self.prefix / ".incrinstall" / "journal.json").read_text())
-        except (OSError, ValueError):
-            return None
-
-    def state(self) -> dict:
-        return json.loads((self.prefix / ".incrinstall" / "pylock.json").read_text())
+    def source(self, command: str) -> Path:
+        return self.archive if command == "baseline" else self.work
 
     def snapshot(self, name: str) -> Path:
         copy = self.tmp / f"snapshot-{name}"
@@ -192,14 +135,14 @@ class World:
 
 @pytest.fixture
 def world(tmp_path, venv_factory, real_wheels_index):
-    with LoopbackIndex(tmp_path / "dists") as files, PagesOnly(tmp_path / "dists", files) as pages:
+    with LoopbackIndex(tmp_path / "dists") as files, LoopbackIndex(tmp_path / "dists", files_from=files) as pages:
         fill_index(pages)
-        yield World(tmp_path, pages, real_wheels_index, venv_factory("target"))
+        yield TrialWorld(tmp_path, pages, real_wheels_index, venv_factory("target"))
 
 
 # --- what an environment is, to compare ---------------------------------------------------------------
 
-def listing(world: World) -> dict:
+def listing(world: TrialWorld) -> dict:
     """Every file of the venv (outside its state folder and bytecode caches) -> sha256, plus the lock's content."""
     files = {}
     for folder, dirs, names in os.walk(world.prefix):
@@ -213,7 +156,7 @@ def listing(world: World) -> dict:
             else:
                 with open(path, "rb") as f:
                     files[rel] = hashlib.sha256(f.read()).hexdigest()
-    state = world.state()
+    state = world.state_json()
     tool = state["tool"]["incrinstall"]
     return {
         "files": files,
@@ -247,7 +190,7 @@ def differences(got: dict, want: dict) -> list[str]:
 class Trigger:
     """Whether a phase of the run has begun, from what can be seen outside it (the journal, the files)."""
 
-    def __init__(self, world: World, phase: str, before_listing: set[str]):
+    def __init__(self, world: TrialWorld, phase: str, before_listing: set[str]):
         self.world, self.phase, self.before = world, phase, before_listing
 
     def reached(self) -> bool:
@@ -260,10 +203,10 @@ class Trigger:
             return w.journal() is not None and set(os.listdir(w.site)) != self.before
         if self.phase == "remove":
             return (w.journal() or {}).get("phase") == "remove"
-        return (w.tmp / "paused").exists()  # the pause driver's points
+        return w.pause_mark.exists()  # the pause driver's points
 
 
-def kill_at(world: World, proc: subprocess.Popen, trigger: Trigger, delay: float, timeout: float = 120) -> dict:
+def kill_after(world: TrialWorld, proc: subprocess.Popen, trigger: Trigger, delay: float, timeout: float = 120) -> dict:
     """Wait for the trigger, then `delay` more, then stop the process group, note what runs, SIGKILL it."""
     deadline = time.monotonic() + timeout
     while not trigger.reached():
@@ -284,7 +227,7 @@ def kill_at(world: World, proc: subprocess.Popen, trigger: Trigger, delay: float
     return {"killed": True, "running": sorted(set(running))}
 
 
-def aftermath(world: World) -> dict:
+def aftermath(world: TrialWorld) -> dict:
     """What the kill left: the journal's phase, how far the change had got, torn dists."""
     journal = world.journal()
     now = installed(world.python)
@@ -298,12 +241,12 @@ def aftermath(world: World) -> dict:
     }
 
 
-def converge(world: World, command: str, control: dict) -> list[str]:
+def converge(world: TrialWorld, command: str, control: dict) -> list[str]:
     """One plain run after the kill; what differs from the control (empty: converged)."""
     problems = []
     forget_hashes()
     try:
-        world.run(command)
+        world.run(command, world.source(command))
     except AssertionError as exc:
         return [f"the {command} after the kill failed: {str(exc)[-600:]}"]
     try:
@@ -317,7 +260,7 @@ def converge(world: World, command: str, control: dict) -> list[str]:
     if world.journal() is not None:
         problems.append("the journal is still there")
     if command == "sync":
-        again = world.run("sync")
+        again = world.sync()
         if "nothing to do" not in again.stdout:
             problems.append(f"the sync after that still did something: {again.stdout[-300:]}")
     return problems
@@ -353,7 +296,7 @@ def summarize(results: list[dict], partly) -> dict:
     return per_phase
 
 
-def run_trials(world: World, rng: random.Random, phases: list[str], snapshot: Path, *, command: str,
+def run_trials(world: TrialWorld, rng: random.Random, phases: list[str], snapshot: Path, *, command: str,
                windows: dict[str, float], recover) -> list[dict]:
     """Each trial: restore the snapshot, start `command`, kill it in its phase, converge, compare."""
     before = set(os.listdir(next(Path(snapshot).glob("lib/python*/site-packages"))))
@@ -372,9 +315,10 @@ def run_trials(world: World, rng: random.Random, phases: list[str], snapshot: Pa
         else:
             delay = rng.uniform(0, windows[phase])
         world.files.reset_log()
-        proc = world.start(command, env, pause=pause)
+        proc, _log = world.start(command, env=env, log="killed.log",
+                                 pause=":".join(map(str, pause)) if pause else None)
         try:
-            outcome = kill_at(world, proc, Trigger(world, phase, before), delay)
+            outcome = kill_after(world, proc, Trigger(world, phase, before), delay)
         finally:
             world.files.delay = 0.0
             if proc.poll() is None:
@@ -389,13 +333,13 @@ def run_trials(world: World, rng: random.Random, phases: list[str], snapshot: Pa
     return results
 
 
-def measure(world: World, command: str, before: set[str]) -> dict[str, float]:
+def measure(world: TrialWorld, command: str, before: set[str]) -> dict[str, float]:
     """An uninterrupted run of `command`, watched: when its journal appeared, uv first changed site-packages,
     the removal phase began, the editable METADATA changed, and it exited (seconds from the start)."""
     metadata = next((d / "METADATA" for d in world.site.glob("killme-*.dist-info")), None)
     old_metadata = metadata.read_bytes() if metadata else None
     started = time.monotonic()
-    proc = world.start(command, {})
+    proc, log = world.start(command, log="killed.log")
     seen: dict[str, float] = {}
     watch = {phase: Trigger(world, phase, before) for phase in ("install", "remove")}
     while proc.poll() is None:
@@ -409,19 +353,19 @@ def measure(world: World, command: str, before: set[str]) -> dict[str, float]:
             seen["refresh"] = now
         time.sleep(0.001)
     seen["exit"] = time.monotonic() - started
-    assert proc.returncode == 0, (world.tmp / "killed.log").read_text()
+    assert proc.returncode == 0, log.read_text()
     return seen
 
 
 
 # --- the random trials ---------------------------------------------------------------------------------
 
-def prepare_sync_world(world: World) -> tuple[Path, dict, dict]:
+def prepare_sync_world(world: TrialWorld) -> tuple[Path, dict, dict]:
     """The environment before the change (baseline + editable project), a snapshot of it, the control, the timeline."""
-    world.run("baseline")
-    world.run("sync", "--editable")
+    world.baseline()
+    world.sync(None, "--editable")
     assert "killme" in installed(world.python)
-    write_project(world.work, AFTER)
+    world.project(world.work, AFTER)
     snapshot = world.snapshot("before")
     before = set(os.listdir(world.site))
 
@@ -460,7 +404,7 @@ def test_syncs_killed_at_random_points_converge_on_the_next_sync(world):
 
 def test_baselines_killed_at_random_points_converge_on_the_next_baseline_or_sync(world):
     started = time.monotonic()
-    write_project(world.work, AFTER)
+    world.project(world.work, AFTER)
     empty = world.snapshot("empty")
     before = set(os.listdir(world.site))
     # The controls: an uninterrupted baseline (timed), and the sync after it. Timed warm, as every trial
@@ -471,7 +415,7 @@ def test_baselines_killed_at_random_points_converge_on_the_next_baseline_or_sync
     after_baseline = listing(world)
     assert after_baseline["dists"] == {**{n: "1.0" for n in UPGRADED}, "down1": "2.0", **{n: "1.0" for n in OLD},
                                        OLD_JWT: "1.0", "shared": "1.0"}
-    world.run("sync")
+    world.sync()
     after_sync = listing(world)
     # The resolve window is the shorter part of what the control took: under a loaded CI run the trials'
     # baselines finished before kills drawn late in a full-length window (2 of 12 at seed 13).

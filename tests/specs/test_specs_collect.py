@@ -11,8 +11,9 @@ from incrinstall.specs.model import Selection
 
 from incrinstall.specs.collect import collect, render_text
 from incrinstall.common.fingerprint import fingerprint
+from tests.support.cli import imported_after
 from tests.support.trees import marker_env, write_tree
-from tests.support.paths import AIRFLOW_LIKE, REPO_ROOT
+from tests.support.paths import AIRFLOW_LIKE
 
 MARKERS = marker_env("3.11", patch="4")
 
@@ -89,13 +90,9 @@ def test_fingerprint_can_be_recomputed_from_the_recorded_files_alone(tmp_path):
 
 
 def test_fingerprint_module_stays_light():
-    import subprocess
-
-    code = ("import sys, incrinstall.common.fingerprint, incrinstall.fastpath, incrinstall.specs; "
-            "print(sorted(m for m in ('tomlkit', 'yaml', 'packaging', 'urllib.request') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(REPO_ROOT)}).stdout
-    assert out.strip() == "[]"
+    loaded = imported_after("incrinstall.common.fingerprint", "incrinstall.fastpath", "incrinstall.specs")
+    assert "incrinstall.fastpath" in loaded
+    assert not {"tomlkit", "yaml", "packaging", "urllib.request"} & loaded
 
 
 def test_scanned_dirs_cover_the_folders_that_decide_which_provider_files_exist(tmp_path):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 
 from incrinstall.common.errors import SpecError
@@ -159,24 +156,9 @@ def test_relative_paths_fall_back_to_the_working_directory(tmp_path, monkeypatch
 
 
 @pytest.fixture
-def http_files(tmp_path):
-    """Serve a folder over HTTP on 127.0.0.1; yields (folder, base_url)."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(folder), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def http_files(index):
+    """A folder served over HTTP on 127.0.0.1 (the loopback index serves any file under /files/); (folder, base_url)."""
+    return index.root, index.files_url.rstrip("/")
 
 
 def test_constraints_url_is_fetched_listed_and_fingerprinted(tmp_path, http_files):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.venvs import installed, pip_check, uv_pip_install
+from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +60,10 @@ def served(index):
     return index
 
 
-def cli(run_cli, served, real_wheels_index, *args):
-    proc = run_cli(*args, "--index-url", served.url, "--extra-index-url", real_wheels_index.url)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+@pytest.fixture
+def world(tmp_path, served, real_wheels_index, venv_factory) -> World:
+    """The CLI on a venv `target` against the served packages and the real hatchling wheels."""
+    return World(tmp_path, served, venv_factory("target"), extra_index=real_wheels_index.url)
 
 
 def assert_consistent_with_the_tree(python, tree_version: str) -> None:
@@ -75,17 +76,17 @@ def assert_consistent_with_the_tree(python, tree_version: str) -> None:
 
 
 def test_baseline_into_an_empty_venv_checks_requirements_on_the_tree_at_its_dynamic_version(
-        served, real_wheels_index, tmp_path, run_cli, venv_factory):
-    python = venv_factory("target")
+        world, served, tmp_path):
+    python = world.python
     tree = write_tree(tmp_path / "tree", "2.10.4")
 
-    cli(run_cli, served, real_wheels_index, "baseline", tree, "--python", python)
+    world.run("baseline", tree)
     assert installed(python) == {"prov-lite": "1.0", "plugin-lite": "1.0", "extra-dep-lite": "1.0"}
     assert_consistent_with_the_tree(python, "2.10.4")
     assert not any("myproj" in path or "poison" in path for _m, path in served.requests)
 
     # The project installed editable on top: every requirement is met, at the tree's real version.
-    cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    world.run("sync", tree, "--editable")
     assert installed(python) == {"prov-lite": "1.0", "plugin-lite": "1.0", "extra-dep-lite": "1.0",
                                  "myproj": "2.10.4"}
     ok, output = pip_check(python)
@@ -93,26 +94,25 @@ def test_baseline_into_an_empty_venv_checks_requirements_on_the_tree_at_its_dyna
 
 
 def test_baseline_with_our_resolver_checks_the_tree_version_and_brings_in_the_trees_extra(
-        served, real_wheels_index, tmp_path, run_cli, venv_factory):
-    python = venv_factory("target")
+        world, served, tmp_path):
+    python = world.python
     uv_pip_install(python, "unrelated-lite", index_url=served.url)  # not empty: incrinstall's resolver decides
     tree = write_tree(tmp_path / "tree", "2.10.4")
 
-    cli(run_cli, served, real_wheels_index, "baseline", tree, "--python", python)
+    world.run("baseline", tree)
     assert installed(python) == {"prov-lite": "1.0", "plugin-lite": "1.0", "extra-dep-lite": "1.0",
                                  "unrelated-lite": "1.0"}
     assert_consistent_with_the_tree(python, "2.10.4")
 
 
-def test_sync_after_the_tree_version_goes_down_replaces_what_requires_a_newer_tree(
-        served, real_wheels_index, tmp_path, run_cli, venv_factory):
-    python = venv_factory("target")
+def test_sync_after_the_tree_version_goes_down_replaces_what_requires_a_newer_tree(world, tmp_path):
+    python = world.python
     tree = write_tree(tmp_path / "tree", "2.11.0")
-    cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable")
+    world.run("sync", tree, "--editable")
     assert installed(python)["prov-lite"] == "2.0"
 
     write_tree(tree, "2.10.4")  # the branch is older than main: only the version-bearing file changed
-    proc = cli(run_cli, served, real_wheels_index, "sync", tree, "--python", python, "--editable", "--json")
+    proc = world.run("sync", tree, "--editable", "--json")
     summary = json.loads(proc.stdout)
     assert installed(python) == {"prov-lite": "1.0", "plugin-lite": "1.0", "extra-dep-lite": "1.0",
                                  "myproj": "2.10.4"}

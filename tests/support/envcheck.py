@@ -54,7 +54,7 @@ def record_problems(python: str | os.PathLike) -> list[str]:
         except OSError:
             continue
         for folder in folders:
-            problems += _dist_info_problems(site, folder)
+            problems += dist_info_problems(site, folder)
     return problems
 
 
@@ -78,7 +78,8 @@ def _site_dirs(python: str | os.PathLike) -> list[str]:
     return [str(site)] if site is not None and site.is_dir() and os.name != "nt" else site_packages(python)
 
 
-def _dist_info_problems(site: str, folder: str) -> list[str]:
+def dist_info_problems(site: str, folder: str) -> list[str]:
+    """What is wrong with one dist-info folder in `site`: no RECORD or METADATA, a file missing or not as RECORD says."""
     name = os.path.basename(folder)
     missing = [f for f in ("RECORD", "METADATA") if not os.path.isfile(os.path.join(folder, f))]
     if missing:

@@ -27,13 +27,16 @@ import dataclasses
 import hashlib
 import socket
 import struct
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from tests.support.index_server import FileInfo, LoggedRequest, LoopbackIndex, _read_core_metadata
+from tests.support.loopback import Request
 
 KINDS = ("status", "reset", "stall", "redirect-loop", "answer")
 
@@ -143,67 +146,53 @@ class FaultIndex(LoopbackIndex):
 
     # -- the wire ---------------------------------------------------------------------------
 
-    def _take_over(self, handler, entry: LoggedRequest, head: bool) -> bool:
-        path = unquote(urlsplit(handler.path).path)
+    def _take_over(self, request: Request, entry: LoggedRequest, head: bool) -> bool:
+        path = unquote(urlsplit(request.path).path)
         fault = self._fault_for(path)
         if fault is None:
             served = self._served_for(path)
             if served is None:
                 return False
-            return self._answer(handler, entry, head, 200,
-                                {"Content-Type": "application/octet-stream"}, served.data)
+            return self._answer(request, entry, head, 200, {"Content-Type": "application/octet-stream"}, served.data)
         if fault.kind == "status":
             headers = {"Content-Type": "text/plain"}
             if fault.retry_after is not None:
                 headers["Retry-After"] = fault.retry_after
-            return self._answer(handler, entry, head, fault.status, headers,
+            return self._answer(request, entry, head, fault.status, headers,
                                 f"injected fault: HTTP {fault.status}\n".encode())
         if fault.kind == "answer":
-            return self._answer(handler, entry, head, 200, {"Content-Type": fault.content_type}, fault.body)
+            return self._answer(request, entry, head, 200, {"Content-Type": fault.content_type}, fault.body)
         if fault.kind == "redirect-loop":
             # Two URLs that send the client to each other; the query keeps them apart.
-            location = path if urlsplit(handler.path).query else f"{path}?loop=1"
-            return self._answer(handler, entry, head, 302, {"Location": location, "Content-Type": "text/plain"}, b"")
+            location = path if urlsplit(request.path).query else f"{path}?loop=1"
+            return self._answer(request, entry, head, 302, {"Location": location, "Content-Type": "text/plain"}, b"")
         # reset / stall: the real answer, broken half-way through its body.
         served = self._served_for(path)
         if served is not None:
             status, headers, body = 200, {"Content-Type": "application/octet-stream"}, served.data
         else:
-            status, headers, body = handler._route()
+            status, headers, body = self._route(request)
         entry.status = status
         self._record(entry)
-        handler.send_response(status)
-        for k, v in headers.items():
-            handler.send_header(k, v)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.close_connection = True
+        request.close_connection = True
         try:
-            handler.wfile.write(body[: len(body) // 2])
+            self.reply(request, status, headers, body[: len(body) // 2], length=len(body))
             entry.bytes_sent = len(body) // 2
             if fault.kind == "stall":
                 self._release.wait(fault.stall_seconds)
                 return True  # then an ordinary close: the body stays short
             time.sleep(0.05)  # let the client read the headers and half the body
             # SO_LINGER 0: close() sends RST, not FIN (a peer or middlebox that drops the connection).
-            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            handler.connection.close()
+            request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            request.connection.close()
         except OSError:
             pass  # the client hung up first
         return True
 
-    def _answer(self, handler, entry: LoggedRequest, head: bool, status: int, headers: dict[str, str],
+    def _answer(self, request: Request, entry: LoggedRequest, head: bool, status: int, headers: dict[str, str],
                 body: bytes) -> bool:
-        entry.status = status
-        entry.bytes_sent = 0 if head else len(body)
-        self._record(entry)
-        handler.send_response(status)
-        for k, v in headers.items():
-            handler.send_header(k, v)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        if not head and body:
-            handler.wfile.write(body)
+        self._log_answer(entry, status, body, head)
+        self.reply(request, status, headers, body, head=head)
         return True
 
     def _fault_for(self, path: str) -> Fault | None:
@@ -224,9 +213,6 @@ class FaultIndex(LoopbackIndex):
 
 def _metadata_of_bytes(filename: str, data: bytes) -> bytes | None:
     """Core metadata of a wheel given as bytes (None when it cannot be read, as for a cut file)."""
-    import tempfile
-    from pathlib import Path
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / filename
         path.write_bytes(data)

@@ -11,10 +11,12 @@ Pages are built per request from the folder, so files added (or removed) after s
 
 from __future__ import annotations
 
+import argparse
+import base64
 import hashlib
-import re
 import html
 import json
+import re
 import shutil
 import ssl
 import sys
@@ -22,9 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, parse_qs
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -33,8 +34,10 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+from packaging.version import InvalidVersion, Version
 
 from tests.support import wheels
+from tests.support.loopback import LoopbackServer, Request
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -66,45 +69,6 @@ class LoggedRequest:
     headers: dict[str, str]
     status: int = 0
     bytes_sent: int = 0
-
-
-class _Server(ThreadingHTTPServer):
-    """A threaded server that can cut its open keep-alive connections, so a stopped index is really gone."""
-
-    daemon_threads = True
-
-    def __init__(self, *args, **kwargs) -> None:
-        self._conns: set = set()
-        self._conns_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def process_request(self, request, client_address) -> None:
-        with self._conns_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request) -> None:
-        with self._conns_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request, client_address) -> None:
-        # A client that hangs up (or a connection cut by stop()) is normal here, not worth a traceback.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
-            return
-        super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        import socket
-
-        with self._conns_lock:
-            conns, self._conns = list(self._conns), set()
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _project_of(filename: str) -> tuple[str, str] | None:
@@ -157,8 +121,8 @@ def _accepts_json(accept: str | None) -> bool:
     return best_json >= 0 and best_json >= best_html
 
 
-class LoopbackIndex:
-    """A simple-API index over `root_dir`, served by a threaded HTTP server on 127.0.0.1.
+class LoopbackIndex(LoopbackServer):
+    """A simple-API index over `root_dir`, served on 127.0.0.1 (a LoopbackServer with keep-alive).
 
     Options:
       json            serve PEP 691 JSON when asked (False: HTML only, whatever the Accept header)
@@ -169,16 +133,24 @@ class LoopbackIndex:
       auth            (user, password): every request without that Basic auth gets 401
       ranges          answer `Range: bytes=...` on files with 206 Partial Content (False: the whole file)
       tls             an ssl.SSLContext (server side): serve https instead (tests/support/tls.py makes one)
+      files_from      another LoopbackIndex over the same folder: the pages link every file there, so
+                      `files_from.delay` slows the downloads and nothing else
     PEP 700 upload times: `set_upload_time(filename, "2024-01-01T00:00:00Z")` (JSON pages only;
     a file without one has no `upload-time` key, as on indexes that do not record it).
     """
 
+    protocol_version = "HTTP/1.1"  # keep-alive, as real indexes answer
+    server_version = "incrinstall-test-index/1"
+    thread_name = "loopback-index"
+
     def __init__(self, root_dir: str | Path, *, json: bool = True, serve_metadata: bool = True,
                  etag: bool = True, cache_control: str | None = "max-age=0",
                  relative_urls: bool = False, port: int = 0, auth: tuple[str, str] | None = None,
-                 ranges: bool = True, tls: ssl.SSLContext | None = None) -> None:
+                 ranges: bool = True, tls: ssl.SSLContext | None = None,
+                 files_from: LoopbackIndex | None = None) -> None:
+        super().__init__(tls=tls, port=port)
         self.root = Path(root_dir)
-        self.tls = tls
+        self.files_from = files_from
         self.root.mkdir(parents=True, exist_ok=True)
         self.json = json
         self.serve_metadata = serve_metadata
@@ -189,55 +161,17 @@ class LoopbackIndex:
         self.ranges = ranges
         self._upload_times: dict[str, str] = {}
         self.delay = 0.0  # seconds to sleep before answering each request
-        self._port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._log: list[LoggedRequest] = []
         self._yanked: dict[str, str] = {}
         self._failures: list[tuple[str, int, int]] = []  # (path prefix, status, remaining or -1)
         self._info_cache: dict[str, tuple[tuple[int, int], FileInfo]] = {}
 
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> LoopbackIndex:
-        if self._server is not None:
-            return self
-        handler = _make_handler(self)
-        self._server = _Server(("127.0.0.1", self._port), handler)
-        if self.tls is not None:
-            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-index",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> LoopbackIndex:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("LoopbackIndex is not started")
-        return self._server.server_address[1]
+    # -- where -----------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return f"{'https' if self.tls is not None else 'http'}://127.0.0.1:{self.port}/"
+        return self.origin + "/"
 
     @property
     def url(self) -> str:
@@ -300,8 +234,6 @@ class LoopbackIndex:
         """Does this Authorization header carry the required credentials (always True without `auth`)?"""
         if self.auth is None:
             return True
-        import base64
-
         expected = "Basic " + base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode("ascii")
         return header == expected
 
@@ -412,6 +344,8 @@ class LoopbackIndex:
     # -- page rendering --------------------------------------------------------------------
 
     def _link_for(self, filename: str) -> str:
+        if self.files_from is not None:
+            return self.files_from.file_url(filename)
         if self.relative_urls:
             return "../../files/" + quote(filename)
         return self.file_url(filename)
@@ -477,144 +411,122 @@ class LoopbackIndex:
                 for f in self.files()]
         return ("<!DOCTYPE html>\n<html>\n  <body>\n" + "\n".join(rows) + "\n  </body>\n</html>\n").encode()
 
+    # -- the wire --------------------------------------------------------------------------
 
-def _version_key(v: str):
-    from packaging.version import InvalidVersion, Version
+    def answer(self, request: Request, head: bool) -> None:
+        entry = LoggedRequest(request.command, request.path, {k.lower(): v for k, v in request.headers.items()})
+        if self.delay:
+            time.sleep(self.delay)
+        if self._take_over(request, entry, head):
+            return  # a fault layer (tests/support/fault_server.py) answered, or broke the connection
+        try:
+            status, headers, body = self._route(request)
+        except Exception as exc:  # a server bug must show up as a 500, not a hang
+            status, headers, body = 500, {"Content-Type": "text/plain"}, repr(exc).encode()
+        if self.etag and status == 200 and body:
+            tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            headers["ETag"] = tag
+            inm = request.headers.get("If-None-Match")
+            if inm and tag in [t.strip() for t in inm.split(",")] or inm == "*":
+                status, body = 304, b""
+        # Log before answering: a client that has its response must find its request logged.
+        self._log_answer(entry, status, body, head)
+        self.reply(request, status, headers, body, head=head)
+
+    def _log_answer(self, entry: LoggedRequest, status: int, body: bytes, head: bool) -> None:
+        entry.status = status
+        entry.bytes_sent = 0 if head else len(body)
+        self._record(entry)
+
+    def _route(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        split = urlsplit(request.path)
+        path = unquote(split.path)
+        if not self.authorized(request.headers.get("Authorization")):
+            return 401, {"Content-Type": "text/plain", "WWW-Authenticate": 'Basic realm="loopback"'}, b"401\n"
+        failure = self._failure_for(path)
+        if failure is not None:
+            return failure, {"Content-Type": "text/plain"}, f"injected failure {failure}\n".encode()
+        query = parse_qs(split.query)
+
+        if path.startswith("/files/"):
+            return self._serve_file(request, path[len("/files/"):])
+        if path in ("/simple", "/simple/"):
+            if path == "/simple":
+                return _redirect("/simple/")
+            as_json = self._wants_json(request, query)
+            return 200, self._page_headers(request, as_json), self.render_project_list(as_json)
+        if path.startswith("/simple/"):
+            rest = path[len("/simple/"):]
+            name = rest.rstrip("/")
+            if "/" in name or not name:
+                return 404, {"Content-Type": "text/plain"}, b"not found\n"
+            normalized = canonicalize_name(name)
+            if name != normalized or not rest.endswith("/"):
+                # PEP 503: the normalized URL is the canonical one.
+                return _redirect(f"/simple/{quote(normalized)}/")
+            files = self.projects().get(normalized)
+            if not files:
+                return 404, {"Content-Type": "text/plain"}, f"no project {normalized}\n".encode()
+            as_json = self._wants_json(request, query)
+            return 200, self._page_headers(request, as_json), self.render_project(normalized, files, as_json)
+        return 404, {"Content-Type": "text/plain"}, b"not found\n"
+
+    def _wants_json(self, request: Request, query: dict[str, list[str]]) -> bool:
+        if not self.json:
+            return False
+        fmt = query.get("format")
+        if fmt:
+            return fmt[0] in (JSON_V1, JSON_LATEST)
+        return _accepts_json(request.headers.get("Accept"))
+
+    def _page_headers(self, request: Request, as_json: bool) -> dict[str, str]:
+        accept = (request.headers.get("Accept") or "").lower()
+        if as_json:
+            ctype = JSON_V1
+        elif HTML_V1 in accept or HTML_LATEST in accept:
+            ctype = HTML_V1
+        else:
+            ctype = "text/html; charset=utf-8"
+        headers = {"Content-Type": ctype, "Vary": "Accept"}
+        if self.cache_control:
+            headers["Cache-Control"] = self.cache_control
+        return headers
+
+    def _serve_file(self, request: Request, filename: str) -> tuple[int, dict[str, str], bytes]:
+        if filename == "":
+            headers = {"Content-Type": "text/html; charset=utf-8"}
+            if self.cache_control:
+                headers["Cache-Control"] = self.cache_control
+            return 200, headers, self.render_flat()
+        if "/" in filename or filename.startswith("."):
+            return 404, {"Content-Type": "text/plain"}, b"not found\n"
+        if filename.endswith(".metadata"):
+            dist = self.root / filename[: -len(".metadata")]
+            if not self.serve_metadata or not dist.is_file():
+                return 404, {"Content-Type": "text/plain"}, b"not found\n"
+            info = self._file_info(dist)
+            if info is None or info.metadata is None:
+                return 404, {"Content-Type": "text/plain"}, b"not found\n"
+            return 200, {"Content-Type": "text/plain; charset=utf-8"}, info.metadata
+        path = self.root / filename
+        if not path.is_file():
+            return 404, {"Content-Type": "text/plain"}, b"not found\n"
+        data = path.read_bytes()
+        wanted = request.headers.get("Range") if self.ranges else None
+        if wanted:
+            return _partial(data, wanted)
+        return 200, {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}, data
+
+
+def _redirect(location: str) -> tuple[int, dict[str, str], bytes]:
+    return 301, {"Location": location, "Content-Type": "text/plain"}, b""
+
+
+def _version_key(v: str) -> tuple[int, Version | str]:
     try:
         return (0, Version(v))
     except InvalidVersion:
         return (1, v)
-
-
-def _make_handler(index: LoopbackIndex):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "incrinstall-test-index/1"
-        timeout = 60  # an idle keep-alive connection is dropped after this
-        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and
-        # the client's delayed ACK stall every keep-alive response by ~40 ms.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence stderr
-            pass
-
-        def do_GET(self) -> None:
-            self._handle(head=False)
-
-        def do_HEAD(self) -> None:
-            self._handle(head=True)
-
-        def _handle(self, head: bool) -> None:
-            entry = LoggedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
-            if index.delay:
-                time.sleep(index.delay)
-            if index._take_over(self, entry, head):
-                return  # a fault layer (tests/support/fault_server.py) answered, or broke the connection
-            try:
-                status, headers, body = self._route()
-            except Exception as exc:  # a server bug must show up as a 500, not a hang
-                status, headers, body = 500, {"Content-Type": "text/plain"}, repr(exc).encode()
-            if index.etag and status == 200 and body:
-                tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-                headers["ETag"] = tag
-                inm = self.headers.get("If-None-Match")
-                if inm and tag in [t.strip() for t in inm.split(",")] or inm == "*":
-                    status, body = 304, b""
-            entry.status = status
-            entry.bytes_sent = 0 if head else len(body)
-            # Log before answering: a client that has its response must find its request logged.
-            index._record(entry)
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if not head and body:
-                self.wfile.write(body)
-
-        def _route(self) -> tuple[int, dict[str, str], bytes]:
-            split = urlsplit(self.path)
-            path = unquote(split.path)
-            if not index.authorized(self.headers.get("Authorization")):
-                return 401, {"Content-Type": "text/plain", "WWW-Authenticate": 'Basic realm="loopback"'}, b"401\n"
-            failure = index._failure_for(path)
-            if failure is not None:
-                return failure, {"Content-Type": "text/plain"}, f"injected failure {failure}\n".encode()
-            query = parse_qs(split.query)
-
-            if path.startswith("/files/"):
-                return self._serve_file(path[len("/files/"):])
-            if path in ("/simple", "/simple/"):
-                if path == "/simple":
-                    return self._redirect("/simple/")
-                as_json = self._wants_json(query)
-                return 200, self._page_headers(as_json), index.render_project_list(as_json)
-            if path.startswith("/simple/"):
-                rest = path[len("/simple/"):]
-                name = rest.rstrip("/")
-                if "/" in name or not name:
-                    return 404, {"Content-Type": "text/plain"}, b"not found\n"
-                normalized = canonicalize_name(name)
-                if name != normalized or not rest.endswith("/"):
-                    # PEP 503: the normalized URL is the canonical one.
-                    return self._redirect(f"/simple/{quote(normalized)}/")
-                files = index.projects().get(normalized)
-                if not files:
-                    return 404, {"Content-Type": "text/plain"}, f"no project {normalized}\n".encode()
-                as_json = self._wants_json(query)
-                return 200, self._page_headers(as_json), index.render_project(normalized, files, as_json)
-            return 404, {"Content-Type": "text/plain"}, b"not found\n"
-
-        def _wants_json(self, query: dict[str, list[str]]) -> bool:
-            if not index.json:
-                return False
-            fmt = query.get("format")
-            if fmt:
-                return fmt[0] in (JSON_V1, JSON_LATEST)
-            return _accepts_json(self.headers.get("Accept"))
-
-        def _page_headers(self, as_json: bool) -> dict[str, str]:
-            accept = (self.headers.get("Accept") or "").lower()
-            if as_json:
-                ctype = JSON_V1
-            elif HTML_V1 in accept or HTML_LATEST in accept:
-                ctype = HTML_V1
-            else:
-                ctype = "text/html; charset=utf-8"
-            headers = {"Content-Type": ctype, "Vary": "Accept"}
-            if index.cache_control:
-                headers["Cache-Control"] = index.cache_control
-            return headers
-
-        def _redirect(self, location: str) -> tuple[int, dict[str, str], bytes]:
-            return 301, {"Location": location, "Content-Type": "text/plain"}, b""
-
-        def _serve_file(self, filename: str) -> tuple[int, dict[str, str], bytes]:
-            if filename == "":
-                headers = {"Content-Type": "text/html; charset=utf-8"}
-                if index.cache_control:
-                    headers["Cache-Control"] = index.cache_control
-                return 200, headers, index.render_flat()
-            if "/" in filename or filename.startswith("."):
-                return 404, {"Content-Type": "text/plain"}, b"not found\n"
-            if filename.endswith(".metadata"):
-                dist = index.root / filename[: -len(".metadata")]
-                if not index.serve_metadata or not dist.is_file():
-                    return 404, {"Content-Type": "text/plain"}, b"not found\n"
-                info = index._file_info(dist)
-                if info is None or info.metadata is None:
-                    return 404, {"Content-Type": "text/plain"}, b"not found\n"
-                return 200, {"Content-Type": "text/plain; charset=utf-8"}, info.metadata
-            path = index.root / filename
-            if not path.is_file():
-                return 404, {"Content-Type": "text/plain"}, b"not found\n"
-            data = path.read_bytes()
-            wanted = self.headers.get("Range") if index.ranges else None
-            if wanted:
-                return _partial(data, wanted)
-            return 200, {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}, data
-
-    return Handler
 
 
 def _partial(data: bytes, header: str) -> tuple[int, dict[str, str], bytes]:
@@ -640,8 +552,6 @@ def serve_folder_index(root_dir: str | Path, *, port: int = 0, **options) -> Loo
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(description="Serve a folder of wheels/sdists as a simple index on 127.0.0.1.")
     parser.add_argument("root", help="folder of distribution files")
     parser.add_argument("--port", type=int, default=0)

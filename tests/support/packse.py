@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from packaging.markers import Marker, default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -146,6 +147,14 @@ SCENARIOS = all_scenarios()
 def _norm_extra(extra: str) -> str:
     # PEP 685: published metadata spells extras normalized (packse builds with hatchling, which does).
     return canonicalize_name(extra)
+
+
+def serve_scenario(scenario: Scenario, index) -> list[Path]:
+    """Skip the test for a scenario incrinstall does not support (saying why); else build its index."""
+    reason = scenario.unsupported()
+    if reason:
+        pytest.skip(f"unsupported: {reason}")
+    return build_scenario_index(scenario, index)
 
 
 def build_scenario_index(scenario: Scenario, index) -> list[Path]:

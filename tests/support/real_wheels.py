@@ -17,9 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.paths import harness_cache
+
 # Pure-Python wheels, so one set per Python version covers every platform. `editables` lets
 # hatchling build editable wheels for tests of editable installs; the other backends (and one
-# hatchling metadata plugin) are what the corpus of project shapes (tests/backends/test_corpus.py)
+# hatchling metadata plugin) are what the corpus of project shapes (tests/e2e/test_corpus.py)
 # builds with. Each group is one pip download: `poetry-core<2` beside the newest poetry-core.
 PACKAGES = ("hatchling", "editables", "setuptools", "flit-core", "pdm-backend", "poetry-core",
             "hatch-requirements-txt")
@@ -38,10 +40,7 @@ class RealWheelsUnavailable(RuntimeError):
 
 
 def default_cache_dir() -> Path:
-    explicit = os.environ.get("INCRINSTALL_TEST_WHEELS")
-    if explicit:
-        return Path(explicit)
-    return Path(os.path.expanduser("~")) / ".cache" / "incrinstall-tests" / "wheels"
+    return harness_cache("wheels", "INCRINSTALL_TEST_WHEELS")
 
 
 def _marker_ok(cache: Path) -> bool:

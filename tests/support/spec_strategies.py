@@ -25,6 +25,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -273,17 +274,21 @@ def _selection(draw, *, groups: bool) -> Selection:
     )
 
 
-@st.composite
-def pyproject_cases(draw) -> Case:
+def _spec_text(draw, document: Callable[[], str], shape: Callable[[], str]) -> str:
+    """Any text (1 in 10), a valid document (5 in 10), a hand-made shape (2 in 10), or one of those mutated."""
     kind = draw(st.integers(0, 9))
     if kind == 0:
-        text = draw(st.text(max_size=200))
-    elif kind <= 5:
-        text = _toml(draw(pyproject_documents()))
-    elif kind <= 7:
-        text = draw(pyproject_shapes())
-    else:
-        text = draw(mutated(_toml(draw(pyproject_documents())) if draw(st.booleans()) else draw(pyproject_shapes())))
+        return draw(st.text(max_size=200))
+    if kind <= 5:
+        return document()
+    if kind <= 7:
+        return shape()
+    return draw(mutated(document() if draw(st.booleans()) else shape()))
+
+
+@st.composite
+def pyproject_cases(draw) -> Case:
+    text = _spec_text(draw, lambda: _toml(draw(pyproject_documents())), lambda: draw(pyproject_shapes()))
     files = {"pyproject.toml": _encode(text, draw)}
     if draw(st.integers(0, 4)) == 0:  # a workspace member, for [tool.uv.workspace] members globs
         member = draw(st.one_of(st.just({"project": {"name": "member-a", "dependencies": ["x"]}}),
@@ -354,16 +359,7 @@ def provider_shapes(draw) -> str:
 
 @st.composite
 def provider_cases(draw) -> Case:
-    kind = draw(st.integers(0, 9))
-    if kind == 0:
-        text = draw(st.text(max_size=200))
-    elif kind <= 5:
-        text = _yaml(draw(provider_documents()), draw)
-    elif kind <= 7:
-        text = draw(provider_shapes())
-    else:
-        text = draw(mutated(_yaml(draw(provider_documents()), draw) if draw(st.booleans())
-                            else draw(provider_shapes())))
+    text = _spec_text(draw, lambda: _yaml(draw(provider_documents()), draw), lambda: draw(provider_shapes()))
     where = draw(st.sampled_from(["provider.yaml", "providers/http/provider.yaml",
                                   "providers/apache/hive/provider.yaml"]))
     files = {where: _encode(text, draw)}

@@ -81,7 +81,8 @@ def metadata_text(name: str, version: str, *, requires_dist: Iterable[str] = (),
     return "\n".join(lines) + "\n\n"
 
 
-def _record_hash(data: bytes) -> str:
+def record_hash(data: bytes) -> str:
+    """`sha256=<urlsafe base64, unpadded>`: a file's hash as a RECORD line gives it."""
     digest = hashlib.sha256(data).digest()
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -141,7 +142,7 @@ def build_wheel(out_dir: str | Path, name: str, version: str, *,
     if entry_points:
         entries.append((f"{dist_info}/entry_points.txt", _entry_points_text(entry_points).encode()))
 
-    record = "".join(f"{rel},{_record_hash(data)},{len(data)}\n" for rel, data in entries)
+    record = "".join(f"{rel},{record_hash(data)},{len(data)}\n" for rel, data in entries)
     record += f"{dist_info}/RECORD,,\n"
     entries.append((f"{dist_info}/RECORD", record.encode()))
 
