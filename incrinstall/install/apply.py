@@ -18,7 +18,7 @@ from incrinstall.environment.installed import read_installed
 from incrinstall.install import installer, journal, project, stamp, state
 from incrinstall.install.installer import InstallItem, Recovery
 from incrinstall.install.verify import unmet_requirements
-from incrinstall.resolve.resolver import requirement_lines
+from incrinstall.resolve.requires import requirement_lines
 
 if TYPE_CHECKING:
     from incrinstall.install.model import Options, Planned

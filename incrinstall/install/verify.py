@@ -25,7 +25,7 @@ def unmet_requirements(installed: Mapping, lines: Mapping[str, Sequence[ParsedLi
     """(package, version, requirement) for each applicable base requirement in `lines` that `installed` does not meet.
 
     `installed` maps canonical names to InstalledDist (as environment.installed reads them); `lines` maps
-    the names just installed to their Requires-Dist lines that apply on the target (resolver.requirement_lines);
+    the names just installed to their Requires-Dist lines that apply on the target (requires.requirement_lines);
     `provided` are packages the project tree provides, which a baseline deliberately leaves out.
     """
     skip = {canonical_name(n) for n in provided}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from incrinstall.resolve import resolver
+from incrinstall.resolve.model import LargeResolution
 from incrinstall.resolve.uv_resolve import has_only_prereleases, resolve_with_uv, why_no_versions
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def resolve_specs(specset: SpecSet, *, interpreter: Interpreter, installed: Mapp
                 index=index, local_packages=specset.local_packages, baseline_pins=baseline_pins,
                 prerelease=prerelease, max_open=LARGE_OPEN_PART if versioned else None,
             )
-        except resolver.LargeResolution as exc:
+        except LargeResolution as exc:
             report(f"{exc.count}+ packages to look up: handing the resolution to uv, preferring what is installed")
     preferences = {**baseline_pins, **{name: dist.version for name, dist in installed.items()}}
     resolution = resolve_with_uv(
