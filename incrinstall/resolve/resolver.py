@@ -18,7 +18,7 @@ from incrinstall.common.errors import IndexUnavailable, ResolutionError
 from incrinstall.common.paths import cache_dir
 from incrinstall.resolve.candidates import Candidate, Req, root_reqs
 from incrinstall.resolve.delta import Walk, max_rounds, resolve_delta
-from incrinstall.resolve.model import ROOT, PackageIndex, Pin, PinFile, Resolution
+from incrinstall.resolve.model import ROOT, PackageIndex, Pin, PinFile, PinOrigin, Resolution
 from incrinstall.resolve.provider import Provider
 from incrinstall.resolve.requires import RequiresCache
 
@@ -117,6 +117,7 @@ def _pin(cand: Candidate, requires_names: tuple[str, ...]) -> Pin:
     file: PinFile | None = None
     hashes: tuple[str, ...] = ()
     direct_url = None
+    origin: PinOrigin = "installed"
     if cand.origin == "index":
         assert cand.index_version is not None, f"{cand!r} has no index version"
         best = cand.index_version.best
@@ -125,12 +126,10 @@ def _pin(cand: Candidate, requires_names: tuple[str, ...]) -> Pin:
             hashes = tuple(f"sha256:{f.hashes['sha256']}" for f in files)
         direct_url = best.url if cand.direct else None
         file = best
-        origin = cand.origin
-    else:
-        origin = "installed"
-        if cand.installed is not None and not cand.installed.editable_path:
-            # Installed from a URL (not by name): a reinstall must come from there too.
-            direct_url = (cand.installed.direct_url or {}).get("url")
+        origin = "index"
+    elif cand.installed is not None and not cand.installed.editable_path:
+        # Installed from a URL (not by name): a reinstall must come from there too.
+        direct_url = (cand.installed.direct_url or {}).get("url")
     return Pin(cand.name, str(cand.version), origin, requires_names, file, hashes, direct_url)
 
 
