@@ -17,10 +17,11 @@ from packaging.version import InvalidVersion, Version
 from incrinstall.common.names import canonical_name
 
 if TYPE_CHECKING:
+    from incrinstall.environment.installed import InstalledDist
     from incrinstall.resolve.requires import ParsedLine
 
 
-def unmet_requirements(installed: Mapping, lines: Mapping[str, Sequence[ParsedLine]],
+def unmet_requirements(installed: Mapping[str, InstalledDist], lines: Mapping[str, Sequence[ParsedLine]],
                        provided: Iterable[str] = ()) -> list[tuple[str, str, str]]:
     """(package, version, requirement) for each applicable base requirement in `lines` that `installed` does not meet.
 
