@@ -9,11 +9,15 @@ import posixpath
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
 
-from incrinstall.common.errors import ArchiveError
+from incrinstall.common.errors import ArchiveError, IndexUnavailable, InsecureRedirect, ResponseTooLarge
+from incrinstall.common.http import shared_client, status_text
 from incrinstall.common.unpack import SUPPORTED as UNPACKS
 from incrinstall.common.unpack import Member, unpack
 
@@ -140,8 +144,6 @@ def _normalize_sha256(value: str | None, source: str) -> str | None:
 
 def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
     """Return (kind, location, display): kind is "url", "file" or "dir"."""
-    from urllib.parse import urlsplit, urlunsplit
-
     if "://" in source:
         parts = urlsplit(source)
         scheme = parts.scheme.lower()
@@ -162,8 +164,6 @@ def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
                 )
             return "url", source, display
         if scheme == "file":
-            from urllib.request import url2pathname
-
             if parts.netloc not in ("", "localhost"):
                 raise ArchiveError(f"file:// URL names a remote host {parts.netloc!r}", where=display)
             return _classify_path(url2pathname(parts.path), source)
@@ -203,9 +203,6 @@ def _download(
     here are the archive's rules: no redirect from https to plain http without --allow-insecure-http,
     at most `max_size` bytes, 200 only, and every failure an ArchiveError.
     """
-    from incrinstall.common.errors import IndexUnavailable, InsecureRedirect, ResponseTooLarge
-    from incrinstall.common.http import shared_client, status_text
-
     fd, part = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=workdir)
     bar = _Progress(progress)
     try:
@@ -231,8 +228,6 @@ def _download(
 
 def _file_name(url: str) -> str:
     """The last part of the URL's path, made safe for a file name and a terminal."""
-    from urllib.parse import unquote, urlsplit
-
     name = posixpath.basename(unquote(urlsplit(url).path))
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name).lstrip(".") or "archive"
 
@@ -261,8 +256,6 @@ class _Progress:
         if not self.enabled:
             return
         self.done = done
-        import time
-
         now = time.monotonic()
         if not force and now - self.last < 0.1:
             return

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import tomli_w
 
@@ -75,7 +76,6 @@ def _pylock_entry(item: InstallItem) -> dict[str, Any] | None:
 def _location(url: str) -> dict[str, str]:
     """A file's place in a PEP 751 entry: `path` for a local file (uv takes no file: URL there), else `url`."""
     if url.startswith("file:"):
-        from urllib.request import url2pathname  # urllib.request pulls in the HTTP stack: only for a local file
 
         return {"path": url2pathname(urlsplit(url).path)}
     return {"url": url}
