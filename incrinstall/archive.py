@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -22,6 +23,8 @@ from incrinstall.common.unpack import SUPPORTED as UNPACKS
 from incrinstall.common.unpack import Member, unpack
 
 DEFAULT_MAX_SIZE = 2 * 1024**3
+# What a source names: a URL to download, an archive file, or a folder used in place.
+SourceKind = Literal["url", "file", "dir"]
 SUPPORTED = UNPACKS + " or a directory"
 _CHUNK = 1 << 16
 
@@ -42,9 +45,12 @@ class UnpackedArchive:
 
 
 @contextlib.contextmanager
-def unpacked(source: str, **options) -> Iterator[UnpackedArchive]:
-    """`open_archive()` as a context manager that removes the temporary folder afterwards."""
-    archive = open_archive(source, **options)
+def unpacked(source: str, *, dest_parent: Path | None = None, sha256: str | None = None,
+             allow_insecure_http: bool = False, max_size: int | None = None,
+             progress: bool | None = None) -> Iterator[UnpackedArchive]:
+    """`open_archive()` as a context manager that removes the temporary folder afterwards (`max_size` None: the default)."""
+    archive = open_archive(source, dest_parent=dest_parent, sha256=sha256, allow_insecure_http=allow_insecure_http,
+                           max_size=DEFAULT_MAX_SIZE if max_size is None else max_size, progress=progress)
     try:
         yield archive
     finally:
@@ -142,8 +148,8 @@ def _normalize_sha256(value: str | None, source: str) -> str | None:
     return digest
 
 
-def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
-    """Return (kind, location, display): kind is "url", "file" or "dir"."""
+def _classify(source: str, allow_insecure_http: bool) -> tuple[SourceKind, str, str]:
+    """Return (kind, location, display)."""
     if "://" in source:
         parts = urlsplit(source)
         scheme = parts.scheme.lower()
@@ -171,7 +177,7 @@ def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
     return _classify_path(source, source)
 
 
-def _classify_path(path_text: str, source: str) -> tuple[str, str, str]:
+def _classify_path(path_text: str, source: str) -> tuple[SourceKind, str, str]:
     path = Path(path_text).expanduser().resolve()
     if path.is_dir():
         return "dir", str(path), str(path)

@@ -149,7 +149,7 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
     """
     started = time.perf_counter()
     with archive.unpacked(source, sha256=sha256, allow_insecure_http=allow_insecure_http,
-                          **({"max_size": max_size} if max_size is not None else {})) as unpacked:
+                          max_size=max_size) as unpacked:
         report(f"unpacked {unpacked.source} -> {unpacked.root}")
         if not options.selection.requirement_files and not spec_files_present(Path(unpacked.root)):
             raise SpecError("no spec file in this tree (pyproject.toml, setup.py, setup.cfg or provider.yaml) "

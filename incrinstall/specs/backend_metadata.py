@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.errors import InvalidMetadata, SpecError
@@ -84,7 +84,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _material_id(cache_key_material: str, markers: dict[str, str], mode: str = "build") -> str:
+# What a hook run is asked for: the editable wheel (a build, whose hooks may add dependencies), or the metadata.
+HookMode = Literal["build", "metadata"]
+
+
+def _material_id(cache_key_material: str, markers: dict[str, str], mode: HookMode = "build") -> str:
     return _sha(f"{CACHE_VERSION}\0{mode}\0{cache_key_material}\0{json.dumps(markers, sort_keys=True)}".encode())
 
 
