@@ -4,8 +4,8 @@
 files), settle which providers are packages of the tree, ask the build backend where the metadata is
 not static (setup.py, setup.cfg, Poetry, dynamic fields, hatchling hooks; as pip and uv do), make a
 node of each package the tree provides, seed the expansion with what the selection asks for, and
-expand: a requirement on a tree package is satisfied by the tree, so its own dependencies are
-collected instead.
+expand (expand.py): a requirement on a tree package is satisfied by the tree, so its own
+dependencies are collected instead.
 
 Extras of in-tree providers (`additional-extras` in provider.yaml) are included for a
 selected provider when `--all-extras` is given, when `--extra NAME` names them, or when
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import glob
 import os
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 
 from incrinstall.common import recipe_manifest
 from incrinstall.common.errors import SpecError
@@ -31,7 +30,8 @@ from incrinstall.common.names import canonical_name
 from incrinstall.specs import cache, pyproject, reqfiles
 from incrinstall.specs import providers as provider_specs
 from incrinstall.specs.backend_metadata import run_hook
-from incrinstall.specs.model import Declared, LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
+from incrinstall.specs.expand import Expander, Known, TreeNode, local_package
+from incrinstall.specs.model import Declared, ProjectMetadata, RootRequirement, Selection, SpecSet
 from incrinstall.specs.providers import Provider
 from incrinstall.specs.pyproject import LEGACY_FILES, PYPROJECT, Project, Workspace
 
@@ -93,11 +93,11 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
     # The slow part last, so that cheap errors surface first.
     asked = _ask_backends(project_dir, tree.workspace, env, hook_runner or run_hook, python=python, index=index)
     packages = _tree_packages(project_dir, tree.workspace, chosen.yaml_providers, selection)
-    expander = _Expander(packages.nodes, env)
-    local = [_local_package(name, known, packages.nodes[name], expander) for name, known in packages.versions.items()]
+    expander = Expander(packages.nodes, env)
+    local = [local_package(name, known, packages.nodes[name], expander) for name, known in packages.versions.items()]
     _seed(expander, project_dir, tree, chosen, packages, selection)
     requirements = expander.run()
-    constraints = _Expander({}, env)
+    constraints = Expander({}, env)
     constraints.queue.extend(tree.reqs.constraints)
     files = sorted({*tree.files, *asked.files})
     root = tree.workspace.root
@@ -167,6 +167,32 @@ def _read_tree(project_dir: Path, selection: Selection, markers: dict[str, str])
         for pattern in [*root.members, *root.exclude, *root.spec_globs]:
             scanned += _glob_scanned_dirs(project_dir, pattern)
     return _Tree(workspace, providers, reqs, files, scanned, notes)
+
+
+def _glob_files(project_dir: Path, patterns: list[str]) -> list[str]:
+    out = []
+    for pattern in patterns:
+        for hit in glob.glob(pattern, root_dir=project_dir, recursive=True):
+            if os.path.isfile(project_dir / hit):
+                out.append(Path(hit).as_posix())
+    return out
+
+
+def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
+    """The folders whose listing a glob depends on: its literal base, and everything below if it goes deeper."""
+    parts = Path(pattern).as_posix().split("/")
+    literal = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        literal.append(part)
+    base = "/".join(literal[:-1] if len(literal) == len(parts) else literal) or "."
+    out = [base]
+    if len(parts) - len(literal) > 1 or "**" in parts:
+        for folder, dirs, _ in os.walk(project_dir / base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            out += [Path(os.path.relpath(os.path.join(folder, d), project_dir)).as_posix() for d in dirs]
+    return out
 
 
 # -- which providers are packages of the tree ----------------------------------------------------
@@ -284,23 +310,9 @@ def _run_hook(project_dir: Path, project: Project, markers: dict[str, str], hook
 
 
 @dataclass
-class _Node:
-    """A package the tree provides, with what it declares."""
-
-    name: str
-    base: list[Declared]
-    extras: dict[str, list[Declared]]
-    label: str  # for errors: where its extras are declared
-
-
-# name -> (version, folder, file that states it)
-_Known = tuple[str | None, str, str]
-
-
-@dataclass
 class _TreePackages:
-    nodes: dict[str, _Node]
-    versions: dict[str, _Known]
+    nodes: dict[str, TreeNode]
+    versions: dict[str, Known]
     paths: dict[str, str]  # absolute folder -> node name
 
 
@@ -325,49 +337,22 @@ def _tree_packages(project_dir: Path, workspace: Workspace, yaml_providers: list
     return packages
 
 
-def _add_node(nodes: dict[str, _Node], name: str, base: list[Declared], extras: dict[str, list[Declared]],
+def _add_node(nodes: dict[str, TreeNode], name: str, base: list[Declared], extras: dict[str, list[Declared]],
               label: str) -> None:
     # A workspace member that also has a provider.yaml is one package: merge what both declare.
     node = nodes.get(name)
     if node is None:
-        nodes[name] = _Node(name, list(base), {k: list(v) for k, v in extras.items()}, label)
+        nodes[name] = TreeNode(name, list(base), {k: list(v) for k, v in extras.items()}, label)
         return
     node.base.extend(base)
     for key, items in extras.items():
         node.extras.setdefault(key, []).extend(items)
 
 
-def _local_package(name: str, known: _Known, node: _Node, expander: _Expander) -> LocalPackage:
-    """A tree package with its version and what it requires for the target (markers evaluated).
-
-    A dynamic version was computed by the backend already; a version the tree does not state
-    at all (no `version`, a provider.yaml without `versions`) stays None, and the resolver
-    refuses to check a version specifier against it rather than accept it unchecked.
-    """
-    version, path, where = known
-    return LocalPackage(
-        name, version, path,
-        requires=expander.evaluate(node.base),
-        extras={extra: expander.evaluate(items) for extra, items in node.extras.items()},
-        where=where,
-        requires_dist=tuple(_metadata_line(item) for item in [*node.base, *(i for v in node.extras.values() for i in v)]),
-        provides_extra=tuple(node.extras),
-    )
-
-
-def _metadata_line(item: Declared) -> str:
-    """A declared requirement as a Requires-Dist line: its marker kept, `extra == "x"` added for an extra's."""
-    if not item.extra or "extra" in item.requirement.partition(";")[2]:
-        return item.requirement  # a base requirement, or a backend's line that names its extra already
-    text, _, marker = item.requirement.partition(";")
-    marker = marker.strip()
-    return f'{text.strip()}; ({marker}) and extra == "{item.extra}"' if marker else f'{text.strip()}; extra == "{item.extra}"'
-
-
 # -- the seeds: what the selection asks for ----------------------------------------------------------
 
 
-def _seed(expander: _Expander, project_dir: Path, tree: _Tree, chosen: _Providers, packages: _TreePackages,
+def _seed(expander: Expander, project_dir: Path, tree: _Tree, chosen: _Providers, packages: _TreePackages,
           selection: Selection) -> None:
     """Queue the seeds, in the order their requirements are listed.
 
@@ -412,7 +397,7 @@ def _seed(expander: _Expander, project_dir: Path, tree: _Tree, chosen: _Provider
             expander.queue.append(item)
 
 
-def _seed_groups(expander: _Expander, project_dir: Path, root: Project | None, members: list[Project],
+def _seed_groups(expander: Expander, project_dir: Path, root: Project | None, members: list[Project],
                  selected: list[Project], selection: Selection) -> None:
     """The `--group` groups (PEP 735), from the projects uv takes them from."""
     if root is None:
@@ -459,90 +444,6 @@ def _select_projects(root: Project | None, members: list[Project], selection: Se
     return picked + [m for m in members if m.name in chosen_names]
 
 
-# -- expansion -------------------------------------------------------------------------------------
-
-
-class _Expander:
-    """Evaluate markers and replace requirements on tree packages by what those packages declare."""
-
-    def __init__(self, nodes: dict[str, _Node], markers: dict[str, str]):
-        self.nodes = nodes
-        self.markers = markers
-        self.queue: deque[Declared] = deque()
-        self.taken: set[tuple[str, str | None]] = set()
-        self._parsed: dict[str, Requirement] = {}  # requirement text -> its parse
-
-    def take(self, name: str, extra: str | None, where: str, *, now: bool = False) -> None:
-        """Queue what a tree package declares (its base or one extra); `now` puts it next in line."""
-        if (name, extra) in self.taken:
-            return  # also ends self-referencing cycles
-        self.taken.add((name, extra))
-        node = self.nodes[name]
-        if extra is not None and extra not in node.extras:
-            valid = ", ".join(sorted(node.extras)) or "(none)"
-            raise SpecError(f"{name} has no extra {extra!r}; valid extras: {valid}", where=where)
-        items = node.base if extra is None else node.extras[extra]
-        if now:
-            self.queue.extendleft(reversed(items))
-        else:
-            self.queue.extend(items)
-
-    def parse(self, item: Declared) -> Requirement:
-        """The parsed requirement (memoized: the same text is met again in the tree packages' own lists)."""
-        req = self._parsed.get(item.requirement)
-        if req is None:
-            try:
-                req = Requirement(item.requirement)
-            except InvalidRequirement as exc:
-                raise SpecError(f"invalid requirement {item.requirement!r}: {exc}", where=item.source) from None
-            self._parsed[item.requirement] = req
-        return req
-
-    def applies(self, item: Declared, req: Requirement) -> bool:
-        # marker_holds refuses a comparison no marker defines, naming the file.
-        return pyproject.marker_holds(req, {**self.markers, "extra": item.extra}, where=item.source)
-
-    def evaluate(self, items: list[Declared]) -> tuple[str, ...]:
-        """The requirement strings that apply to the target, markers dropped, in order, once each."""
-        out: dict[str, None] = {}
-        for item in items:
-            req = self.parse(item)
-            if self.applies(item, req):
-                out[_without_marker(req)] = None
-        return tuple(out)
-
-    def run(self) -> list[RootRequirement]:
-        out: list[RootRequirement] = []
-        seen: set[str] = set()
-        while self.queue:
-            item = self.queue.popleft()
-            req = self.parse(item)
-            if not self.applies(item, req):
-                continue
-            name = canonical_name(req.name)
-            if name in self.nodes:
-                # Expanded in place, so a package's requirements are listed where it is referenced.
-                for extra in sorted(req.extras, reverse=True):
-                    self.take(name, canonical_name(extra), item.source, now=True)
-                self.take(name, None, item.source, now=True)
-                continue
-            text = _without_marker(req)
-            if text not in seen:
-                seen.add(text)
-                out.append(RootRequirement(text, item.source, item.kind))
-        return out
-
-
-def _without_marker(req: Requirement) -> str:
-    if req.marker is None:
-        return str(req)
-    marker, req.marker = req.marker, None
-    try:
-        return str(req)
-    finally:
-        req.marker = marker
-
-
 # -- what else the collection says -----------------------------------------------------------------
 
 
@@ -579,32 +480,6 @@ def _project_metadata(root: Project) -> ProjectMetadata:
                                tuple(backend.provides_extra), root.shape, text, backend.wheel_path)
     requires, extras = pyproject.static_requires_dist(root)
     return ProjectMetadata(root.name, root.version, requires, extras, root.shape)
-
-
-def _glob_files(project_dir: Path, patterns: list[str]) -> list[str]:
-    out = []
-    for pattern in patterns:
-        for hit in glob.glob(pattern, root_dir=project_dir, recursive=True):
-            if os.path.isfile(project_dir / hit):
-                out.append(Path(hit).as_posix())
-    return out
-
-
-def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
-    """The folders whose listing a glob depends on: its literal base, and everything below if it goes deeper."""
-    parts = Path(pattern).as_posix().split("/")
-    literal = []
-    for part in parts:
-        if glob.has_magic(part):
-            break
-        literal.append(part)
-    base = "/".join(literal[:-1] if len(literal) == len(parts) else literal) or "."
-    out = [base]
-    if len(parts) - len(literal) > 1 or "**" in parts:
-        for folder, dirs, _ in os.walk(project_dir / base):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            out += [Path(os.path.relpath(os.path.join(folder, d), project_dir)).as_posix() for d in dirs]
-    return out
 
 
 def render_text(specset: SpecSet) -> str:
