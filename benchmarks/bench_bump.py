@@ -31,7 +31,7 @@ meet a warm uv cache; both sides share one uv cache):
 
 Starting environments. Every environment is made once, at its own path, and copied aside (a
 snapshot); before every run the snapshot is copied back over that same path (untimed, with
-incrinstall.bench.reset_tree, which keeps mtimes). A venv is not relocatable: its console scripts'
+incrinstall.benchkit.reset_tree, which keeps mtimes). A venv is not relocatable: its console scripts'
 shebangs, `activate` and incrinstall's state name its absolute path, so a copy at another path is
 a different environment. Restoring at the original path gives each run, and each side, a
 byte-identical starting venv without a relocation step. uv's cached builds of the project tree are
@@ -65,7 +65,7 @@ from benchmarks.real_airflow_check import sdist, unpack  # noqa: E402
 from benchmarks.run import machine_info, tool_versions  # noqa: E402
 from benchmarks.suites import _new_suite, prepare, real_index_url, synthetic_suite  # noqa: E402
 from benchmarks.tools import all_tools, uv_editable  # noqa: E402
-from incrinstall.bench import copy_tree, dist_versions, format_seconds, site_dirs_of, summarize  # noqa: E402
+from incrinstall.benchkit import copy_tree, dist_versions, format_seconds, site_dirs_of, summarize  # noqa: E402
 
 AIRFLOW_VERSION = "2.10.4"
 CORE_PROJECT = "airflow-core-deps-2104"

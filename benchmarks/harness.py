@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incrinstall.bench import (compare_to_expected, copy_tree, dist_versions, env_diff, remove_tree, reset_tree,
-                               site_dirs_of, summarize, venv_python)
+from incrinstall.benchkit import (compare_to_expected, copy_tree, dist_versions, env_diff, remove_tree, reset_tree,
+                                  site_dirs_of, summarize, venv_python)
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLING = {"pip", "setuptools", "wheel"}  # present in some starting environments, never part of the specs

@@ -26,7 +26,7 @@ if str(HERE.parent) not in sys.path:
 from benchmarks.harness import reset_project, restore_uv_builds  # noqa: E402
 from benchmarks.suites import prepare, synthetic_suite  # noqa: E402
 from benchmarks.tools import all_tools  # noqa: E402
-from incrinstall.bench import reset_tree  # noqa: E402
+from incrinstall.benchkit import reset_tree  # noqa: E402
 from tests.support import synthetic  # noqa: E402
 
 

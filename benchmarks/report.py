@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from incrinstall.bench import format_seconds, ratio
+from incrinstall.benchkit import format_seconds, ratio
 
 # The targets of issue 5, checked against every synthetic suite.
 TARGETS = [
@@ -58,7 +58,7 @@ def suite_json(suite, tools, results, *, kind: str, scenario_text: dict[str, str
 
 
 def _delta_text(base: dict, after: dict) -> str:
-    from incrinstall.bench import env_diff
+    from incrinstall.benchkit import env_diff
 
     installed, removed, changed = env_diff(base, after)
     return f"+{len(installed)} −{len(removed)} ~{len(changed)}"

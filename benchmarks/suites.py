@@ -19,7 +19,7 @@ from tests.support import synthetic
 from benchmarks.harness import (Suite, Tool, applies, compile_truth, make_venv, prime_wheels, remove_tree,
                                 run, save_snapshot, save_uv_builds, subprocess_env)
 from benchmarks.tools import incr_sync
-from incrinstall.bench import copy_tree
+from incrinstall.benchkit import copy_tree
 
 # Apache Airflow 2.10.5's core runtime requirements (its wheel's Requires-Dist without extras),
 # minus the pre-installed providers (they require apache-airflow itself).

@@ -9,15 +9,22 @@ import posixpath
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
+from typing import Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
 
-from incrinstall.common.errors import ArchiveError
+from incrinstall.common.errors import ArchiveError, IndexUnavailable, InsecureRedirect, ResponseTooLarge
+from incrinstall.common.http import shared_client, status_text
 from incrinstall.common.unpack import SUPPORTED as UNPACKS
 from incrinstall.common.unpack import Member, unpack
 
 DEFAULT_MAX_SIZE = 2 * 1024**3
+# What a source names: a URL to download, an archive file, or a folder used in place.
+SourceKind = Literal["url", "file", "dir"]
 SUPPORTED = UNPACKS + " or a directory"
 _CHUNK = 1 << 16
 
@@ -38,9 +45,12 @@ class UnpackedArchive:
 
 
 @contextlib.contextmanager
-def unpacked(source: str, **options) -> Iterator[UnpackedArchive]:
-    """`open_archive()` as a context manager that removes the temporary folder afterwards."""
-    archive = open_archive(source, **options)
+def unpacked(source: str, *, dest_parent: Path | None = None, sha256: str | None = None,
+             allow_insecure_http: bool = False, max_size: int | None = None,
+             progress: bool | None = None) -> Iterator[UnpackedArchive]:
+    """`open_archive()` as a context manager that removes the temporary folder afterwards (`max_size` None: the default)."""
+    archive = open_archive(source, dest_parent=dest_parent, sha256=sha256, allow_insecure_http=allow_insecure_http,
+                           max_size=DEFAULT_MAX_SIZE if max_size is None else max_size, progress=progress)
     try:
         yield archive
     finally:
@@ -138,10 +148,8 @@ def _normalize_sha256(value: str | None, source: str) -> str | None:
     return digest
 
 
-def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
-    """Return (kind, location, display): kind is "url", "file" or "dir"."""
-    from urllib.parse import urlsplit, urlunsplit
-
+def _classify(source: str, allow_insecure_http: bool) -> tuple[SourceKind, str, str]:
+    """Return (kind, location, display)."""
     if "://" in source:
         parts = urlsplit(source)
         scheme = parts.scheme.lower()
@@ -162,8 +170,6 @@ def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
                 )
             return "url", source, display
         if scheme == "file":
-            from urllib.request import url2pathname
-
             if parts.netloc not in ("", "localhost"):
                 raise ArchiveError(f"file:// URL names a remote host {parts.netloc!r}", where=display)
             return _classify_path(url2pathname(parts.path), source)
@@ -171,7 +177,7 @@ def _classify(source: str, allow_insecure_http: bool) -> tuple[str, str, str]:
     return _classify_path(source, source)
 
 
-def _classify_path(path_text: str, source: str) -> tuple[str, str, str]:
+def _classify_path(path_text: str, source: str) -> tuple[SourceKind, str, str]:
     path = Path(path_text).expanduser().resolve()
     if path.is_dir():
         return "dir", str(path), str(path)
@@ -203,9 +209,6 @@ def _download(
     here are the archive's rules: no redirect from https to plain http without --allow-insecure-http,
     at most `max_size` bytes, 200 only, and every failure an ArchiveError.
     """
-    from incrinstall.common.errors import IndexUnavailable, InsecureRedirect, ResponseTooLarge
-    from incrinstall.common.http import shared_client, status_text
-
     fd, part = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=workdir)
     bar = _Progress(progress)
     try:
@@ -231,8 +234,6 @@ def _download(
 
 def _file_name(url: str) -> str:
     """The last part of the URL's path, made safe for a file name and a terminal."""
-    from urllib.parse import unquote, urlsplit
-
     name = posixpath.basename(unquote(urlsplit(url).path))
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name).lstrip(".") or "archive"
 
@@ -261,8 +262,6 @@ class _Progress:
         if not self.enabled:
             return
         self.done = done
-        import time
-
         now = time.monotonic()
         if not force and now - self.last < 0.1:
             return

@@ -3,6 +3,8 @@
 `make_plan()` stops before anything changes; `sync()` applies the plan; `baseline()` runs
 the same pipeline on a tree unpacked from an archive and records it as the baseline.
 The CLI renders what these return; nothing here prints except through `report`.
+This module imports every stage: the no-op answer comes before it (fastpath.py, and the sync
+command's `install.stamp.unchanged_since_last_sync`), so only a run with work to do pays for it.
 """
 
 from __future__ import annotations
@@ -10,19 +12,28 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from incrinstall.common.errors import InterpreterError
-from incrinstall.environment.installed import read_installed, requirement_closure
+from incrinstall import archive
+from incrinstall.common.errors import InterpreterError, SpecError
+from incrinstall.environment.installed import InstalledDist, read_installed, requirement_closure
 from incrinstall.environment.interpreter import Interpreter, find_interpreter
-from incrinstall.install import stamp as stamps
-from incrinstall.install import state
-from incrinstall.install.installer import Recovery
-from incrinstall.install.model import Options, Planned
+from incrinstall.index.client import IndexClient
+from incrinstall.install import apply, installer, state
+from incrinstall.install.lock import environment_lock
+from incrinstall.install.model import Options, Outcome, Planned, Recovery
+from incrinstall.install.stamp import unchanged_since_last_sync
+from incrinstall.resolve import plan as plans
+from incrinstall.resolve.kept import ALWAYS_KEEP
+from incrinstall.resolve.locked import resolve_lock
+from incrinstall.resolve.strategy import resolve_specs
+from incrinstall.common.uv import REAL_UV, UvRunner
+from incrinstall.specs import lockfile
+from incrinstall.specs.collect import collect, spec_files_present
 
 __all__ = ["Options", "Outcome", "Planned", "baseline", "make_plan", "sync"]
 
@@ -31,27 +42,14 @@ def _ignore(_: str) -> None:
     pass
 
 
-@dataclass
-class Outcome:
-    planned: Planned | None  # None when the fast path decided there was nothing to do
-    noop: bool
-    seconds: float
-    editable_installed: bool = False
-    prefix: str = ""  # the target environment's prefix
-
-
 def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery | None = None,
-              from_scratch: bool = False, report: Callable[[str], None] = _ignore) -> Planned:
+              from_scratch: bool = False, report: Callable[[str], None] = _ignore,
+              uv: UvRunner = REAL_UV) -> Planned:
     """Specs + target + index -> Plan. `from_scratch` (a baseline) lets uv do the fresh resolution.
 
     `recovery`: what this run found of an interrupted sync; the packages it touched count as managed,
     and those the plan keeps are reinstalled, unless this run already redid them.
     """
-    # The resolving half of the pipeline, imported only by a run that plans (never the no-op).
-    from incrinstall.resolve import plan as plans
-    from incrinstall.specs import lockfile
-    from incrinstall.specs.collect import collect
-
     recovery = recovery if recovery is not None else Recovery()
     specset = collect(options.project_dir, options.selection, dict(interpreter.markers),
                       python=interpreter.executable, index=options.index)
@@ -61,8 +59,6 @@ def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery 
     previous = state.load(interpreter.prefix)
     protected = _protected(interpreter, installed) | {lp.name for lp in specset.local_packages}
     if lock is not None:  # the lock is the truth: nothing to resolve, no index to ask
-        from incrinstall.resolve.locked import resolve_lock
-
         resolution = resolve_lock(
             lock, project_dir=Path(specset.project_dir), selection=options.selection, frozen=options.frozen,
             given_args=options.index.given_args, interpreter=interpreter, installed=installed,
@@ -71,16 +67,13 @@ def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery 
         )
         index_requests = 0
     else:
-        from incrinstall.index.client import IndexClient
-        from incrinstall.resolve.strategy import resolve_specs
-
         index = IndexClient(options.index, python_full_version=interpreter.version, tags=list(interpreter.tags),
                             build_python=interpreter.executable)
-        own_packages = set(installed) - plans.ALWAYS_KEEP - protected
+        own_packages = set(installed) - ALWAYS_KEEP - protected
         resolution = resolve_specs(
             specset, interpreter=interpreter, installed=installed, index=index,
             uv_index_args=options.index.uv_args(), baseline_pins=previous.pins if previous else {},
-            prerelease=options.prerelease, fresh=from_scratch and not own_packages, report=report,
+            prerelease=options.prerelease, fresh=from_scratch and not own_packages, report=report, uv=uv,
         )
         index_requests = index.requests
     managed = set(previous.managed) if previous else None
@@ -101,7 +94,7 @@ def _locked_files(previous: state.State | None) -> dict[str, tuple[str, str]] | 
     return {name: (p.version, p.hashes.get("sha256", "")) for name, p in previous.packages.items()}
 
 
-def _protected(interpreter: Interpreter, installed: dict[str, Any]) -> set[str]:
+def _protected(interpreter: Interpreter, installed: Mapping[str, InstalledDist]) -> set[str]:
     """incrinstall's own distribution and what it requires, when it runs inside the target (never removed)."""
     if os.path.realpath(sys.prefix) != os.path.realpath(interpreter.prefix):
         return set()
@@ -109,20 +102,22 @@ def _protected(interpreter: Interpreter, installed: dict[str, Any]) -> set[str]:
 
 
 def sync(options: Options, *, report: Callable[[str], None] = _ignore, dry_run: bool = False,
-         baseline: dict[str, Any] | None = None) -> Outcome:
-    """Bring the target in line with the project's current specs, touching only the delta."""
+         baseline: dict[str, Any] | None = None, known_changed: bool = False, uv: UvRunner = REAL_UV) -> Outcome:
+    """Bring the target in line with the project's current specs, touching only the delta.
+
+    `known_changed`: the caller made the no-op test already (the sync command, before importing this module).
+    `uv` runs every uv call (a test may hand a fake).
+    """
     started = time.perf_counter()
     interpreter = find_interpreter(options.python)
     prefix = interpreter.prefix
-    if not dry_run and baseline is None and not state.sync_interrupted(prefix):
-        stamp = state.load_stamp(prefix)
-        if stamps.unchanged(stamp, project_dir=str(options.project_dir), options=options.stamp_options(),
-                            selection=options.selection, markers=dict(interpreter.markers),
-                            env_signature=stamps.env_signature(interpreter.site_dirs)):
-            return Outcome(None, True, time.perf_counter() - started, prefix=prefix)
+    if not (dry_run or known_changed or baseline is not None) and unchanged_since_last_sync(
+            prefix, interpreter.site_dirs, dict(interpreter.markers), project_dir=str(options.project_dir),
+            options=options.stamp_options(), selection=options.selection):
+        return Outcome(None, True, time.perf_counter() - started, prefix=prefix)
 
     if dry_run:
-        planned = make_plan(options, interpreter, report=report)
+        planned = make_plan(options, interpreter, report=report, uv=uv)
         return Outcome(planned, planned.plan.is_empty, time.perf_counter() - started)
 
     if interpreter.found_by == "PATH" and not interpreter.is_venv and not options.system:
@@ -130,16 +125,13 @@ def sync(options: Options, *, report: Callable[[str], None] = _ignore, dry_run: 
         raise InterpreterError(
             "no virtual environment is active, and this Python is not one: pass --python PATH (or activate a "
             "virtual environment), or --system to change it anyway", where=interpreter.executable)
-    # The applying half, not needed on the fast path above.
-    from incrinstall.install import apply, installer
-    from incrinstall.install.lock import environment_lock
-
     with environment_lock(prefix, timeout=options.lock_timeout, on_wait=report):
         recovery = installer.recover(prefix, interpreter.executable, interpreter.site_dirs,
                                      uv_index_args=options.index.uv_args(), compile_bytecode=options.compile_bytecode,
-                                     break_system_packages=options.break_system_packages, report=report)
-        planned = make_plan(options, interpreter, recovery=recovery, from_scratch=baseline is not None, report=report)
-        editable_installed = apply.apply_plan(planned, options, recovery, report)
+                                     break_system_packages=options.break_system_packages, report=report, uv=uv)
+        planned = make_plan(options, interpreter, recovery=recovery, from_scratch=baseline is not None, report=report,
+                            uv=uv)
+        editable_installed = apply.apply_plan(planned, options, recovery, report, uv=uv)
         apply.record(planned, options, editable_installed=editable_installed, recovery=recovery, baseline=baseline)
     return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
                    editable_installed, prefix)
@@ -147,7 +139,7 @@ def sync(options: Options, *, report: Callable[[str], None] = _ignore, dry_run: 
 
 def baseline(source: str, options: Options, *, sha256: str | None = None, allow_insecure_http: bool = False,
              max_size: int | None = None, report: Callable[[str], None] = _ignore,
-             configure: Callable[[Path], Options] | None = None) -> Outcome:
+             configure: Callable[[Path], Options] | None = None, uv: UvRunner = REAL_UV) -> Outcome:
     """Unpack a source archive and install its dependencies (not the project) as the baseline.
 
     `configure(tree)` makes the Options again once the tree is unpacked, so that the archive's own
@@ -155,13 +147,9 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
     spec file at all (and no -r file given) is refused: "0 changed" would hide a wrong archive.
     The Outcome's seconds run from the start: fetching and unpacking included.
     """
-    from incrinstall import archive
-    from incrinstall.common.errors import SpecError
-    from incrinstall.specs.collect import spec_files_present
-
     started = time.perf_counter()
     with archive.unpacked(source, sha256=sha256, allow_insecure_http=allow_insecure_http,
-                          **({"max_size": max_size} if max_size is not None else {})) as unpacked:
+                          max_size=max_size) as unpacked:
         report(f"unpacked {unpacked.source} -> {unpacked.root}")
         if not options.selection.requirement_files and not spec_files_present(Path(unpacked.root)):
             raise SpecError("no spec file in this tree (pyproject.toml, setup.py, setup.cfg or provider.yaml) "
@@ -173,5 +161,5 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
             "sha256": unpacked.sha256 or "",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        outcome = sync(tree_options, report=report, baseline=record)  # records the baseline itself
+        outcome = sync(tree_options, report=report, baseline=record, uv=uv)  # records the baseline itself
     return replace(outcome, seconds=time.perf_counter() - started)

@@ -236,24 +236,24 @@ def _named_by_metadata(project_dir: Path, pyproject: dict[str, Any]) -> set[str]
     and those `[tool.incrinstall] spec-files` names."""
     names: list[str] = []
     globs: list[str] = []
-    project = pyproject.get("project") if isinstance(pyproject.get("project"), dict) else {}
-    tool = pyproject.get("tool") if isinstance(pyproject.get("tool"), dict) else {}
-    poetry = tool.get("poetry") if isinstance(tool.get("poetry"), dict) else {}
+    project: dict[str, Any] = pyproject["project"] if isinstance(pyproject.get("project"), dict) else {}
+    tool: dict[str, Any] = pyproject["tool"] if isinstance(pyproject.get("tool"), dict) else {}
+    poetry: dict[str, Any] = tool["poetry"] if isinstance(tool.get("poetry"), dict) else {}
     for readme in (project.get("readme"), poetry.get("readme")):
         names += _strings(readme.get("file") if isinstance(readme, dict) else readme)
     license_ = project.get("license")
     if isinstance(license_, dict) and isinstance(license_.get("file"), str):
         names.append(license_["file"])
-    setuptools = tool.get("setuptools") if isinstance(tool.get("setuptools"), dict) else {}
-    incrinstall = tool.get("incrinstall") if isinstance(tool.get("incrinstall"), dict) else {}
+    setuptools: dict[str, Any] = tool["setuptools"] if isinstance(tool.get("setuptools"), dict) else {}
+    incrinstall: dict[str, Any] = tool["incrinstall"] if isinstance(tool.get("incrinstall"), dict) else {}
     # License files a project names, and every spec file its user names: kept even where they look like licenses.
     for patterns in (project.get("license-files"), setuptools.get("license-files"), incrinstall.get("spec-files")):
         globs += _strings(patterns)
-    dynamic = setuptools.get("dynamic") if isinstance(setuptools.get("dynamic"), dict) else {}
+    dynamic: dict[str, Any] = setuptools["dynamic"] if isinstance(setuptools.get("dynamic"), dict) else {}
     for value in dynamic.values():
         names += _strings(value.get("file") if isinstance(value, dict) else None)
-    pdm = tool.get("pdm") if isinstance(tool.get("pdm"), dict) else {}
-    pdm_version = pdm.get("version") if isinstance(pdm.get("version"), dict) else {}
+    pdm: dict[str, Any] = tool["pdm"] if isinstance(tool.get("pdm"), dict) else {}
+    pdm_version: dict[str, Any] = pdm["version"] if isinstance(pdm.get("version"), dict) else {}
     if pdm_version.get("source") == "file":
         names += _strings(pdm_version.get("path"))
     setup_cfg = _setup_cfg_names(project_dir)

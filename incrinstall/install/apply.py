@@ -16,17 +16,21 @@ from incrinstall.common.errors import InstallError
 from incrinstall.common.urls import redact
 from incrinstall.environment.installed import read_installed
 from incrinstall.install import installer, journal, project, stamp, state
-from incrinstall.install.installer import InstallItem, Recovery
+from incrinstall.install.installer import InstallItem
+from incrinstall.install.journal import JournalFile
+from incrinstall.install.model import Recovery
 from incrinstall.install.verify import unmet_requirements
-from incrinstall.resolve.resolver import requirement_lines
+from incrinstall.resolve.requires import requirement_lines
+from incrinstall.common.uv import REAL_UV, UvRunner
 
 if TYPE_CHECKING:
     from incrinstall.install.model import Options, Planned
 
 
-def apply_plan(planned: Planned, options: Options, recovery: Recovery, report: Callable[[str], None]) -> bool:
+def apply_plan(planned: Planned, options: Options, recovery: Recovery, report: Callable[[str], None],
+               uv: UvRunner = REAL_UV) -> bool:
     """Install, upgrade, downgrade and remove what the plan says, then the project itself; True when the
-    project's editable install was (re)made."""
+    project's editable install was (re)made. `uv` runs every uv call (a test may hand a fake)."""
     interpreter = planned.interpreter
     items = install_items(planned)
     if options.require_hashes:
@@ -45,11 +49,12 @@ def apply_plan(planned: Planned, options: Options, recovery: Recovery, report: C
             compile_bytecode=options.compile_bytecode, break_system_packages=options.break_system_packages,
             files=journal_files(planned, uv_items, recovery),
             offline_first=planned.resolution.by_uv,  # uv just revalidated the pages: its cache has them
+            uv=uv,
         )
         if items:
             check_installed(planned, [item.name for item in items])
     installer.finish_recovery(recovery, interpreter.site_dirs, report)
-    return project.install(options, planned, report, installed_wheel=wheel)
+    return project.install(options, planned, report, installed_wheel=wheel, uv=uv)
 
 
 def record(planned: Planned, options: Options, *, editable_installed: bool, recovery: Recovery,
@@ -89,8 +94,8 @@ def install_items(planned: Planned) -> list[InstallItem]:
     return items
 
 
-def journal_files(planned: Planned, items: list[InstallItem], recovery: Recovery) -> dict[str, dict[str, Any]]:
-    """"name==version" -> {"url", "hashes", "direct"[, "index"]} of the files this sync installs, for its journal.
+def journal_files(planned: Planned, items: list[InstallItem], recovery: Recovery) -> dict[str, JournalFile]:
+    """"name==version" -> the file of each install of this sync, for its journal.
 
     A package found installed has no file in the resolution; when an interrupted run put it there,
     its journal still knows the file, and passes it on.
@@ -99,13 +104,16 @@ def journal_files(planned: Planned, items: list[InstallItem], recovery: Recovery
     for item in items:
         pin = planned.resolution.pins.get(item.name)  # None: the project's own editable wheel
         if pin is None:
-            known[f"{item.name}=={item.version}"] = {"url": item.url, "hashes": {}, "direct": True}
+            if item.url is not None:
+                known[f"{item.name}=={item.version}"] = JournalFile(url=item.url, hashes={}, direct=True)
             continue
         url = (pin.file.url if pin.file is not None else None) or item.url
         hashes = dict(pin.file.hashes) if pin.file is not None else {}
         if url:
-            known[f"{item.name}=={item.version}"] = {"url": url, "hashes": hashes, "direct": item.url is not None,
-                                                     **({"index": pin.index} if pin.index is not None else {})}
+            entry = JournalFile(url=url, hashes=hashes, direct=item.url is not None)
+            if pin.index is not None:
+                entry["index"] = pin.index
+            known[f"{item.name}=={item.version}"] = entry
     return known
 
 

@@ -22,8 +22,10 @@ import csv
 import glob
 import hashlib
 import io
+import json
 import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incrinstall.common.atomic import write_atomic
@@ -47,7 +49,8 @@ def refresh(dist_info: str, new: ProjectMetadata) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     headers, body = _split(text)
-    if _field(headers, "name") is None or canonical_name(_field(headers, "name")) != new.name:
+    name = _field(headers, "name")
+    if name is None or canonical_name(name) != new.name:
         return False
     if new.version is None or _field(headers, "version") != new.version:
         return False
@@ -79,9 +82,6 @@ def mark_editable(dist_info: str, project_dir: str) -> bool:
     tools (and incrinstall's own "installed editable from this tree?") read. False when RECORD
     cannot be updated; the caller then lets uv install the project itself.
     """
-    import json
-    from pathlib import Path
-
     path = os.path.join(dist_info, "direct_url.json")
     record_path = os.path.join(dist_info, "RECORD")
     data = (json.dumps({"url": Path(project_dir).resolve().as_uri(), "dir_info": {"editable": True}}) + "\n").encode()

@@ -22,18 +22,27 @@ its cache. A run killed in between reinstalls them like any other touched packag
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import tomli_w
 
 from incrinstall.common.errors import InstallError
-from incrinstall.common.uv import run_uv
+from incrinstall.common.names import canonical_name
+from incrinstall.common.urls import redact
 from incrinstall.install.journal import (
-    PYLOCK_PREFIX, REQUIREMENTS_PREFIX, Journal, clear_half_removed, clear_torn, clear_uv_temporaries, read_journal, record_folders,
-    write_journal, write_removing,
+    PYLOCK_PREFIX, REQUIREMENTS_PREFIX, Journal, JournalFile, clear_half_removed, clear_torn, clear_uv_temporaries,
+    read_journal, record_folders, write_journal, write_removing,
 )
+from incrinstall.install.model import Recovery
 from incrinstall.install.overlap import overlapped_survivors
 from incrinstall.install.state import state_dir
+from incrinstall.common.uv import REAL_UV, UvRunner
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class InstallItem:
     index: str | None = None
 
 
-def _pylock_entry(item: InstallItem) -> dict | None:
+def _pylock_entry(item: InstallItem) -> dict[str, Any] | None:
     """`item` as a PEP 751 [[packages]] entry, or None when it cannot be one (no file, or no hashes for it)."""
     hashes = dict(h.split(":", 1) for h in item.hashes if ":" in h)
     if item.url is not None:
@@ -58,7 +67,7 @@ def _pylock_entry(item: InstallItem) -> dict | None:
         return None
     dist = {**_location(item.file_url), "hashes": hashes}
     kind = "wheels" if item.file_url.split("#", 1)[0].split("?", 1)[0].endswith(".whl") else "sdist"
-    entry = {"name": item.name, "version": item.version, kind: [dist] if kind == "wheels" else dist}
+    entry: dict[str, Any] = {"name": item.name, "version": item.version, kind: [dist] if kind == "wheels" else dist}
     if item.index:
         entry["index"] = item.index
     return entry
@@ -67,8 +76,6 @@ def _pylock_entry(item: InstallItem) -> dict | None:
 def _location(url: str) -> dict[str, str]:
     """A file's place in a PEP 751 entry: `path` for a local file (uv takes no file: URL there), else `url`."""
     if url.startswith("file:"):
-        from urllib.parse import urlsplit
-        from urllib.request import url2pathname
 
         return {"path": url2pathname(urlsplit(url).path)}
     return {"url": url}
@@ -83,8 +90,6 @@ def _install_file(items: list[InstallItem], directory: str) -> tuple[str, bool]:
     if any(item.index is not None for item in items):
         entries = [_pylock_entry(item) for item in items]
         if all(entry is not None for entry in entries):
-            import tomli_w
-
             fd, path = tempfile.mkstemp(prefix=PYLOCK_PREFIX, suffix=".toml", dir=directory)
             with os.fdopen(fd, "w") as f:
                 f.write(tomli_w.dumps({"lock-version": "1.0", "created-by": "incrinstall", "packages": entries}))
@@ -108,7 +113,7 @@ def _requirements_file(items: list[InstallItem], directory: str) -> tuple[str, b
     return path, with_hashes
 
 
-def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_index_args: list[str],
+def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv: UvRunner, uv_index_args: list[str],
                 reinstall: Iterable[str], compile_bytecode: bool, break_system_packages: bool, what: str,
                 offline_first: bool = False) -> None:
     """One `uv pip install --no-deps` of the exact pins.
@@ -118,11 +123,9 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
     PyPI); a pin whose file is not in uv's cache yet makes uv refuse before it changes anything, and
     the install runs again online.
     """
-    from incrinstall.common.errors import InstallError
-
     if offline_first and "--offline" not in uv_index_args:
         try:
-            return _uv_install(python, items, state_folder, uv_index_args=[*uv_index_args, "--offline"],
+            return _uv_install(python, items, state_folder, uv=uv, uv_index_args=[*uv_index_args, "--offline"],
                                reinstall=reinstall, compile_bytecode=compile_bytecode,
                                break_system_packages=break_system_packages, what=what)
         except InstallError:
@@ -140,7 +143,7 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
         for name in sorted(reinstall):
             args += ["--reinstall-package", name]
         try:
-            run_uv(args, what=what)
+            uv.run(args, what=what)
         except InstallError as exc:
             raise _naming_the_file(exc, items) from None
     finally:
@@ -148,7 +151,8 @@ def _uv_install(python: str, items: list[InstallItem], state_folder: str, *, uv_
 
 
 def complete_installs(prefix: str, python: str, journal: Journal, *, uv_index_args: list[str],
-                      compile_bytecode: bool = False, break_system_packages: bool = False) -> list[str]:
+                      compile_bytecode: bool = False, break_system_packages: bool = False,
+                      uv: UvRunner = REAL_UV) -> list[str]:
     """Redo the install step of the interrupted run its journal describes; return the "name==version" done.
 
     A uv killed while installing leaves packages half-written: files of a version whose metadata folder
@@ -160,15 +164,15 @@ def complete_installs(prefix: str, python: str, journal: Journal, *, uv_index_ar
     items = []
     for spec in journal.install:
         name, _, version = spec.partition("==")
-        entry = journal.files.get(spec, {})
-        if entry.get("index") is not None:  # a lock's file: that very file again
+        entry = journal.files.get(spec)
+        if entry is not None and "index" in entry:  # a lock's file: that very file again
             items.append(InstallItem(name, version, tuple(f"{k}:{v}" for k, v in entry["hashes"].items()),
                                      file_url=entry["url"], index=entry["index"]))
         else:
-            items.append(InstallItem(name, version, url=entry["url"] if entry.get("direct") else None))
+            items.append(InstallItem(name, version, url=entry["url"] if entry is not None and entry["direct"] else None))
     if not items:
         return []
-    _uv_install(python, items, str(state_dir(prefix)), uv_index_args=uv_index_args, reinstall={i.name for i in items},
+    _uv_install(python, items, str(state_dir(prefix)), uv=uv, uv_index_args=uv_index_args, reinstall={i.name for i in items},
                 compile_bytecode=compile_bytecode, break_system_packages=break_system_packages,
                 what="completing the interrupted sync's installs")
     return list(journal.install)
@@ -180,11 +184,6 @@ def _naming_the_file(exc: InstallError, items: list[InstallItem]) -> InstallErro
     uv's headline names `name==version`, but its causes for a reset, a timeout or a hash
     mismatch do not say where the file came from.
     """
-    import re
-
-    from incrinstall.common.urls import redact
-    from incrinstall.common.names import canonical_name
-
     named = re.search(r"`([A-Za-z0-9][A-Za-z0-9._-]*)==[^`]+`", exc.message)
     if named is None:
         return exc
@@ -204,25 +203,24 @@ def apply(
     install: list[InstallItem],
     remove: list[str],
     uv_index_args: list[str],
-    reinstall: set[str] = frozenset(),
+    reinstall: Iterable[str] = (),
     compile_bytecode: bool = False,
     break_system_packages: bool = False,
-    files: dict[str, dict] | None = None,
+    files: dict[str, JournalFile] | None = None,
     offline_first: bool = False,
+    uv: UvRunner = REAL_UV,
 ) -> None:
     """Install (one uv call, pinned, --no-deps), remove (one uv call), restore the survivors, under a journal.
 
-    `files` ("name==version" -> {"url", "hashes", "direct"}) goes into the journal, for a run that converges
-    this one.
+    `files` ("name==version" -> its file) goes into the journal, for a run that converges this one.
     """
     journal = Journal("install", [f"{i.name}=={i.version}" for i in install], list(remove), os.getpid(),
                       dict(files or {}))
     write_journal(prefix, journal)
-    uv_options = {"uv_index_args": uv_index_args, "compile_bytecode": compile_bytecode,
-                  "break_system_packages": break_system_packages}
     if install:
-        _uv_install(python, install, str(state_dir(prefix)), reinstall=reinstall, what="installing with uv",
-                    offline_first=offline_first, **uv_options)
+        _uv_install(python, install, str(state_dir(prefix)), uv=uv, uv_index_args=uv_index_args, reinstall=reinstall,
+                    compile_bytecode=compile_bytecode, break_system_packages=break_system_packages,
+                    what="installing with uv", offline_first=offline_first)
     if not remove:
         return
     # Read after the install step: what it installed may share files with what goes now.
@@ -233,33 +231,23 @@ def apply(
     journal.install += [spec for spec in survivors if spec not in journal.install]
     write_journal(prefix, journal)
     override = ["--break-system-packages"] if break_system_packages else []
-    run_uv(["pip", "uninstall", "--python", python, *override, *sorted(remove)], what="removing with uv")
+    uv.run(["pip", "uninstall", "--python", python, *override, *sorted(remove)], what="removing with uv")
     if survivors:
         # uv puts back the exact files, from its cache; hashes where this sync had them.
         known = {f"{i.name}=={i.version}": i for i in install}
-        items = [known.get(spec) or InstallItem(*spec.split("==", 1)) for spec in survivors]
-        _uv_install(python, items, str(state_dir(prefix)), reinstall={i.name for i in items},
-                    what=f"restoring {', '.join(survivors)}, whose files the removal deleted", **uv_options)
+        items = [known.get(spec) or InstallItem(spec.partition("==")[0], spec.partition("==")[2]) for spec in survivors]
+        _uv_install(python, items, str(state_dir(prefix)), uv=uv, uv_index_args=uv_index_args,
+                    reinstall={i.name for i in items}, compile_bytecode=compile_bytecode,
+                    break_system_packages=break_system_packages,
+                    what=f"restoring {', '.join(survivors)}, whose files the removal deleted")
 
 
 # --- converging an interrupted run ----------------------------------------------------------------
 
 
-@dataclass
-class Recovery:
-    """What this run found of an interrupted one (its journal) and has repaired so far."""
-
-    journal: Journal | None = None
-    completed: frozenset[str] = frozenset()  # "name==version" installs of the journal this run redid
-    # Where the killed uv may have left temporary files: the folders of what it touched, as their RECORDs say.
-    folders: dict[str, set[str]] = field(default_factory=dict)
-
-    def touched(self) -> set[str]:
-        return self.journal.touched() if self.journal is not None else set()
-
-
 def recover(prefix: str, python: str, site_dirs: tuple[str, ...], *, uv_index_args: list[str],
-            compile_bytecode: bool, break_system_packages: bool, report: Callable[[str], None]) -> Recovery:
+            compile_bytecode: bool, break_system_packages: bool, report: Callable[[str], None],
+            uv: UvRunner = REAL_UV) -> Recovery:
     """Before planning: repair what a killed run left (see the module docstring); Recovery() when none was."""
     journal = read_journal(prefix)
     if journal is None:
@@ -274,7 +262,7 @@ def recover(prefix: str, python: str, site_dirs: tuple[str, ...], *, uv_index_ar
     folders = record_folders(site_dirs, journal.touched())
     try:
         done = complete_installs(prefix, python, journal, uv_index_args=uv_index_args,
-                                 compile_bytecode=compile_bytecode, break_system_packages=break_system_packages)
+                                 compile_bytecode=compile_bytecode, break_system_packages=break_system_packages, uv=uv)
     except InstallError as exc:
         # Not this run's error (the index lost one of those versions meanwhile): its plan then reinstalls
         # what it keeps, as it would without this step.

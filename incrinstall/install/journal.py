@@ -16,11 +16,32 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypedDict
 
-from incrinstall.install.state import JOURNAL_NAME, _write_atomic, state_dir
+from incrinstall.common.names import canonical_name
+from incrinstall.install.stamp import JOURNAL_NAME, JOURNAL_SCHEMA
+from incrinstall.install.state import _write_atomic, state_dir
+
+# What the journal's run was doing: installing, then removing; "unreadable" for a journal found but not
+# understood (read_journal), whose run touched an unknown part of the environment.
+JournalPhase = Literal["install", "remove", "unreadable"]
+_WRITTEN_PHASES: tuple[JournalPhase, ...] = ("install", "remove")
+
+
+class _JournalFileFields(TypedDict):
+    url: str
+    hashes: dict[str, str]  # {"sha256": hex}; empty when the source gave none
+    direct: bool  # installed as `name @ url`: completing the install must repeat that
+
+
+class JournalFile(_JournalFileFields, total=False):
+    """The file one install of the journal came from."""
+
+    index: str  # a lock's file, installed as a package of this registry ("" when the lock names none)
+
 
 REQUIREMENTS_PREFIX = "incrinstall-"  # the pinned requirements file handed to uv, in the state folder
 PYLOCK_PREFIX = "pylock.incrinstall_"  # the PEP 751 file handed to uv instead, for a lock's files (uv wants pylock.NAME.toml)
@@ -28,15 +49,13 @@ PYLOCK_PREFIX = "pylock.incrinstall_"  # the PEP 751 file handed to uv instead, 
 
 @dataclass
 class Journal:
-    phase: str  # "install" | "remove"
+    phase: JournalPhase
     install: list[str] = field(default_factory=list)  # "name==version"
     remove: list[str] = field(default_factory=list)  # names
     pid: int = 0
-    # "name==version" -> {"url", "hashes", "direct"}: the file each install came from. A run that converges a
-    # killed one finds those packages installed, and would otherwise no longer know their files (the state
-    # file lists them); "direct" says the install was `name @ url`, which completing it must repeat, and an
-    # "index" (a lock's file, installed as a package of that registry) that it must install that file again.
-    files: dict[str, dict] = field(default_factory=dict)
+    # "name==version" -> the file each install came from. A run that converges a killed one finds those
+    # packages installed, and would otherwise no longer know their files (the state file lists them).
+    files: dict[str, JournalFile] = field(default_factory=dict)
 
     def touched(self) -> set[str]:
         return {spec.split("==", 1)[0] for spec in self.install} | set(self.remove)
@@ -58,8 +77,6 @@ def read_journal(prefix: str) -> Journal | None:
     by other means since the last sync and remove it if the specs do not need it: the price of
     never leaving a half-written package or an untracked install behind.
     """
-    from incrinstall.install.stamp import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
-
     path = journal_path(prefix)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -67,13 +84,11 @@ def read_journal(prefix: str) -> Journal | None:
         return None
     except (OSError, ValueError, RecursionError):
         data = None
-    if (isinstance(data, dict) and data.get("schema") == JOURNAL_SCHEMA and data.get("phase") in ("install", "remove")
+    if (isinstance(data, dict) and data.get("schema") == JOURNAL_SCHEMA and data.get("phase") in _WRITTEN_PHASES
             and isinstance(data.get("pid"), int)
             and all(isinstance(data.get(key), list) and all(isinstance(v, str) for v in data[key])
                     for key in ("install", "remove"))):
         return Journal(data["phase"], data["install"], data["remove"], data["pid"], _journal_files(data.get("files")))
-    from incrinstall.common.names import canonical_name
-
     try:
         since = (state_dir(prefix) / "pylock.toml").stat().st_mtime_ns // 1_000_000_000
     except OSError:
@@ -89,25 +104,37 @@ def read_journal(prefix: str) -> Journal | None:
                     continue
                 torn = not ((meta / "RECORD").is_file() and (meta / "METADATA").is_file())
                 if torn or since is None or changed >= since:
-                    touched.add(canonical_name(meta.name[: -len(".dist-info")].rsplit("-", 1)[0]))
+                    touched.add(dist_info_name(meta.name)[0])
     # Journal.touched() is install names plus `remove`: the unknown extent goes there.
     return Journal("unreadable", [], sorted(touched), 0)
 
 
-def _journal_files(value) -> dict[str, dict]:
+def _journal_files(value: object) -> dict[str, JournalFile]:
     """The journal's `files`, keeping only well-formed entries: they only add to what the state knows."""
     if not isinstance(value, dict):
         return {}
-    return {spec: {"url": entry["url"], "hashes": dict(entry["hashes"]), "direct": entry.get("direct") is True,
-                   **({"index": entry["index"]} if isinstance(entry.get("index"), str) else {})}
-            for spec, entry in value.items()
-            if isinstance(entry, dict) and isinstance(entry.get("url"), str) and isinstance(entry.get("hashes"), dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in entry["hashes"].items())}
+    out: dict[str, JournalFile] = {}
+    for spec, entry in value.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("url"), str) and isinstance(entry.get("hashes"), dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in entry["hashes"].items())):
+            continue
+        file = JournalFile(url=entry["url"], hashes=dict(entry["hashes"]), direct=entry.get("direct") is True)
+        if isinstance(entry.get("index"), str):
+            file["index"] = entry["index"]
+        out[spec] = file
+    return out
+
+
+def dist_info_name(folder: str) -> tuple[str, str]:
+    """(canonical name, version) of a `{name}-{version}.dist-info` folder's name: install/'s one reading of it.
+
+    (Issue 22 part A makes the one for the whole package in common/names.py; this then goes.)
+    """
+    name, _, version = folder[: -len(".dist-info")].rpartition("-")
+    return (canonical_name(name), version) if name else (canonical_name(version), "")
 
 
 def write_journal(prefix: str, journal: Journal) -> None:
-    from incrinstall.install.stamp import JOURNAL_SCHEMA  # kept beside JOURNAL_NAME and the other records' schemas
-
     _write_atomic(journal_path(prefix), json.dumps({"schema": JOURNAL_SCHEMA, **journal.__dict__}, indent=1))
 
 
@@ -134,13 +161,11 @@ REMOVING_NAME = "removing.json"
 
 
 def write_removing(prefix: str, site_dirs: Iterable[str], remove: Iterable[str]) -> None:
-    from incrinstall.common.names import canonical_name
-
     names = {canonical_name(n) for n in remove}
     root = os.path.realpath(prefix)
     files: dict[str, list[str]] = {}
     for site, entry in _dist_infos_of(dict.fromkeys(os.path.realpath(s) for s in site_dirs), names):
-        name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+        name = dist_info_name(entry.name)[0]
         paths = [os.path.normpath(os.path.join(site, rel)) for rel in record_paths(entry.path)
                  if not os.path.isabs(rel)]
         files.setdefault(name, []).extend(os.path.relpath(p, root) for p in paths)
@@ -154,8 +179,6 @@ def clear_half_removed(prefix: str, site_dirs: Iterable[str]) -> list[str]:
     killed uv cut short): the files its RECORD named that are still there, except any that an installed
     dist's RECORD names too (a survivor's; it is reinstalled anyway), then the folders left empty.
     """
-    from incrinstall.common.names import canonical_name
-
     try:
         data = json.loads((state_dir(prefix) / REMOVING_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
@@ -172,7 +195,7 @@ def clear_half_removed(prefix: str, site_dirs: Iterable[str]) -> list[str]:
             continue
         for entry in entries:
             if os.path.isfile(os.path.join(entry.path, "RECORD")) and os.path.isfile(os.path.join(entry.path, "METADATA")):
-                name = canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+                name = dist_info_name(entry.name)[0]
                 installed.setdefault(name, []).append((site, entry.path))
     root = os.path.realpath(prefix)
     leftover: dict[str, list[str]] = {}
@@ -206,17 +229,15 @@ def clear_half_removed(prefix: str, site_dirs: Iterable[str]) -> list[str]:
     return sorted(leftover)
 
 
-def _dist_infos_of(site_dirs: Iterable[str], names: set[str]):
+def _dist_infos_of(site_dirs: Iterable[str], names: set[str]) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """(site folder, os.DirEntry) of every `*.dist-info` folder whose name is one of `names` (canonical)."""
-    from incrinstall.common.names import canonical_name
-
     for site in site_dirs:
         try:
             entries = [e for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
         except OSError:
             continue
         for entry in entries:
-            if canonical_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0]) in names:
+            if dist_info_name(entry.name)[0] in names:
                 yield site, entry
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from incrinstall.common.errors import LockTimeout
@@ -11,10 +12,9 @@ from incrinstall.install.state import state_dir
 
 
 @contextmanager
-def environment_lock(prefix: str, *, timeout: float | None, on_wait: Callable[[str], None] | None = None):
+def environment_lock(prefix: str, *, timeout: float | None,
+                     on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """An exclusive lock per environment, so two syncs never interleave."""
-    import fcntl
-
     path = state_dir(prefix) / "lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:

@@ -1,4 +1,5 @@
-"""What the install stage is handed: the user's options for a sync, and the plan made for them (plain data)."""
+"""What the install stage is handed: the user's options for a sync, the plan made for them, and what a run found
+of an interrupted one (plain data)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from incrinstall.specs.model import Selection
 if TYPE_CHECKING:
     from incrinstall.environment.installed import InstalledDist
     from incrinstall.environment.interpreter import Interpreter
+    from incrinstall.install.journal import Journal
     from incrinstall.install.state import State
     from incrinstall.resolve.model import Resolution
     from incrinstall.resolve.plan import Plan
@@ -66,3 +68,27 @@ class Planned:
     previous: State | None
     reinstall: set[str]  # kept packages an interrupted run may have half-written: installed again
     index_requests: int
+
+
+@dataclass
+class Recovery:
+    """What this run found of an interrupted one (its journal) and has repaired so far (installer.recover)."""
+
+    journal: Journal | None = None
+    completed: frozenset[str] = frozenset()  # "name==version" installs of the journal this run redid
+    # Where the killed uv may have left temporary files: the folders of what it touched, as their RECORDs say.
+    folders: dict[str, set[str]] = field(default_factory=dict)
+
+    def touched(self) -> set[str]:
+        return self.journal.touched() if self.journal is not None else set()
+
+
+@dataclass
+class Outcome:
+    """What a sync or a baseline did (the command line renders it)."""
+
+    planned: Planned | None  # None when the no-op test decided there was nothing to do
+    noop: bool
+    seconds: float
+    editable_installed: bool = False
+    prefix: str = ""  # the target environment's prefix

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from incrinstall.install.journal import record_paths
+from incrinstall.common.names import canonical_name
+from incrinstall.install.journal import dist_info_name, record_paths
 
 
 def _needles(removed: set[str], site: str) -> list[bytes] | None:
@@ -39,8 +40,6 @@ def overlapped_survivors(site_dirs: Iterable[str], remove: Iterable[str]) -> lis
     removed dists' RECORDs are parsed; a staying dist's RECORD is only searched for the removed
     top-level names, and parsed when one is there, so a removal without overlap costs a read per dist.
     """
-    from incrinstall.common.names import canonical_name
-
     removing = {canonical_name(name) for name in remove}
     removed: dict[str, set[str]] = {}  # site -> normalized absolute paths the removed dists name
     staying = []
@@ -50,15 +49,15 @@ def overlapped_survivors(site_dirs: Iterable[str], remove: Iterable[str]) -> lis
         except OSError:
             continue
         for entry in entries:
-            name, _, version = entry.name[: -len(".dist-info")].rpartition("-")
-            if canonical_name(name) not in removing:
-                staying.append((site, entry.path, f"{canonical_name(name)}=={version}"))
+            name, version = dist_info_name(entry.name)
+            if name not in removing:
+                staying.append((site, entry.path, f"{name}=={version}"))
                 continue
             own = entry.path + os.sep  # its own metadata is no one else's
             removed.setdefault(site, set()).update(
                 p for p in (os.path.normpath(os.path.join(site, rel)) for rel in record_paths(entry.path))
                 if not p.startswith(own))
-    every = set().union(*removed.values())
+    every: set[str] = set().union(*removed.values())
     if not every:
         return []
     # A staying dist in another site folder reaches these paths only by `..`: its own needles.

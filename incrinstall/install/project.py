@@ -33,9 +33,9 @@ from incrinstall.backends import backend, editables, import_roots
 from incrinstall.common import recipe_manifest
 from incrinstall.common.errors import IncrinstallError, InstallError, SpecError
 from incrinstall.common.names import canonical_name
-from incrinstall.common.uv import run_uv
 from incrinstall.install import editable, pth_wheel
 from incrinstall.install.installer import InstallItem
+from incrinstall.common.uv import REAL_UV, UvRunner
 
 if TYPE_CHECKING:
     from incrinstall.install.model import Options, Planned
@@ -98,7 +98,7 @@ def need(options: Options, planned: Planned) -> Need | None:
 
 
 def install(options: Options, planned: Planned, report: Callable[[str], None],
-            installed_wheel: EditableWheel | None = None) -> bool:
+            installed_wheel: EditableWheel | None = None, uv: UvRunner = REAL_UV) -> bool:
     """Install the project editable unless it already is, from these specs; True when something was done.
 
     `installed_wheel`: the sync's own uv call already installed this wheel; it only needs adopting.
@@ -117,11 +117,11 @@ def install(options: Options, planned: Planned, report: Callable[[str], None],
     flags = ["--break-system-packages"] if options.break_system_packages else []
     wheel = wheel_for(options, planned, report) if installed_wheel is None else None
     if wheel is not None and (meta is not None or wheel.from_recipe):
-        run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags,
+        uv.run(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags,
                 "--reinstall-package", wheel.name, str(wheel.path)], what="installing the project editable")
         if _adopt(options, planned, meta, wheel, report):
             return True
-    run_uv(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags,
+    uv.run(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags,
             "-e", str(options.project_dir), *options.index.uv_args()], what="installing the project editable")
     return True
 
@@ -198,7 +198,7 @@ def recipe_wheel(options: Options, planned: Planned, manifest: recipe_manifest.M
                          from_recipe=True)
 
 
-def _points_into(wheel: str, project_dir: str | os.PathLike) -> bool:
+def _points_into(wheel: str, project_dir: str | os.PathLike[str]) -> bool:
     """Does every path the editable wheel names lie in `project_dir`?"""
     project = os.path.join(os.path.realpath(project_dir), "")
     return all(os.path.join(os.path.realpath(path), "").startswith(project)

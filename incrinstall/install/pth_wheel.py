@@ -38,7 +38,7 @@ class PthWheel:
     path: Path
 
 
-def make(backend_wheel: str | os.PathLike, roots: list[str], out_dir: str | os.PathLike) -> PthWheel:
+def make(backend_wheel: str | os.PathLike[str], roots: list[str], out_dir: str | os.PathLike[str]) -> PthWheel:
     """Write into `out_dir` the editable wheel of `backend_wheel`'s dist-info with a .pth of `roots` (absolute)."""
     backend_wheel = Path(backend_wheel)
     with zipfile.ZipFile(backend_wheel) as zf:

@@ -11,9 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 
 from incrinstall.common.fingerprint import dir_mtimes, fingerprint
 from incrinstall.common.names import is_url
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing: the no-op path reads this module
+if TYPE_CHECKING:
+    from typing import Any, TypeGuard
+
+    from incrinstall.environment.interpreter import Interpreter
+    from incrinstall.specs.model import Selection, SpecSet
+
+    Stamp = dict[str, Any]  # what make_stamp writes (see _STAMP_SHAPE), as JSON reads it back
 
 STATE_DIRNAME = ".incrinstall"  # inside the target environment's prefix (state.py writes the rest)
 STAMP_NAME = "stamp.json"
@@ -24,7 +34,7 @@ JOURNAL_SCHEMA = 1  # read and written by installer.py
 _SIGNED_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
 
 
-def env_signature(site_dirs) -> str:
+def env_signature(site_dirs: Iterable[str]) -> str:
     """A hash of every metadata folder's name and mtime: changes on install, removal and reinstall.
 
     Whole seconds, not nanoseconds: Docker and containerd truncate mtimes to seconds when they commit
@@ -53,7 +63,7 @@ def env_signature(site_dirs) -> str:
     return digest.hexdigest()
 
 
-def _identity(path: str) -> list:
+def _identity(path: str) -> list[int]:
     """What changes when an interpreter is replaced at the same path."""
     try:
         st = os.stat(path)
@@ -62,7 +72,8 @@ def _identity(path: str) -> list:
     return [st.st_size, st.st_mtime_ns // 1_000_000_000]
 
 
-def make_stamp(*, project_dir: str, options: dict, specset, interpreter, env_signature: str) -> dict:
+def make_stamp(*, project_dir: str, options: dict[str, Any], specset: SpecSet, interpreter: Interpreter,
+               env_signature: str) -> Stamp:
     return {
         "schema": STAMP_SCHEMA,
         "project_dir": str(project_dir),
@@ -85,7 +96,7 @@ _STAMP_SHAPE = {"schema": int, "project_dir": str, "options": dict, "fingerprint
                 "site_dirs": list}
 
 
-def valid_stamp(stamp) -> bool:
+def valid_stamp(stamp: object) -> TypeGuard[Stamp]:
     """Is `stamp` one that make_stamp of this version wrote? (Anything else is treated as no stamp.)"""
     if not isinstance(stamp, dict) or stamp.get("schema") != STAMP_SCHEMA:
         return False
@@ -98,14 +109,14 @@ def valid_stamp(stamp) -> bool:
             and all(isinstance(v, int) for v in stamp["dirs"].values()))
 
 
-def read_stamp(path: str) -> dict | None:
+def read_stamp(path: str) -> Stamp | None:
     """The stamp at `path`, or None when it is missing or not valid_stamp()."""
     stamp = read_json(path)
     return stamp if valid_stamp(stamp) else None
 
 
-def unchanged(stamp: dict | None, *, project_dir: str, options: dict, selection, markers: dict,
-              env_signature: str) -> bool:
+def unchanged(stamp: Stamp | None, *, project_dir: str, options: dict[str, Any], selection: Selection | dict[str, Any],
+              markers: dict[str, str], env_signature: str) -> bool:
     """True when the specs, the selection and the environment are exactly as the last sync left them."""
     if not valid_stamp(stamp) or stamp["project_dir"] != str(project_dir) or stamp["options"] != options:
         return False
@@ -121,12 +132,22 @@ def unchanged(stamp: dict | None, *, project_dir: str, options: dict, selection,
                                            for rel in absent):
         return False  # a spec file that was not there (a lock) has appeared
     try:
-        return fingerprint(project_dir, files, selection, markers) == stamp["fingerprint"]
+        return bool(fingerprint(project_dir, files, selection, markers) == stamp["fingerprint"])
     except (OSError, ValueError):  # a spec path that is unreadable or not a path at all: not unchanged
         return False
 
 
-def read_json(path: str) -> dict | None:
+def unchanged_since_last_sync(prefix: str, site_dirs: Iterable[str], markers: dict[str, str], *, project_dir: str,
+                              options: dict[str, Any], selection: Selection | dict[str, Any]) -> bool:
+    """The no-op test once the arguments are parsed: no sync was interrupted, and the stamp says unchanged()."""
+    folder = os.path.join(prefix, STATE_DIRNAME)
+    if os.path.exists(os.path.join(folder, JOURNAL_NAME)):
+        return False  # an interrupted sync must be converged first
+    return unchanged(read_stamp(os.path.join(folder, STAMP_NAME)), project_dir=project_dir, options=options,
+                     selection=selection, markers=markers, env_signature=env_signature(site_dirs))
+
+
+def read_json(path: str) -> dict[str, Any] | None:
     """A JSON object from `path`; None if it is missing, unreadable, not JSON or not an object."""
     try:
         with open(path, encoding="utf-8") as f:

@@ -22,11 +22,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import tomli_w
+
+from incrinstall.common.atomic import write_atomic
 from incrinstall.common.tomlfile import read_toml
-from incrinstall.install.stamp import JOURNAL_NAME, STAMP_NAME, STATE_DIRNAME, read_stamp
+from incrinstall.install.stamp import STAMP_NAME, STATE_DIRNAME
+
+if TYPE_CHECKING:
+    from incrinstall.install.stamp import Stamp
 
 SCHEMA = 1  # of [tool.incrinstall] in pylock.toml (and its JSON copy); bump on any incompatible change
 
@@ -44,14 +52,14 @@ class State:
     packages: dict[str, LockedPackage] = field(default_factory=dict)  # the resolution, by canonical name
     managed: set[str] = field(default_factory=set)  # what incrinstall installed itself
     fingerprint: str | None = None
-    selection: dict = field(default_factory=dict)
-    baseline: dict | None = None  # {"source", "sha256", "fingerprint", "created"}
+    selection: dict[str, Any] = field(default_factory=dict)  # Selection.as_dict()
+    baseline: dict[str, Any] | None = None  # {"source", "sha256", "fingerprint", "created"[, "lock-sha256"]}
     project_dir: str | None = None
     editable: str | None = None  # fingerprint of the specs the project was last installed editable from
     editable_shape: str | None = None  # ProjectMetadata.shape of that install (a refresh in place needs it equal)
     tree: dict[str, str] = field(default_factory=dict)  # canonical name -> version of each package the tree provides
     # The lock the packages were installed from: {"file", "format", "sha256"}; None when they were resolved.
-    lock: dict | None = None
+    lock: dict[str, str] | None = None
 
     @property
     def pins(self) -> dict[str, str]:
@@ -63,17 +71,12 @@ def state_dir(prefix: str) -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    from incrinstall.common.atomic import write_atomic
-
     write_atomic(path, text, durable=True)  # after a crash the state is whole or absent
 
 
 def save(prefix: str, state: State) -> None:
     # tomli-w: correct TOML for any string (an emoji or a control character in a path), and fast
-    # enough (tens of ms for thousands of packages, where tomlkit takes a second). Only a sync
-    # that did something imports it.
-    import tomli_w
-
+    # enough (tens of ms for thousands of packages, where tomlkit takes a second).
     data = _as_lock_data(state)
     _write_atomic(state_dir(prefix) / "pylock.toml", tomli_w.dumps(data))
     # The same data as JSON, written after the TOML: parsing a lock of thousands of packages with
@@ -84,9 +87,10 @@ def save(prefix: str, state: State) -> None:
 READ_COPY = "pylock.json"
 
 
-def _as_lock_data(state: State) -> dict:
+def _as_lock_data(state: State) -> dict[str, Any]:
     """The state as the dict a TOML parser would return for pylock.toml."""
-    packages, without_file = [], []
+    packages: list[dict[str, Any]] = []
+    without_file: list[dict[str, str]] = []
     for name in sorted(state.packages):
         pkg = state.packages[name]
         if not (pkg.url and pkg.hashes):
@@ -94,13 +98,13 @@ def _as_lock_data(state: State) -> dict:
             without_file.append({"name": name, "version": pkg.version, **({"url": pkg.url} if pkg.url else {})})
             continue
         dist = {"url": pkg.url, "hashes": dict(pkg.hashes)}
-        entry = {"name": name, "version": pkg.version}
+        entry: dict[str, Any] = {"name": name, "version": pkg.version}
         if _is_wheel(pkg.url):
             entry["wheels"] = [dist]
         else:
             entry["sdist"] = dist
         packages.append(entry)
-    own = {
+    own: dict[str, Any] = {
         "schema": SCHEMA,
         "fingerprint": state.fingerprint or "",
         "project-dir": state.project_dir or "",
@@ -130,19 +134,19 @@ class _Unreadable(ValueError):
     """The state file is not one this version of incrinstall wrote."""
 
 
-def _typed(table: dict, key: str, kind, default=None):
+def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default: object = None) -> Any:
     value = table.get(key, default)
     if not isinstance(value, kind):
         raise _Unreadable(f"{key!r} is {type(value).__name__}, expected {getattr(kind, '__name__', kind)}")
     return value
 
 
-def _strings(value, what: str) -> None:
+def _strings(value: Iterable[object], what: str) -> None:
     if not all(isinstance(v, str) for v in value):
         raise _Unreadable(f"{what} must hold strings")
 
 
-def _from_lock_data(data) -> State:
+def _from_lock_data(data: object) -> State:
     """The State in `data` (a parsed pylock.toml or its copy); _Unreadable if it is of another schema or shape."""
     if not isinstance(data, dict):
         raise _Unreadable(f"a {type(data).__name__}, not a table")
@@ -205,7 +209,8 @@ def load(prefix: str) -> State | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return _unreadable(path, exc.strerror or str(exc))
+        _unreadable(path, exc.strerror or str(exc))
+        return None
     copy = state_dir(prefix) / READ_COPY
     try:
         if copy.stat().st_mtime_ns >= toml_mtime:  # a hand-edited pylock.toml is newer: read that
@@ -215,26 +220,18 @@ def load(prefix: str) -> State | None:
     try:
         return _from_lock_data(read_toml(path))
     except (OSError, ValueError, RecursionError) as exc:  # tomllib's and tomlkit's parse errors are ValueErrors
-        return _unreadable(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        _unreadable(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return None
 
 
 def _unreadable(path: Path, reason: str) -> None:
+    """Say, in one line on stderr, that the state file is treated as absent, and why."""
     print(f"warning: ignoring the state file {path} ({reason}); no package is known as installed by "
           "incrinstall, so this sync removes none", file=sys.stderr, flush=True)
     return None
 
 
-def sync_interrupted(prefix: str) -> bool:
-    """Is there the journal of a sync that did not finish? (A stat call, for the fast path.)"""
-    return os.path.exists(state_dir(prefix) / JOURNAL_NAME)
-
-
-def load_stamp(prefix: str) -> dict | None:
-    """The stamp, or None when it is missing or not one this version wrote (see stamp.read_stamp)."""
-    return read_stamp(str(state_dir(prefix) / STAMP_NAME))
-
-
-def save_stamp(prefix: str, stamp: dict) -> None:
+def save_stamp(prefix: str, stamp: Stamp) -> None:
     _write_atomic(state_dir(prefix) / STAMP_NAME, json.dumps(stamp, indent=1, sort_keys=True))
 
 

@@ -17,15 +17,16 @@ from packaging.version import InvalidVersion, Version
 from incrinstall.common.names import canonical_name
 
 if TYPE_CHECKING:
+    from incrinstall.environment.installed import InstalledDist
     from incrinstall.resolve.requires import ParsedLine
 
 
-def unmet_requirements(installed: Mapping, lines: Mapping[str, Sequence[ParsedLine]],
+def unmet_requirements(installed: Mapping[str, InstalledDist], lines: Mapping[str, Sequence[ParsedLine]],
                        provided: Iterable[str] = ()) -> list[tuple[str, str, str]]:
     """(package, version, requirement) for each applicable base requirement in `lines` that `installed` does not meet.
 
     `installed` maps canonical names to InstalledDist (as environment.installed reads them); `lines` maps
-    the names just installed to their Requires-Dist lines that apply on the target (resolver.requirement_lines);
+    the names just installed to their Requires-Dist lines that apply on the target (requires.requirement_lines);
     `provided` are packages the project tree provides, which a baseline deliberately leaves out.
     """
     skip = {canonical_name(n) for n in provided}

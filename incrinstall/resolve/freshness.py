@@ -16,14 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from pathlib import Path
 
-from incrinstall.common.errors import InstallError, SpecError
+from incrinstall.common.atomic import write_atomic
+from incrinstall.common.errors import SpecError, UvError
+from incrinstall.common.paths import cache_dir
 from incrinstall.common.uv import run_uv, uv_binary
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from pathlib import Path
 
 # uv's words when the lock does not match (exit 1); any other failure is uv's own, reported as it is.
 _STALE = "needs to be updated"
@@ -41,8 +40,8 @@ def check_uv_lock(project_dir: Path, rel: str, *, python: str, given_args: Seque
         return
     try:
         run_uv(args, cwd=project_dir, what=f"checking {rel} with `uv lock --check`", own_settings=True)
-    except InstallError as exc:
-        said = getattr(exc, "output", "") or exc.detail or exc.message
+    except UvError as exc:
+        said = exc.output or exc.detail or exc.message
         if _STALE not in said:
             raise
         causes = [line.strip().removeprefix("cause:").strip() for line in said.splitlines()
@@ -52,8 +51,6 @@ def check_uv_lock(project_dir: Path, rel: str, *, python: str, given_args: Seque
                         "install the lock as it is (--no-lock to resolve the specs instead)", where=rel,
                         detail=said.strip()) from None
     if remembered is not None:
-        from incrinstall.common.atomic import write_atomic
-
         try:
             write_atomic(remembered, json.dumps({"fresh": True, "args": args}))
         except OSError:
@@ -62,10 +59,6 @@ def check_uv_lock(project_dir: Path, rel: str, *, python: str, given_args: Seque
 
 def _verdict_file(project_dir: Path, args: list[str], spec_fingerprint: str) -> Path:
     """Where uv's "fresh" for these specs, flags, interpreter, uv, its user and system settings and UV_* is kept."""
-    from pathlib import Path
-
-    from incrinstall.common.paths import cache_dir
-
     binary = uv_binary()
     config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     identities = []

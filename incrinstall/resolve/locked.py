@@ -22,13 +22,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.pylock import PackageArchive, PackageDirectory, PackageVcs, PylockSelectError
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from incrinstall.common.errors import SpecError
 from incrinstall.common.names import canonical_name
-from incrinstall.resolve.model import LockUsed, Pin, Resolution
+from incrinstall.resolve.freshness import check_uv_lock
+from incrinstall.resolve.model import LockUsed, Pin, PinOrigin, Resolution
 from incrinstall.resolve.uv_resolve import LockedFile
+from incrinstall.specs import lockfile, pylock, uvlock
 
 if TYPE_CHECKING:
     from incrinstall.environment.installed import InstalledDist
@@ -73,29 +78,23 @@ def resolve_lock(ref: LockRef, *, project_dir: Path, selection: Selection, froze
     `given_args`: the index options uv would not find in the project by itself (IndexConfig.given_args);
     `spec_fingerprint`: of the spec files with the lock, under which uv's "fresh" is remembered.
     """
-    from incrinstall.specs import lockfile
-
     for given, option in ((selection.requirement_files, "-r"), (selection.constraint_files, "-c / UV_CONSTRAINT"),
                           (selection.providers or selection.provider_devel, "--provider / --provider-devel")):
         if given:
             raise SpecError(f"{option} chooses what to resolve, and with a lock nothing is resolved: the lock "
                             f"({ref.rel}) says what is installed; pass --no-lock to resolve the specs with it",
                             where=option.split(" ", 1)[0])
-    common = {"selection": selection, "markers": interpreter.markers, "tags": interpreter.tags,
-              "python_full_version": interpreter.version, "installed": installed, "local_packages": local_packages,
-              "installed_files": installed_files}
     if ref.format == "uv.lock":
-        from incrinstall.resolve.freshness import check_uv_lock
-        from incrinstall.specs import uvlock
-
         if not frozen:
             check_uv_lock(project_dir, ref.rel, python=interpreter.executable, given_args=given_args,
                           spec_fingerprint=spec_fingerprint)
         return select_uv_lock(uvlock.read(ref.path, ref.rel), default_groups=lockfile.uv_default_groups(project_dir),
-                              **common)
-    from incrinstall.specs import pylock
-
-    return select_pylock(pylock.read(ref.path, ref.rel), project_dir=project_dir, **common)
+                              selection=selection, markers=interpreter.markers, tags=interpreter.tags,
+                              python_full_version=interpreter.version, installed=installed,
+                              local_packages=local_packages, installed_files=installed_files)
+    return select_pylock(pylock.read(ref.path, ref.rel), project_dir=project_dir, selection=selection,
+                         markers=interpreter.markers, tags=interpreter.tags, python_full_version=interpreter.version,
+                         installed=installed, local_packages=local_packages, installed_files=installed_files)
 
 
 # --- uv.lock -------------------------------------------------------------------------------------------
@@ -270,8 +269,8 @@ class _UvWalk:
         found = self.by_name.get(requirement.name, [])
         if requirement.specifier:
             spec = SpecifierSet(requirement.specifier)
-            found = [i for i in found if self.lock.packages[i].version is None
-                     or spec.contains(self.lock.packages[i].version, prereleases=True)]
+            found = [i for i in found if (version := self.lock.packages[i].version) is None
+                     or spec.contains(version, prereleases=True)]
         if len(found) > 1:
             found = [i for i in found if not self.lock.packages[i].resolution_markers
                      or any(self.holds(m, where) for m in self.lock.packages[i].resolution_markers)]
@@ -400,26 +399,24 @@ def select_pylock(lock: PyLock, *, selection: Selection, markers: Mapping[str, s
                   project_dir: Path, local_packages: Sequence[LocalPackage] = (),
                   installed_files: Mapping[str, tuple[str, str]] | None = None) -> Resolution:
     """The Resolution PEP 751's installer steps give for the target (packaging.pylock's `select()`)."""
-    from packaging.pylock import PackageArchive, PackageDirectory, PackageVcs, PylockSelectError
-    from packaging.tags import Tag
-
-    pylock = lock.lock
-    extras: Collection[str] = list(pylock.extras or ()) if selection.all_extras else \
+    document = lock.lock
+    extras: Collection[str] = list(document.extras or ()) if selection.all_extras else \
         [canonical_name(e) for e in selection.extras]
     # PEP 751 (and `uv pip install -r pylock.toml`): the groups asked for replace the default ones.
     groups = {canonical_name(g) for g in selection.groups}
     if not groups and not selection.no_default_groups:
-        groups = {canonical_name(g) for g in pylock.default_groups or ()}
+        groups = {canonical_name(g) for g in document.default_groups or ()}
     environment = {**markers, "python_full_version": python_full_version}
     tag_objects = [Tag(*tag.split("-", 2)) for tag in tags]
-    positions = {id(pkg): i for i, pkg in enumerate(pylock.packages)}
+    positions = {id(pkg): i for i, pkg in enumerate(document.packages)}
     try:
-        chosen = list(pylock.select(environment=environment, tags=tag_objects, extras=extras,  # type: ignore[arg-type]
+        chosen = list(document.select(environment=environment, tags=tag_objects, extras=extras,  # type: ignore[arg-type]
                                     dependency_groups=groups))
     except PylockSelectError as exc:
         raise SpecError(str(exc), where=lock.where()) from None
     folder = lock.path.parent
-    picked, local = [], {}
+    picked: list[_Picked] = []
+    local: dict[str, str | None] = {}
     for package, dist in chosen:
         where = lock.where(positions.get(id(package)))
         if isinstance(dist, PackageVcs):
@@ -449,8 +446,6 @@ def select_pylock(lock: PyLock, *, selection: Selection, markers: Mapping[str, s
 
 
 def _version_from_filename(url: str) -> str | None:
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
     filename = url.rstrip("/").rsplit("/", 1)[-1]
     try:
         return str(parse_wheel_filename(filename)[1]) if filename.endswith(".whl") else None
@@ -475,7 +470,7 @@ def _resolution(picked: list[_Picked], local: dict[str, str | None], required_by
                             f"at {where_of[p.name]}, {p.version})", where=p.where)
         where_of[p.name] = p.where
         dist = installed.get(p.name)
-        origin = "installed" if dist is not None and _same_version(dist.version, p.version) else "index"
+        origin: PinOrigin = "installed" if dist is not None and _same_version(dist.version, p.version) else "index"
         sha256 = p.hashes.get("sha256")
         before = (installed_files or {}).get(p.name)
         if origin == "installed" and before is not None and sha256 and before[1] and \

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from incrinstall.index.client import IndexVersion, Metadata
+    from incrinstall.specs.lockfile import LockFormat
 
 ROOT = "<root>"
+# Where a pinned version comes from: it is installed already, or it is to be installed (from an index, a URL or a lock).
+PinOrigin = Literal["installed", "index"]
 
 
 class LargeResolution(Exception):
@@ -70,7 +73,7 @@ class Pin:
 
     name: str
     version: str
-    origin: str  # "installed" | "index"
+    origin: PinOrigin
     requires: tuple[str, ...]  # canonical names this package depends on (extras folded in)
     file: PinFile | None = None  # the file to install, when origin == "index"
     # "sha256:<hex>" of every installable file of this version, so uv can verify whichever it picks;
@@ -87,7 +90,7 @@ class LockUsed:
     """The lock file a resolution was read from, as the state records it."""
 
     file: str  # relative to the project folder, or absolute when outside it
-    format: str  # "uv.lock" | "pylock.toml"
+    format: LockFormat
     sha256: str  # of the file's bytes
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from packaging.version import InvalidVersion, Version
 
@@ -19,21 +19,23 @@ if TYPE_CHECKING:
     from incrinstall.resolve.model import PinFile
     from incrinstall.environment.installed import InstalledDist
 
-# "reinstall": the right version, but not the file a lock names (Resolution.reinstall).
-ACTIONS = ("install", "upgrade", "downgrade", "reinstall", "remove", "keep")
-CHANGES = ACTIONS[:-1]
+# What a plan does with one package, in the order a plan lists them. "reinstall": the right version, but not
+# the file a lock names (Resolution.reinstall).
+ActionKind = Literal["install", "upgrade", "downgrade", "reinstall", "remove", "keep"]
+ACTIONS: tuple[ActionKind, ...] = get_args(ActionKind)
+CHANGES: tuple[ActionKind, ...] = ACTIONS[:-1]
 
 
 @dataclass(frozen=True)
 class Action:
-    action: str  # one of ACTIONS
+    action: ActionKind
     name: str
     from_version: str | None
     to_version: str | None
     reason: str
     file: PinFile | None = None  # for install/upgrade/downgrade of a pin that names its file
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str | None]:
         return {
             "action": self.action,
             "name": self.name,
@@ -47,7 +49,7 @@ class Action:
 class Plan:
     actions: list[Action]
 
-    def of(self, *kinds: str) -> list[Action]:
+    def of(self, *kinds: ActionKind) -> list[Action]:
         return [a for a in self.actions if a.action in kinds]
 
     @property
@@ -58,7 +60,7 @@ class Plan:
     def is_empty(self) -> bool:
         return not self.changes
 
-    def to_json(self, *, python: str, fingerprint: str, index_requests: int) -> dict:
+    def to_json(self, *, python: str, fingerprint: str, index_requests: int) -> dict[str, Any]:
         return {
             "python": python,
             "fingerprint": fingerprint,
@@ -101,7 +103,7 @@ def diff(
         elif order == 0:
             actions.append(Action("keep", name, dist.version, pin.version, reason))
         else:
-            kind = "upgrade" if order < 0 else "downgrade"
+            kind: ActionKind = "upgrade" if order < 0 else "downgrade"
             actions.append(Action(kind, name, dist.version, pin.version, reason, pin.file))
     keep_anyway = set(protected) | ALWAYS_KEEP | set(resolution.local)
     for name, dist in installed.items():
@@ -149,7 +151,7 @@ def _version_of(name: str, resolution: Resolution) -> str:
     return resolution.local.get(name) or "(tree)"
 
 
-SYMBOLS = {"install": "+", "upgrade": "~", "downgrade": "~", "reinstall": "~", "remove": "-", "keep": "="}
+SYMBOLS: dict[ActionKind, str] = {"install": "+", "upgrade": "~", "downgrade": "~", "reinstall": "~", "remove": "-", "keep": "="}
 
 
 def render(plan: Plan, *, show_keep: bool = False) -> str:

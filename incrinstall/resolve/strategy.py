@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from incrinstall.resolve import resolver
+from incrinstall.resolve.model import LargeResolution
 from incrinstall.resolve.uv_resolve import has_only_prereleases, resolve_with_uv, why_no_versions
+from incrinstall.common.uv import REAL_UV, UvRunner
 
 if TYPE_CHECKING:
     from incrinstall.common.config import PrereleaseMode
@@ -27,10 +29,12 @@ LARGE_OPEN_PART = 30
 
 def resolve_specs(specset: SpecSet, *, interpreter: Interpreter, installed: Mapping[str, InstalledDist],
                   index: IndexClient, uv_index_args: list[str], baseline_pins: Mapping[str, str],
-                  prerelease: PrereleaseMode, fresh: bool, report: Callable[[str], None]) -> Resolution:
+                  prerelease: PrereleaseMode, fresh: bool, report: Callable[[str], None],
+                  uv: UvRunner = REAL_UV) -> Resolution:
     """The resolution of the specs for the target, preferring what is installed, then the baseline's pins.
 
     `fresh`: nothing of ours is installed yet (a baseline into an empty environment): uv decides at once.
+    `uv`: runs uv's resolution when uv resolves.
     """
     versioned = all(lp.version for lp in specset.local_packages)
     if not versioned or not fresh:
@@ -40,7 +44,7 @@ def resolve_specs(specset: SpecSet, *, interpreter: Interpreter, installed: Mapp
                 index=index, local_packages=specset.local_packages, baseline_pins=baseline_pins,
                 prerelease=prerelease, max_open=LARGE_OPEN_PART if versioned else None,
             )
-        except resolver.LargeResolution as exc:
+        except LargeResolution as exc:
             report(f"{exc.count}+ packages to look up: handing the resolution to uv, preferring what is installed")
     preferences = {**baseline_pins, **{name: dist.version for name, dist in installed.items()}}
     resolution = resolve_with_uv(
@@ -49,6 +53,7 @@ def resolve_specs(specset: SpecSet, *, interpreter: Interpreter, installed: Mapp
         preferences=preferences,
         only_prereleases=lambda name: has_only_prereleases(index, name),
         why_missing=lambda name: why_no_versions(index, name),
+        uv=uv,
     )
     resolution.index_requests = index.requests
     return resolution

@@ -20,20 +20,23 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from incrinstall.common.errors import IndexUnavailable, InstallError, ResolutionError
-from incrinstall.resolve.model import ROOT, PackageIndex, Pin, Resolution
-from incrinstall.specs.model import LocalPackage
+from incrinstall.common.config import PrereleaseMode, uv_prerelease_args
+from incrinstall.common.errors import IndexUnavailable, ResolutionError, UvError
+from incrinstall.common.names import canonical_name
 from incrinstall.common.tomlfile import read_toml
+from incrinstall.resolve.model import ROOT, PackageIndex, Pin, PinOrigin, Resolution
+from incrinstall.common.uv import REAL_UV, UvRunner
+from incrinstall.specs.model import LocalPackage
 
 if TYPE_CHECKING:
-    from incrinstall.specs.model import RootRequirement
-    from incrinstall.environment.interpreter import Interpreter
     from incrinstall.environment.installed import InstalledDist
+    from incrinstall.environment.interpreter import Interpreter
+    from incrinstall.specs.model import RootRequirement
 
 def _stand_in_wheel(folder: Path, package: LocalPackage) -> Path:
     """A wheel with no files standing for a package the tree provides: its real version and requirements.
@@ -74,7 +77,8 @@ _PRERELEASE_HINT = re.compile(r"^hint:.*pre-release.*$", re.MULTILINE | re.IGNOR
 _PRERELEASE_ROUNDS = 10
 
 
-def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleases: Callable[[str], bool] | None) -> None:
+def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleases: Callable[[str], bool] | None,
+                                   uv: UvRunner) -> None:
     """Run `uv pip compile` so that it follows incrinstall's pre-release rule, which uv >= 0.12 has no mode for.
 
     The rule admits a package's pre-releases when a root requirement names one (`args` already
@@ -86,24 +90,22 @@ def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleas
     Otherwise resolve with `explicit` plus those packages allowed, and allow any more that uv's
     hint then names as refused and that have only pre-releases.
     """
-    from incrinstall.common.uv import run_uv
-
     at = args.index("--prerelease") + 1 if "--prerelease" in args else None
     if only_prereleases is None or at is None or args[at] != "explicit":
-        run_uv(args, what="resolving with uv")
+        uv.run(args, what="resolving with uv")
         return
     first = [*args[:at], "if-necessary", *args[at + 1:]]
-    allowed = {canonicalize_name(v.split("=", 1)[0]) for k, v in zip(args, args[1:]) if k == "--prerelease-package"}
+    allowed = {canonical_name(v.split("=", 1)[0]) for k, v in zip(args, args[1:]) if k == "--prerelease-package"}
     preferences = output.read_text() if output.exists() else None  # uv overwrites them with its answer
     try:
-        run_uv(first, what="resolving with uv")
+        uv.run(first, what="resolving with uv")
         pre = {name for name, (version, _files) in parse_pylock(read_toml(output), set()).items()
                if _is_prerelease(version)} - allowed
         extra = {name for name in pre if only_prereleases(name)}
         if extra == pre:
             return
-    except InstallError as exc:
-        said = getattr(exc, "output", "") or exc.detail or exc.message
+    except UvError as exc:
+        said = exc.output or exc.detail or exc.message
         if "No solution found" not in said:
             raise  # the index or the network failed, not the pre-release rule: asking again doubles the wait
         extra = set()
@@ -116,16 +118,16 @@ def _run_allowing_only_prereleases(args: list[str], output: Path, only_prereleas
             args += ["--prerelease-package", f"{name}=allow"]
         allowed |= extra
         try:
-            run_uv(args, what="resolving with uv")
+            uv.run(args, what="resolving with uv")
             return
-        except InstallError as exc:
-            said = getattr(exc, "output", "") or ""
-            named = {canonicalize_name(n) for hint in _PRERELEASE_HINT.findall(said)
+        except UvError as exc:
+            said = exc.output
+            named = {canonical_name(n) for hint in _PRERELEASE_HINT.findall(said)
                      for n in re.findall(r"`([A-Za-z0-9][A-Za-z0-9._-]*)`", hint)}
             extra = {n for n in named - allowed if only_prereleases(n)}
             if not extra:
                 raise
-    run_uv(args, what="resolving with uv")
+    uv.run(args, what="resolving with uv")
 
 
 # uv's words for a package of which it found nothing: not on the index, or a page with no usable file.
@@ -137,14 +139,12 @@ def _missing_notes(said: str, why_missing: Callable[[str], str | None] | None) -
     """"what the index says" lines for the packages uv found nothing of: uv names none of the URLs."""
     if why_missing is None:
         return ""
-    names = dict.fromkeys(canonicalize_name(a or b) for a, b in _MISSING.findall(said))
+    names = dict.fromkeys(canonical_name(a or b) for a, b in _MISSING.findall(said))
     notes = [f"  {name}: {why}" for name in names if (why := why_missing(name))]
     return "\nwhat the index says:\n" + "\n".join(notes) if notes else ""
 
 
 def _is_prerelease(version: str) -> bool:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(version).is_prerelease
     except InvalidVersion:
@@ -171,11 +171,11 @@ class LockedFile:
     metadata_url: str | None = None  # uv read its metadata; incrinstall did not
 
 
-def parse_pylock(data: dict, skip: set[str]) -> dict[str, tuple[str, list[LockedFile]]]:
+def parse_pylock(data: dict[str, Any], skip: set[str]) -> dict[str, tuple[str, list[LockedFile]]]:
     """uv's PEP 751 output -> {canonical name: (version, files)}; packages in `skip` (the tree's) are left out."""
-    out = {}
+    out: dict[str, tuple[str, list[LockedFile]]] = {}
     for entry in data.get("packages", []):
-        name = canonicalize_name(entry["name"])
+        name = canonical_name(entry["name"])
         if name in skip or "version" not in entry:
             continue
         dists = list(entry.get("wheels") or []) + ([entry["sdist"]] if entry.get("sdist") else [])
@@ -196,10 +196,11 @@ def resolve_with_uv(
     installed: Mapping[str, InstalledDist],
     uv_index_args: list[str],
     local_packages: Sequence[LocalPackage] = (),
-    prerelease: str = "if-necessary-or-explicit",
+    prerelease: PrereleaseMode = "if-necessary-or-explicit",
     preferences: Mapping[str, str] | None = None,
     only_prereleases: Callable[[str], bool] | None = None,
     why_missing: Callable[[str], str | None] | None = None,
+    uv: UvRunner = REAL_UV,
 ) -> Resolution:
     """Pin the root requirements with uv; raise ResolutionError (with uv's explanation) if impossible.
 
@@ -208,9 +209,8 @@ def resolve_with_uv(
     `only_prereleases(name)`: has the package published nothing but pre-releases? (See
     `_run_allowing_only_prereleases`.)
     `why_missing(name)`: what the index pages said of a package uv found no versions of (their URLs).
+    `uv`: runs `uv pip compile` (a test may hand a fake).
     """
-    from incrinstall.common.config import uv_prerelease_args
-
     local = {lp.name: lp.version for lp in local_packages}
     with tempfile.TemporaryDirectory(prefix="incrinstall-uv-") as tmp:
         folder = Path(tmp)
@@ -232,9 +232,9 @@ def resolve_with_uv(
             (folder / "constraints.txt").write_text("".join(f"{line}\n" for line in pinned))
             args += ["-c", str(folder / "constraints.txt")]
         try:
-            _run_allowing_only_prereleases(args, output, only_prereleases)
-        except InstallError as exc:
-            said = getattr(exc, "output", "") or exc.detail or exc.message
+            _run_allowing_only_prereleases(args, output, only_prereleases, uv)
+        except UvError as exc:
+            said = exc.output or exc.detail or exc.message
             if "No solution found" not in said:
                 raise  # the index or the interpreter failed, not the specs: uv's words say which
             explanation = "\n".join(said.strip().splitlines()[:120])
@@ -246,12 +246,12 @@ def resolve_with_uv(
 
     root_sources: dict[str, list[str]] = {}
     for r in requirements:
-        name = canonicalize_name(Requirement(r.requirement).name)
+        name = canonical_name(Requirement(r.requirement).name)
         root_sources.setdefault(name, []).append(r.source)
     pins: dict[str, Pin] = {}
     for name, (version, files) in locked.items():
         dist = installed.get(name)
-        origin = "installed" if dist is not None and dist.version == version else "index"
+        origin: PinOrigin = "installed" if dist is not None and dist.version == version else "index"
         hashes = tuple(f"sha256:{f.hashes['sha256']}" for f in files) if all(
             f.hashes.get("sha256") for f in files) and files else ()
         direct = files[0].url if files and files[0].direct else None

@@ -22,13 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from incrinstall.common.atomic import write_atomic
 from incrinstall.common.errors import InvalidMetadata, SpecError
 from incrinstall.common.paths import cache_dir
+from incrinstall.common.tomlfile import load_toml
+from incrinstall.common.vcs import repository_state
 
 if TYPE_CHECKING:
     from incrinstall.common.config import IndexConfig
@@ -78,7 +84,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _material_id(cache_key_material: str, markers: dict, mode: str = "build") -> str:
+# What a hook run is asked for: the editable wheel (a build, whose hooks may add dependencies), or the metadata.
+HookMode = Literal["build", "metadata"]
+
+
+def _material_id(cache_key_material: str, markers: dict[str, str], mode: HookMode = "build") -> str:
     return _sha(f"{CACHE_VERSION}\0{mode}\0{cache_key_material}\0{json.dumps(markers, sort_keys=True)}".encode())
 
 
@@ -91,8 +101,8 @@ def folder_names(project_dir: Path, rel: str) -> list[str] | None:
     return sorted(name for name in names if name not in IGNORED_NAMES)
 
 
-def _result_key(material_id: str, project_dir: Path, files: list[str], folders: list[str] = (),
-                vcs: list[str] = ()) -> str:
+def _result_key(material_id: str, project_dir: Path, files: Sequence[str], folders: Sequence[str] = (),
+                vcs: Sequence[str] = ()) -> str:
     h = hashlib.sha256(material_id.encode())
     for rel in sorted(files):
         try:
@@ -105,8 +115,6 @@ def _result_key(material_id: str, project_dir: Path, files: list[str], folders: 
         h.update(f"\0{rel}/\0".encode() + (b"-missing-" if names is None else "\0".join(names).encode("utf-8",
                                                                                                  "surrogateescape")))
     if vcs:
-        from incrinstall.common.vcs import repository_state
-
         h.update(f"\0vcs\0{repository_state(project_dir, list(vcs))}".encode())
     return h.hexdigest()
 
@@ -123,7 +131,7 @@ def posix_parent(rel: str) -> str:
 _SEEN_KEPT = 8  # what the backend looked at, for this many recent runs of one material (trees that alternate)
 
 
-def _seen(material_id: str) -> list[dict]:
+def _seen(material_id: str) -> list[dict[str, Any]]:
     """What the backend looked at in recent runs for this material, the latest first ([] when none)."""
     try:
         data = json.loads((_hooks_dir() / "index" / f"{material_id}.json").read_text(encoding="utf-8"))
@@ -172,10 +180,7 @@ def run_hook(
     if cached is not None:
         return cached
 
-    import shutil
-    import sys
-    import tempfile
-
+    # The backend machinery (pyproject_hooks, build environments) only when the cache has no answer.
     from incrinstall.backends.backend import editable_metadata
 
     hooks = _hooks_dir()
@@ -269,8 +274,6 @@ def _credited_file(project_dir: Path, build_backend: str, opened: list[str]) -> 
 
 def _hatch_hook_file(project_dir: Path) -> str:
     """The custom hook script that pyproject.toml names (hatchling's default: hatch_build.py)."""
-    from incrinstall.common.tomlfile import load_toml
-
     try:
         data = load_toml(project_dir / "pyproject.toml", "pyproject.toml")[0]
     except SpecError:  # unreadable or not TOML: the build itself reports that, with the line
@@ -284,6 +287,7 @@ def _hatch_hook_file(project_dir: Path) -> str:
         build.get("targets", {}).get("editable", {}).get("hooks", {}).get("custom", {}),
     ]
     for table in candidates:
-        if isinstance(table, dict) and isinstance(table.get("path"), str):
-            return table["path"]
+        path = table.get("path") if isinstance(table, dict) else None
+        if isinstance(path, str):
+            return path
     return "hatch_build.py"

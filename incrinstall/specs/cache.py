@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from incrinstall import __version__
 from incrinstall.common.atomic import write_atomic
@@ -62,7 +63,7 @@ def store(specset: SpecSet, markers: dict[str, str]) -> None:
         pass
 
 
-def _specset(d: dict, selection: Selection) -> SpecSet:
+def _specset(d: dict[str, Any], selection: Selection) -> SpecSet:
     meta = d.get("project_metadata")
     return SpecSet(
         project_dir=d["project_dir"],

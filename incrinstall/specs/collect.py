@@ -1,11 +1,11 @@
 """Collect a project tree's root requirements from every spec source, with provenance and the spec fingerprint.
 
-`collect()` asks each source module (pyproject.py, backend_metadata.py, providers.py, reqfiles.py)
-for what it declares, then expands the declarations against the packages the tree
-itself provides (the project, uv workspace members, in-tree providers): a requirement
-on one of those is satisfied by the tree, so its own dependencies are collected instead.
-A project whose metadata is not static (setup.py, setup.cfg, Poetry, dynamic fields, hatchling
-hooks) gets it from its own build backend, as pip and uv do.
+`collect()` runs its phases in order: read the tree (the workspace, provider.yaml files, requirements
+files), settle which providers are packages of the tree, ask the build backend where the metadata is
+not static (setup.py, setup.cfg, Poetry, dynamic fields, hatchling hooks; as pip and uv do), make a
+node of each package the tree provides, seed the expansion with what the selection asks for, and
+expand (expand.py): a requirement on a tree package is satisfied by the tree, so its own
+dependencies are collected instead.
 
 Extras of in-tree providers (`additional-extras` in provider.yaml) are included for a
 selected provider when `--all-extras` is given, when `--extra NAME` names them, or when
@@ -14,17 +14,29 @@ a requirement asks for them (`apache-airflow-providers-x[NAME]`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from incrinstall.specs.model import Declared, LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
+from packaging.requirements import Requirement
+
 from incrinstall.common import recipe_manifest
+from incrinstall.common.errors import SpecError
+from incrinstall.common.fingerprint import fingerprint
 from incrinstall.common.names import canonical_name
+from incrinstall.specs import cache, pyproject, reqfiles
+from incrinstall.specs import providers as provider_specs
+from incrinstall.specs.backend_metadata import run_hook
+from incrinstall.specs.expand import Expander, Known, TreeNode, local_package
+from incrinstall.specs.model import Declared, ProjectMetadata, RootRequirement, Selection, SpecSet
+from incrinstall.specs.providers import Provider
+from incrinstall.specs.pyproject import LEGACY_FILES, PYPROJECT, Project, Workspace
 
 if TYPE_CHECKING:
     from incrinstall.common.config import IndexConfig
-    from incrinstall.specs.pyproject import Project
 
 _DYNAMIC_DEPS = frozenset({"dependencies", "optional-dependencies"})
 
@@ -36,7 +48,9 @@ class HookOutput(Protocol):
     provides_extra: list[str]
     files: list[str]  # relpaths the backend read
     metadata_file: str  # the file the requirements are credited to ("": pyproject.toml)
+    metadata_path: str  # absolute path of the METADATA text the backend wrote ("" when none is kept)
     version: str  # the Version computed ("" when none)
+    wheel_path: str  # the editable wheel the backend built, when it built one ("" when not)
     name: str  # the Name written ("" when none)
     folders: list[str]  # folders whose names the answer depends on (relpaths, "." = the project folder)
     vcs: list[str]  # version-control tools the backend ran ("git", "hg")
@@ -54,16 +68,6 @@ class HookRunner(Protocol):
                  python: str = ..., index: IndexConfig = ..., build: bool = ...) -> HookOutput: ...
 
 
-@dataclass
-class _Node:
-    """A package the tree provides, with what it declares."""
-
-    name: str
-    base: list[Declared]
-    extras: dict[str, list[Declared]]
-    label: str  # for errors: where its extras are declared
-
-
 def collect(project_dir: str | Path, selection: Selection, markers: dict[str, str], *,
             python_full_version: str | None = None, python: str | None = None, index: IndexConfig | None = None,
             hook_runner: HookRunner | None = None) -> SpecSet:
@@ -76,23 +80,64 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
     recompute it from the recorded files alone. `python_full_version` is accepted for
     symmetry with the other steps; the markers already carry it.
     """
-    from incrinstall.common.errors import SpecError
-    from incrinstall.common.fingerprint import fingerprint
-
     project_dir = Path(project_dir).resolve()
     if not project_dir.is_dir():
         raise SpecError("project folder not found", where=str(project_dir))
     env = dict(markers)
     if hook_runner is None:  # (an injected runner is a test's: its answers are not the backend's to cache)
-        from incrinstall.specs import cache
-
         cached = cache.load(project_dir, selection, env)
         if cached is not None:
             return cached
-    # The readers only now: a cached answer needs none of them.
-    from incrinstall.specs import providers as provider_specs
-    from incrinstall.specs import pyproject, reqfiles
+    tree = _read_tree(project_dir, selection, env)
+    chosen = _choose_providers(tree, selection)
+    # The slow part last, so that cheap errors surface first.
+    asked = _ask_backends(project_dir, tree.workspace, env, hook_runner or run_hook, python=python, index=index)
+    packages = _tree_packages(project_dir, tree.workspace, chosen.yaml_providers, selection)
+    expander = Expander(packages.nodes, env)
+    local = [local_package(name, known, packages.nodes[name], expander) for name, known in packages.versions.items()]
+    _seed(expander, project_dir, tree, chosen, packages, selection)
+    requirements = expander.run()
+    constraints = Expander({}, env)
+    constraints.queue.extend(tree.reqs.constraints)
+    files = sorted({*tree.files, *asked.files})
+    root = tree.workspace.root
+    specset = SpecSet(
+        project_dir=str(project_dir),
+        project_name=root.name if root is not None else None,
+        requirements=requirements,
+        constraints=constraints.run(),
+        files=files,
+        fingerprint=fingerprint(project_dir, files, selection, env, contents=tree.reqs.url_contents),
+        selection=selection,
+        local_packages=local,
+        scanned_dirs=sorted({*tree.scanned, *asked.folders}),
+        notes=tree.notes + chosen.notes,
+        project_metadata=_project_metadata(root) if root is not None and root.name else None,
+        vcs=sorted(asked.vcs),
+    )
+    _refuse_unsupported_urls(specset)
+    if hook_runner is None:
+        cache.store(specset, env)
+    return specset
 
+
+# -- reading the tree --------------------------------------------------------------------------
+
+
+@dataclass
+class _Tree:
+    """The tree's spec files as read, before any backend runs (relpaths from the project folder)."""
+
+    workspace: Workspace
+    providers: list[Provider]  # the provider.yaml files that may be providers of the tree
+    reqs: reqfiles.ReqFiles  # the -r and -c files
+    files: list[str]  # every spec file read
+    scanned: list[str]  # the folders whose listing decided which spec files exist
+    notes: list[str]  # what was read but ignored, and why
+
+
+def _read_tree(project_dir: Path, selection: Selection, markers: dict[str, str]) -> _Tree:
+    """The workspace, provider.yaml and requirements files of the tree, and the files its globs name."""
     workspace = pyproject.read_workspace(project_dir)
     root = workspace.root
     files: list[str] = list(workspace.files)
@@ -103,9 +148,8 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         files.append("uv.toml")  # its index settings change the resolution: an edit must defeat the no-op
     scanned: list[str] = []
     provider_files = provider_specs.find_provider_files(project_dir, scanned)
-    member_dirs = {m.path for m in workspace.members}
     notes: list[str] = []
-    if not member_dirs:
+    if not workspace.members:
         # Without a workspace, a provider.yaml is a provider of the tree only in its providers folder
         # (the Airflow 2 layout) or where [tool.incrinstall] provider-paths says: a stray one
         # (src/pkg/bundles/provider.yaml) must not stand in for a package from the index.
@@ -114,7 +158,7 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         notes += [f"{rel}: not a provider of this tree (not under a providers/ folder of the tree or of a "
                   "top-level package, nor in [tool.incrinstall] provider-paths); ignored" for rel in stray]
         provider_files = [rel for rel in provider_files if rel not in stray]
-    providers = provider_specs.read_providers(project_dir, provider_files, env)
+    providers = provider_specs.read_providers(project_dir, provider_files, markers)
     files += provider_files
     reqs = reqfiles.read(project_dir, selection.requirement_files, selection.constraint_files)
     files += reqs.files
@@ -122,231 +166,10 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         files += _glob_files(project_dir, root.spec_globs)
         for pattern in [*root.members, *root.exclude, *root.spec_globs]:
             scanned += _glob_scanned_dirs(project_dir, pattern)
-
-    # A provider.yaml is a package of the tree only where the tree builds it: beside a workspace
-    # member's pyproject.toml (which then declares its dependencies), or in a tree without a
-    # workspace, in its providers folders (the Airflow 2 layout, where the root builds every provider).
-    if member_dirs:
-        member_providers = [p for p in providers if p.path in member_dirs]
-        yaml_providers: list = []
-        notes += [f"{p.yaml}: not a package of the tree (no workspace member builds it); ignored"
-                  for p in providers if p.path not in member_dirs]
-    else:
-        member_providers, yaml_providers = [], providers
-    chosen = _select_providers(yaml_providers + member_providers, selection.providers)
-    # `--provider ID` of a workspace member selects that package; by default members are reached
-    # like any other (through requirements), never seeded by their provider.yaml.
-    chosen_members = [p for p in chosen if p in member_providers] if selection.providers else []
-    chosen = [p for p in chosen if p not in member_providers]
-
-    # The slow part last, so that cheap errors surface first.
-    vcs: set[str] = set()
-    for project in ([root] if root else []) + workspace.members:
-        if project.needs_backend:
-            asked = _run_hook(project_dir, project, env, hook_runner, python=python, index=index)
-            files += asked.files
-            scanned += asked.folders
-            vcs.update(asked.vcs)
-
-    nodes: dict[str, _Node] = {}
-    versions: dict[str, tuple[str | None, str, str]] = {}  # name -> (version, folder, file that states it)
-    paths: dict[str, str] = {}  # absolute folder -> node name
-    for project in ([root] if root else []) + workspace.members:
-        if project.name is None:
-            continue
-        _add_node(nodes, project.name, project.base, project.extras, project.extras_where or project.pyproject)
-        versions.setdefault(project.name, (project.version, project.path, project.pyproject))
-        paths[str((project_dir / project.path).resolve())] = project.name
-    for p in yaml_providers:
-        if p.skipped is not None:
-            continue
-        base = p.dependencies + (p.devel if selection.provider_devel else [])
-        _add_node(nodes, p.name, base, p.extras, p.yaml)
-        versions.setdefault(p.name, (p.version, p.path, p.yaml))
-        paths.setdefault(str((project_dir / p.path).resolve()), p.name)
-
-    expander = _Expander(nodes, env)
-    local = {name: _local_package(name, versions[name], nodes[name], expander) for name in versions}
-
-    # Seeds, in the order their requirements are listed: the selected projects, their extras and
-    # groups, the providers, then requirements files. The selection follows `uv sync`: the root
-    # project by default (every member for a virtual root), `--all-packages`, or `--package NAME`.
-    selected = _select_projects(root, workspace.members, selection, chosen_members)
-    for project in selected:
-        expander.take(project.name, None, project.pyproject)
-    provider_extras = {e for p in chosen for e in p.extras}
-    wanted = [canonical_name(e) for e in selection.extras]
-    declared = {e for project in selected for e in nodes[project.name].extras}
-    for extra in wanted:
-        if extra not in declared and extra not in provider_extras:
-            valid = ", ".join(sorted(declared | provider_extras)) or "(none)"
-            labels = [nodes[project.name].label for project in selected]
-            where = labels[0] if labels else (root.pyproject if root else "--extra")  # no file asked for it
-            raise SpecError(f"unknown extra {extra!r}; valid extras: {valid}", where=where)
-    for project in selected:
-        node = nodes[project.name]
-        for extra in node.extras if selection.all_extras else [e for e in wanted if e in node.extras]:
-            expander.take(node.name, extra, node.label)
-    if root is None:
-        group_owners = []
-    elif selection.packages:
-        group_owners = selected
-    elif selection.all_packages or root.name is None:
-        group_owners = [root, *workspace.members]  # uv takes a group from every member that has it
-    else:
-        group_owners = [root]
-    for group in selection.groups:
-        if root is None:
-            raise SpecError(f"unknown dependency group {group!r}: there is no pyproject.toml", where=str(project_dir))
-        owners = [project for project in group_owners if canonical_name(group) in project.groups]
-        if not owners:
-            valid = ", ".join(sorted({g for project in group_owners for g in project.groups})) or "(none)"
-            first = group_owners[0] if group_owners else root
-            raise SpecError(f"unknown dependency group {group!r}; valid groups: {valid}",
-                            where=first.groups_where or first.pyproject)
-        for project in owners:
-            expander.queue.extend(pyproject.group_requirements(project, group,
-                                                               where=project.groups_where or project.pyproject))
-    for p in chosen:
-        expander.take(p.name, None, p.yaml)
-        for extra in p.extras:
-            if selection.all_extras or extra in wanted:
-                expander.take(p.name, extra, p.yaml)
-    for item in reqs.requirements:
-        if isinstance(item, reqfiles.LocalRef):
-            name = paths.get(item.path)
-            if name is None:
-                continue  # a folder that is not one of the tree's packages: nothing to resolve from an index
-            extras = f"[{','.join(item.extras)}]" if item.extras else ""
-            item = Declared(name + extras, item.source, "requirements")
-        expander.queue.append(item)
-
-    requirements = expander.run()
-    constraints = _Expander({}, env)
-    constraints.queue.extend(reqs.constraints)
-    files = sorted(set(files))
-    specset = SpecSet(
-        project_dir=str(project_dir),
-        project_name=root.name if root is not None else None,
-        requirements=requirements,
-        constraints=constraints.run(),
-        files=files,
-        fingerprint=fingerprint(project_dir, files, selection, env, contents=reqs.url_contents),
-        selection=selection,
-        local_packages=list(local.values()),
-        scanned_dirs=sorted(set(scanned)),
-        notes=notes,
-        project_metadata=_project_metadata(root) if root is not None and root.name else None,
-        vcs=sorted(vcs),
-    )
-    _refuse_unsupported_urls(specset)
-    if hook_runner is None:
-        cache.store(specset, env)
-    return specset
-
-
-def spec_files_present(project_dir: Path) -> bool:
-    """Does the tree hold any spec file collect() reads on its own (pyproject.toml, setup.py, setup.cfg, provider.yaml)?"""
-    from incrinstall.specs.providers import find_provider_files
-    from incrinstall.specs.pyproject import LEGACY_FILES, PYPROJECT
-
-    if any((project_dir / name).is_file() for name in (PYPROJECT, *LEGACY_FILES)):
-        return True
-    return bool(find_provider_files(project_dir))
-
-
-def _refuse_unsupported_urls(specset: SpecSet) -> None:
-    """Direct URL requirements name a wheel or an sdist by https://, http:// or file://; VCS URLs are refused."""
-    from packaging.requirements import Requirement
-
-    from incrinstall.common.errors import SpecError
-
-    for root in [*specset.requirements, *specset.constraints]:
-        if "@" not in root.requirement:
-            continue
-        url = Requirement(root.requirement).url
-        if url and url.split(":", 1)[0] not in ("https", "http", "file"):
-            raise SpecError(f"direct URL requirement {root.requirement!r}: only https://, http:// and file:// "
-                            "URLs of a wheel or an sdist are supported (not VCS URLs)", where=root.source)
-
-
-def _project_metadata(root) -> ProjectMetadata:
-    """The root project's Requires-Dist / Provides-Extra as its backend writes them (see ProjectMetadata)."""
-    from incrinstall.specs import pyproject
-
-    if root.backend is not None:  # a hook ran: the backend's own lines, exactly
-        backend = root.backend
-        text = ""
-        if getattr(backend, "metadata_path", ""):
-            try:
-                text = Path(backend.metadata_path).read_text(encoding="utf-8")
-            except OSError:
-                text = ""
-        return ProjectMetadata(root.name, root.version, tuple(backend.requires_dist),
-                               tuple(backend.provides_extra), root.shape, text,
-                               getattr(backend, "wheel_path", "") or "")
-    requires, extras = pyproject.static_requires_dist(root)
-    return ProjectMetadata(root.name, root.version, requires, extras, root.shape)
-
-
-def _select_projects(root, members, selection: Selection, chosen_members) -> list:
-    """The workspace projects whose dependencies are installed, as `uv sync` selects them."""
-    from incrinstall.common.errors import SpecError
-
-    everyone = ([root] if root is not None and root.name else []) + list(members)
-    if selection.packages:
-        by_name = {project.name: project for project in everyone}
-        picked = []
-        for name in selection.packages:
-            project = by_name.get(canonical_name(name))
-            if project is None:
-                valid = ", ".join(sorted(by_name)) or "(none)"
-                raise SpecError(f"unknown workspace package {name!r}; valid packages: {valid}", where="--package")
-            if project not in picked:
-                picked.append(project)
-        return picked + [m for m in members if m.name in {p.name for p in chosen_members} and m not in picked]
-    if selection.all_packages or (root is not None and root.name is None):
-        return everyone
-    picked = [root] if root is not None and root.name else []
-    return picked + [m for m in members if m.name in {p.name for p in chosen_members}]
-
-
-def _add_node(nodes: dict[str, _Node], name: str, base, extras, label: str) -> None:
-    # A workspace member that also has a provider.yaml is one package: merge what both declare.
-    node = nodes.get(name)
-    if node is None:
-        nodes[name] = _Node(name, list(base), {k: list(v) for k, v in extras.items()}, label)
-        return
-    node.base.extend(base)
-    for key, items in extras.items():
-        node.extras.setdefault(key, []).extend(items)
-
-
-def _select_providers(providers, wanted: tuple[str, ...]):
-    from incrinstall.common.errors import SpecError
-
-    active = [p for p in providers if p.skipped is None]
-    if not wanted:
-        return active
-    chosen = []
-    for ident in wanted:
-        match = [p for p in providers if ident in (p.id, p.folder_id, p.name) or canonical_name(ident) == p.name]
-        if not match:
-            valid = ", ".join(sorted(p.id for p in active)) or "(none)"
-            raise SpecError(f"unknown provider {ident!r}; valid providers: {valid}", where="--provider")
-        for p in match:
-            if p.skipped is not None:
-                raise SpecError(f"provider {ident!r} is not part of the tree for this target: {p.skipped}",
-                                where=p.yaml)
-            if p not in chosen:
-                chosen.append(p)
-    return chosen
+    return _Tree(workspace, providers, reqs, files, scanned, notes)
 
 
 def _glob_files(project_dir: Path, patterns: list[str]) -> list[str]:
-    import glob
-    import os
-
     out = []
     for pattern in patterns:
         for hit in glob.glob(pattern, root_dir=project_dir, recursive=True):
@@ -357,9 +180,6 @@ def _glob_files(project_dir: Path, patterns: list[str]) -> list[str]:
 
 def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
     """The folders whose listing a glob depends on: its literal base, and everything below if it goes deeper."""
-    import glob
-    import os
-
     parts = Path(pattern).as_posix().split("/")
     literal = []
     for part in parts:
@@ -375,29 +195,92 @@ def _glob_scanned_dirs(project_dir: Path, pattern: str) -> list[str]:
     return out
 
 
+# -- which providers are packages of the tree ----------------------------------------------------
+
+
+@dataclass
+class _Providers:
+    yaml_providers: list[Provider]  # packages of the tree by their provider.yaml alone (no workspace)
+    chosen: list[Provider]  # seeded: the selected providers (every active one by default)
+    chosen_members: list[Provider]  # workspace members selected by `--provider ID`
+    notes: list[str] = field(default_factory=list)
+
+
+def _choose_providers(tree: _Tree, selection: Selection) -> _Providers:
+    """A provider.yaml is a package of the tree only where the tree builds it.
+
+    Beside a workspace member's pyproject.toml (which then declares its dependencies), or in a tree
+    without a workspace, in its providers folders (the Airflow 2 layout, where the root builds every provider).
+    """
+    member_dirs = {m.path for m in tree.workspace.members}
+    notes: list[str] = []
+    if member_dirs:
+        member_providers = [p for p in tree.providers if p.path in member_dirs]
+        yaml_providers: list[Provider] = []
+        notes += [f"{p.yaml}: not a package of the tree (no workspace member builds it); ignored"
+                  for p in tree.providers if p.path not in member_dirs]
+    else:
+        member_providers, yaml_providers = [], tree.providers
+    chosen = _select_providers(yaml_providers + member_providers, selection.providers)
+    # `--provider ID` of a workspace member selects that package; by default members are reached
+    # like any other (through requirements), never seeded by their provider.yaml.
+    chosen_members = [p for p in chosen if p in member_providers] if selection.providers else []
+    chosen = [p for p in chosen if p not in member_providers]
+    return _Providers(yaml_providers, chosen, chosen_members, notes)
+
+
+def _select_providers(providers: list[Provider], wanted: tuple[str, ...]) -> list[Provider]:
+    active = [p for p in providers if p.skipped is None]
+    if not wanted:
+        return active
+    chosen: list[Provider] = []
+    for ident in wanted:
+        match = [p for p in providers if ident in (p.id, p.folder_id, p.name) or canonical_name(ident) == p.name]
+        if not match:
+            valid = ", ".join(sorted(p.id for p in active)) or "(none)"
+            raise SpecError(f"unknown provider {ident!r}; valid providers: {valid}", where="--provider")
+        for p in match:
+            if p.skipped is not None:
+                raise SpecError(f"provider {ident!r} is not part of the tree for this target: {p.skipped}",
+                                where=p.yaml)
+            if p not in chosen:
+                chosen.append(p)
+    return chosen
+
+
+# -- asking the build backends -------------------------------------------------------------------
+
+
 @dataclass
 class _Asked:
-    """What asking a project's backend added to the collection (relpaths from the project dir)."""
+    """What asking the backends added to the collection (relpaths from the project dir)."""
 
-    files: list[str]
-    folders: list[str]
-    vcs: list[str]
+    files: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    vcs: set[str] = field(default_factory=set)
 
 
-def _run_hook(project_dir: Path, project: Project, markers: dict[str, str], hook_runner: HookRunner | None, *,
+def _ask_backends(project_dir: Path, workspace: Workspace, markers: dict[str, str], hook_runner: HookRunner, *,
+                  python: str | None, index: IndexConfig | None) -> _Asked:
+    """Each project of the workspace whose metadata is not static, completed by its backend's answer."""
+    asked = _Asked()
+    for project in _projects(workspace):
+        if project.needs_backend:
+            one = _run_hook(project_dir, project, markers, hook_runner, python=python, index=index)
+            asked.files += one.files
+            asked.folders += one.folders
+            asked.vcs.update(one.vcs)
+    return asked
+
+
+def _projects(workspace: Workspace) -> list[Project]:
+    """The root project (when there is a pyproject.toml, setup.py or setup.cfg) and every workspace member."""
+    return ([workspace.root] if workspace.root is not None else []) + workspace.members
+
+
+def _run_hook(project_dir: Path, project: Project, markers: dict[str, str], hook_runner: HookRunner, *,
               python: str | None, index: IndexConfig | None) -> _Asked:
     """Let the build backend say what pyproject.toml does not; what it looked at (relative to project_dir)."""
-    from incrinstall.common.errors import SpecError
-    from incrinstall.specs import pyproject
-    from incrinstall.common.fingerprint import fingerprint
-
-    if hook_runner is None:
-        try:
-            from incrinstall.specs.backend_metadata import run_hook
-        except ImportError:
-            raise SpecError("the project's metadata is not static, but the build-backend hook runner is not "
-                            "available", where=project.pyproject) from None
-        hook_runner = run_hook
     folder = project_dir / project.path
     prefix = "" if project.path == "." else project.path + "/"
     own = [rel[len(prefix):] for rel in project.own_files]
@@ -420,126 +303,183 @@ def _run_hook(project_dir: Path, project: Project, markers: dict[str, str], hook
         hook_files.append(label)
     hook_files += [rel for rel in project.own_files if (project_dir / rel).is_file()]
     folders = [project.path if rel == "." else prefix + rel for rel in result.folders]
-    return _Asked(sorted(set(hook_files)), sorted(set(folders)), list(result.vcs))
+    return _Asked(sorted(set(hook_files)), sorted(set(folders)), set(result.vcs))
 
 
-def _local_package(name: str, known: tuple[str | None, str, str], node: _Node, expander: _Expander) -> LocalPackage:
-    """A tree package with its version and what it requires for the target (markers evaluated).
+# -- the packages the tree provides ----------------------------------------------------------------
 
-    A dynamic version was computed by the backend already; a version the tree does not state
-    at all (no `version`, a provider.yaml without `versions`) stays None, and the resolver
-    refuses to check a version specifier against it rather than accept it unchecked.
+
+@dataclass
+class _TreePackages:
+    nodes: dict[str, TreeNode]
+    versions: dict[str, Known]
+    paths: dict[str, str]  # absolute folder -> node name
+
+
+def _tree_packages(project_dir: Path, workspace: Workspace, yaml_providers: list[Provider],
+                   selection: Selection) -> _TreePackages:
+    """A node for each package the tree provides: its projects (with the backends' answers), then its providers."""
+    packages = _TreePackages({}, {}, {})
+    for project in _projects(workspace):
+        if project.name is None:
+            continue
+        _add_node(packages.nodes, project.name, project.base, project.extras,
+                  project.extras_where or project.pyproject)
+        packages.versions.setdefault(project.name, (project.version, project.path, project.pyproject))
+        packages.paths[str((project_dir / project.path).resolve())] = project.name
+    for p in yaml_providers:
+        if p.skipped is not None:
+            continue
+        base = p.dependencies + (p.devel if selection.provider_devel else [])
+        _add_node(packages.nodes, p.name, base, p.extras, p.yaml)
+        packages.versions.setdefault(p.name, (p.version, p.path, p.yaml))
+        packages.paths.setdefault(str((project_dir / p.path).resolve()), p.name)
+    return packages
+
+
+def _add_node(nodes: dict[str, TreeNode], name: str, base: list[Declared], extras: dict[str, list[Declared]],
+              label: str) -> None:
+    # A workspace member that also has a provider.yaml is one package: merge what both declare.
+    node = nodes.get(name)
+    if node is None:
+        nodes[name] = TreeNode(name, list(base), {k: list(v) for k, v in extras.items()}, label)
+        return
+    node.base.extend(base)
+    for key, items in extras.items():
+        node.extras.setdefault(key, []).extend(items)
+
+
+# -- the seeds: what the selection asks for ----------------------------------------------------------
+
+
+def _seed(expander: Expander, project_dir: Path, tree: _Tree, chosen: _Providers, packages: _TreePackages,
+          selection: Selection) -> None:
+    """Queue the seeds, in the order their requirements are listed.
+
+    The selected projects, their extras and groups, the providers, then requirements files. The
+    selection follows `uv sync`: the root project by default (every member for a virtual root),
+    `--all-packages`, or `--package NAME`.
     """
-    version, path, where = known
-    return LocalPackage(
-        name, version, path,
-        requires=expander.evaluate(node.base),
-        extras={extra: expander.evaluate(items) for extra, items in node.extras.items()},
-        where=where,
-        requires_dist=tuple(_metadata_line(item) for item in [*node.base, *(i for v in node.extras.values() for i in v)]),
-        provides_extra=tuple(node.extras),
-    )
-
-
-def _metadata_line(item: Declared) -> str:
-    """A declared requirement as a Requires-Dist line: its marker kept, `extra == "x"` added for an extra's."""
-    if not item.extra or "extra" in item.requirement.partition(";")[2]:
-        return item.requirement  # a base requirement, or a backend's line that names its extra already
-    text, _, marker = item.requirement.partition(";")
-    marker = marker.strip()
-    return f'{text.strip()}; ({marker}) and extra == "{item.extra}"' if marker else f'{text.strip()}; extra == "{item.extra}"'
-
-
-class _Expander:
-    """Evaluate markers and replace requirements on tree packages by what those packages declare."""
-
-    def __init__(self, nodes: dict[str, _Node], markers: dict[str, str]):
-        from collections import deque
-
-        self.nodes = nodes
-        self.markers = markers
-        self.queue: deque[Declared] = deque()
-        self.taken: set[tuple[str, str | None]] = set()
-        self._parsed: dict = {}  # requirement text -> packaging Requirement
-
-    def take(self, name: str, extra: str | None, where: str, *, now: bool = False) -> None:
-        """Queue what a tree package declares (its base or one extra); `now` puts it next in line."""
-        from incrinstall.common.errors import SpecError
-
-        if (name, extra) in self.taken:
-            return  # also ends self-referencing cycles
-        self.taken.add((name, extra))
-        node = self.nodes[name]
-        if extra is not None and extra not in node.extras:
-            valid = ", ".join(sorted(node.extras)) or "(none)"
-            raise SpecError(f"{name} has no extra {extra!r}; valid extras: {valid}", where=where)
-        items = node.base if extra is None else node.extras[extra]
-        if now:
-            self.queue.extendleft(reversed(items))
+    root, members, nodes = tree.workspace.root, tree.workspace.members, packages.nodes
+    selected = _select_projects(root, members, selection, chosen.chosen_members)
+    for project in selected:
+        if project.name is not None:
+            expander.take(project.name, None, project.pyproject)
+    provider_extras = {e for p in chosen.chosen for e in p.extras}
+    wanted = [canonical_name(e) for e in selection.extras]
+    declared = {e for project in selected if project.name for e in nodes[project.name].extras}
+    for extra in wanted:
+        if extra not in declared and extra not in provider_extras:
+            valid = ", ".join(sorted(declared | provider_extras)) or "(none)"
+            labels = [nodes[project.name].label for project in selected if project.name]
+            where = labels[0] if labels else (root.pyproject if root else "--extra")  # no file asked for it
+            raise SpecError(f"unknown extra {extra!r}; valid extras: {valid}", where=where)
+    for project in selected:
+        if project.name is None:
+            continue
+        node = nodes[project.name]
+        for extra in node.extras if selection.all_extras else [e for e in wanted if e in node.extras]:
+            expander.take(node.name, extra, node.label)
+    _seed_groups(expander, project_dir, root, members, selected, selection)
+    for p in chosen.chosen:
+        expander.take(p.name, None, p.yaml)
+        for extra in p.extras:
+            if selection.all_extras or extra in wanted:
+                expander.take(p.name, extra, p.yaml)
+    for item in tree.reqs.requirements:
+        if isinstance(item, reqfiles.LocalRef):
+            name = packages.paths.get(item.path)
+            if name is None:
+                continue  # a folder that is not one of the tree's packages: nothing to resolve from an index
+            extras = f"[{','.join(item.extras)}]" if item.extras else ""
+            expander.queue.append(Declared(name + extras, item.source, "requirements"))
         else:
-            self.queue.extend(items)
+            expander.queue.append(item)
 
-    def parse(self, item: Declared):
-        """The parsed requirement (memoized: the same text is met again in the tree packages' own lists)."""
-        from packaging.requirements import InvalidRequirement, Requirement
 
-        from incrinstall.common.errors import SpecError
+def _seed_groups(expander: Expander, project_dir: Path, root: Project | None, members: list[Project],
+                 selected: list[Project], selection: Selection) -> None:
+    """The `--group` groups (PEP 735), from the projects uv takes them from."""
+    if root is None:
+        group_owners = []
+    elif selection.packages:
+        group_owners = selected
+    elif selection.all_packages or root.name is None:
+        group_owners = [root, *members]  # uv takes a group from every member that has it
+    else:
+        group_owners = [root]
+    for group in selection.groups:
+        if root is None:
+            raise SpecError(f"unknown dependency group {group!r}: there is no pyproject.toml", where=str(project_dir))
+        owners = [project for project in group_owners if canonical_name(group) in project.groups]
+        if not owners:
+            valid = ", ".join(sorted({g for project in group_owners for g in project.groups})) or "(none)"
+            first = group_owners[0] if group_owners else root
+            raise SpecError(f"unknown dependency group {group!r}; valid groups: {valid}",
+                            where=first.groups_where or first.pyproject)
+        for project in owners:
+            expander.queue.extend(pyproject.group_requirements(project, group,
+                                                               where=project.groups_where or project.pyproject))
 
-        req = self._parsed.get(item.requirement)
-        if req is None:
+
+def _select_projects(root: Project | None, members: list[Project], selection: Selection,
+                     chosen_members: Sequence[Provider]) -> list[Project]:
+    """The workspace projects whose dependencies are installed, as `uv sync` selects them."""
+    everyone = ([root] if root is not None and root.name else []) + list(members)
+    chosen_names = {p.name for p in chosen_members}
+    if selection.packages:
+        by_name = {project.name: project for project in everyone}
+        picked = []
+        for name in selection.packages:
+            project = by_name.get(canonical_name(name))
+            if project is None:
+                valid = ", ".join(sorted(n for n in by_name if n)) or "(none)"
+                raise SpecError(f"unknown workspace package {name!r}; valid packages: {valid}", where="--package")
+            if project not in picked:
+                picked.append(project)
+        return picked + [m for m in members if m.name in chosen_names and m not in picked]
+    if selection.all_packages or (root is not None and root.name is None):
+        return everyone
+    picked = [root] if root is not None and root.name else []
+    return picked + [m for m in members if m.name in chosen_names]
+
+
+# -- what else the collection says -----------------------------------------------------------------
+
+
+def spec_files_present(project_dir: Path) -> bool:
+    """Does the tree hold any spec file collect() reads on its own (pyproject.toml, setup.py, setup.cfg, provider.yaml)?"""
+    if any((project_dir / name).is_file() for name in (PYPROJECT, *LEGACY_FILES)):
+        return True
+    return bool(provider_specs.find_provider_files(project_dir))
+
+
+def _refuse_unsupported_urls(specset: SpecSet) -> None:
+    """Direct URL requirements name a wheel or an sdist by https://, http:// or file://; VCS URLs are refused."""
+    for root in [*specset.requirements, *specset.constraints]:
+        if "@" not in root.requirement:
+            continue
+        url = Requirement(root.requirement).url
+        if url and url.split(":", 1)[0] not in ("https", "http", "file"):
+            raise SpecError(f"direct URL requirement {root.requirement!r}: only https://, http:// and file:// "
+                            "URLs of a wheel or an sdist are supported (not VCS URLs)", where=root.source)
+
+
+def _project_metadata(root: Project) -> ProjectMetadata:
+    """The root project's Requires-Dist / Provides-Extra as its backend writes them (see ProjectMetadata)."""
+    assert root.name is not None, "only a named project has metadata"
+    if root.backend is not None:  # a hook ran: the backend's own lines, exactly
+        backend = root.backend
+        text = ""
+        if backend.metadata_path:
             try:
-                req = Requirement(item.requirement)
-            except InvalidRequirement as exc:
-                raise SpecError(f"invalid requirement {item.requirement!r}: {exc}", where=item.source) from None
-            self._parsed[item.requirement] = req
-        return req
-
-    def applies(self, item: Declared, req) -> bool:
-        if req.marker is None:
-            return True
-        from incrinstall.specs.pyproject import marker_holds  # refuses a comparison no marker defines
-
-        return marker_holds(req, {**self.markers, "extra": item.extra}, where=item.source)
-
-    def evaluate(self, items: list[Declared]) -> tuple[str, ...]:
-        """The requirement strings that apply to the target, markers dropped, in order, once each."""
-        out: dict[str, None] = {}
-        for item in items:
-            req = self.parse(item)
-            if self.applies(item, req):
-                out[_without_marker(req)] = None
-        return tuple(out)
-
-    def run(self) -> list[RootRequirement]:
-        out: list[RootRequirement] = []
-        seen: set[str] = set()
-        while self.queue:
-            item = self.queue.popleft()
-            req = self.parse(item)
-            if not self.applies(item, req):
-                continue
-            name = canonical_name(req.name)
-            if name in self.nodes:
-                # Expanded in place, so a package's requirements are listed where it is referenced.
-                for extra in sorted(req.extras, reverse=True):
-                    self.take(name, canonical_name(extra), item.source, now=True)
-                self.take(name, None, item.source, now=True)
-                continue
-            text = _without_marker(req)
-            if text not in seen:
-                seen.add(text)
-                out.append(RootRequirement(text, item.source, item.kind))
-        return out
-
-
-def _without_marker(req) -> str:
-    if req.marker is None:
-        return str(req)
-    marker, req.marker = req.marker, None
-    try:
-        return str(req)
-    finally:
-        req.marker = marker
+                text = Path(backend.metadata_path).read_text(encoding="utf-8")
+            except OSError:
+                text = ""
+        return ProjectMetadata(root.name, root.version, tuple(backend.requires_dist),
+                               tuple(backend.provides_extra), root.shape, text, backend.wheel_path)
+    requires, extras = pyproject.static_requires_dist(root)
+    return ProjectMetadata(root.name, root.version, requires, extras, root.shape)
 
 
 def render_text(specset: SpecSet) -> str:

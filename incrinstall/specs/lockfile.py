@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from incrinstall.common.errors import SpecError
+from incrinstall.common.fingerprint import fingerprint
+from incrinstall.common.names import is_url
+from incrinstall.common.tomlfile import load_toml
+from incrinstall.specs.pylock import is_pylock_name
 
 if TYPE_CHECKING:
     from incrinstall.specs.model import Selection, SpecSet
@@ -34,8 +38,6 @@ class LockRef:
 
 def find(project_dir: Path, selection: Selection) -> LockRef | None:
     """The lock to install from: --lock FILE, else uv.lock, else pylock.toml at the root; None with --no-lock."""
-    from incrinstall.specs.pylock import is_pylock_name
-
     project_dir = Path(project_dir).resolve()
     if selection.no_lock:
         if selection.lock_file:
@@ -66,9 +68,6 @@ def watched(specset: SpecSet, lock: LockRef | None, markers: dict[str, str]) -> 
     Without a lock (and without --no-lock), the root's lock names are listed as `absent`: a lock created
     since the last sync is a change as surely as an edited one.
     """
-    from incrinstall.common.fingerprint import fingerprint
-    from incrinstall.common.names import is_url
-
     if lock is None:
         if specset.selection.no_lock or specset.selection.lock_file:
             return specset
@@ -88,8 +87,6 @@ def watched(specset: SpecSet, lock: LockRef | None, markers: dict[str, str]) -> 
 
 def uv_default_groups(project_dir: Path) -> tuple[str, ...] | Literal["all"]:
     """`[tool.uv] default-groups` of the root pyproject.toml: the groups `uv sync` installs unasked ("dev" by default)."""
-    from incrinstall.common.tomlfile import load_toml
-
     path = Path(project_dir) / "pyproject.toml"
     try:
         if b"default-groups" not in path.read_bytes():

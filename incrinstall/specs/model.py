@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Which kind of spec source declared a requirement: pyproject.toml's tables, the build backend's
+# metadata, a provider.yaml, or a requirements file.
+DeclaredKind = Literal["pyproject", "backend", "provider", "requirements"]
 
 
 @dataclass(frozen=True)
@@ -11,7 +16,7 @@ class Declared:
 
     requirement: str
     source: str  # "relpath:line"
-    kind: str  # "pyproject" | "backend" | "provider" | "requirements"
+    kind: DeclaredKind
     extra: str = ""  # the extra it is declared under: the value of `extra` when its marker is evaluated
 
 
@@ -33,7 +38,7 @@ class Selection:
     lock_file: str | None = None  # --lock FILE: a pylock.toml to install from (path as given)
     no_lock: bool = False  # --no-lock: ignore the tree's lock and resolve
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "extras": sorted(self.extras),
             "all_extras": self.all_extras,
@@ -60,7 +65,7 @@ class RootRequirement:
 
     requirement: str
     source: str  # "relpath:line", or the backend that computed it: "setup.py (setuptools)"
-    kind: str  # "pyproject" | "backend" | "provider" | "requirements"
+    kind: DeclaredKind
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ class SpecSet:
     # to project_dir: the no-op fast path checks that they are still absent.
     absent: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "fingerprint": self.fingerprint,
             "requirements": [r.__dict__ for r in self.requirements],

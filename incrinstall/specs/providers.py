@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incrinstall.common.errors import SpecError
 from incrinstall.specs.model import Declared
 from incrinstall.common.names import canonical_name
+
+if TYPE_CHECKING:
+    from yaml.nodes import Node
 
 PROVIDER_YAML = "provider.yaml"
 AIRFLOW_PREFIX = "apache-airflow-providers-"
@@ -30,7 +35,7 @@ class Provider:
     skipped: str | None = None  # why the tree does not provide it for this target, if so
 
 
-def find_provider_files(project_dir: str | os.PathLike, scanned: list[str] | None = None) -> list[str]:
+def find_provider_files(project_dir: str | os.PathLike[str], scanned: list[str] | None = None) -> list[str]:
     """Every provider.yaml under the tree (relpaths, sorted); skips hidden folders, virtualenvs and build output.
 
     Every folder listed is appended to `scanned` (relpaths, "." for the root): a new
@@ -61,7 +66,7 @@ def find_provider_files(project_dir: str | os.PathLike, scanned: list[str] | Non
     return sorted(found)
 
 
-def counts_as_provider(project_dir: str | os.PathLike, rel: str, patterns: list[str]) -> bool:
+def counts_as_provider(project_dir: str | os.PathLike[str], rel: str, patterns: list[str]) -> bool:
     """Is the provider.yaml at `rel` a provider of a tree without a workspace?
 
     Where the tree keeps its providers: at its root (the tree is that provider), below a
@@ -84,8 +89,6 @@ def counts_as_provider(project_dir: str | os.PathLike, rel: str, patterns: list[
 
 def _glob_matches(pattern: str, path: str) -> bool:
     """A glob over "/"-separated relpaths: `*` and `?` stay within a folder, `**` spans any number of them."""
-    import re
-
     pattern = pattern.replace("\\", "/").strip("/")
     pattern = pattern[2:] if pattern.startswith("./") else pattern
     regex = ""
@@ -174,7 +177,8 @@ def _major_minor(version: str) -> str:
     return ".".join(version.strip().split(".")[:2])
 
 
-def _compose(path: Path, rel: str):
+def _compose(path: Path, rel: str) -> Node | None:
+    # PyYAML only for a tree that has provider.yaml files: most trees have none.
     import yaml
 
     loader_class = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
@@ -204,15 +208,15 @@ def _compose(path: Path, rel: str):
             loader.dispose()
 
 
-def _is_scalar(node) -> bool:
+def _is_scalar(node: Node) -> bool:
     return node.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
-def _where(rel: str, node) -> str:
+def _where(rel: str, node: Node | None) -> str:
     return f"{rel}:{node.start_mark.line + 1}" if node is not None else rel
 
 
-def _items(rel: str, node, what: str) -> list:
+def _items(rel: str, node: Node | None, what: str) -> list[Node]:
     if node is None or node.tag == "tag:yaml.org,2002:null":
         return []
     if node.tag != "tag:yaml.org,2002:seq":
@@ -220,7 +224,7 @@ def _items(rel: str, node, what: str) -> list:
     return list(node.value)
 
 
-def _scalars(rel: str, node, what: str) -> list[tuple[str, str]]:
+def _scalars(rel: str, node: Node | None, what: str) -> list[tuple[str, str]]:
     """(raw text, "rel:line") of each item of a list of strings; raw text keeps "3.10" from becoming 3.1."""
     out = []
     for item in _items(rel, node, what):

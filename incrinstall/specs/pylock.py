@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incrinstall.common.errors import SpecError
+from incrinstall.common.tomlfile import parse_toml
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -38,9 +39,8 @@ class PyLock:
 
 def read(path: Path, rel: str) -> PyLock:
     """The pylock.toml at `path`; SpecError at rel:line when it is not valid TOML or not a valid PEP 751 lock."""
+    # packaging.pylock only here and below: a sync's look for a lock (lockfile.find) runs before the no-op answer.
     from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
-
-    from incrinstall.common.tomlfile import parse_toml
 
     try:
         data = path.read_bytes()
@@ -68,6 +68,6 @@ def read(path: Path, rel: str) -> PyLock:
 
 def is_pylock_name(name: str) -> bool:
     """PEP 751's file names: `pylock.toml`, or `pylock.NAME.toml` with a NAME that has no dot."""
-    from packaging.pylock import is_valid_pylock_path
+    from packaging.pylock import is_valid_pylock_path  # (as above: off the no-op path)
 
     return is_valid_pylock_path(Path(name))

@@ -9,16 +9,22 @@ build backend (specs/backend_metadata.py) and apply_hook_result() puts the answe
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
 
 from incrinstall.common.errors import SpecError
 from incrinstall.common.names import canonical_name
 from incrinstall.common.shape import pyproject_shape
 from incrinstall.common.tomlfile import TomlLocator, load_toml
+from incrinstall.specs.backend_metadata import backend_name
 from incrinstall.specs.model import Declared
 
 if TYPE_CHECKING:
@@ -41,7 +47,7 @@ class Project:
     dynamic: frozenset[str] = frozenset()
     base: list[Declared] = field(default_factory=list)
     extras: dict[str, list[Declared]] = field(default_factory=dict)  # normalized name -> requirements
-    groups: dict[str, list] = field(default_factory=dict)  # normalized name -> Declared | _Include
+    groups: dict[str, list[Declared | _Include]] = field(default_factory=dict)  # normalized name -> its entries
     extras_where: str = ""  # "relpath:line" of the optional-dependencies table, for errors
     groups_where: str = ""
     spec_globs: list[str] = field(default_factory=list)
@@ -124,7 +130,7 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
     rel = PYPROJECT if rel_dir == "." else f"{rel_dir}/{PYPROJECT}"
     data, locator = load_toml(project_dir / rel, rel)
     table = data.get("project")
-    tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
+    tool: dict[str, Any] = data["tool"] if isinstance(data.get("tool"), dict) else {}
     proj = Project(name=None, version=None, path=rel_dir, pyproject=rel, shape=pyproject_shape(data))
 
     workspace = (tool.get("uv") or {}).get("workspace") if isinstance(tool.get("uv"), dict) else None
@@ -189,22 +195,20 @@ def read_project(project_dir: Path, rel_dir: str) -> Project:
     return proj
 
 
-def _hatch_build_hooks(tool: dict) -> bool:
+def _hatch_build_hooks(tool: dict[str, Any]) -> bool:
     """Does hatchling run build hooks ([tool.hatch.build.hooks] or a wheel / editable target's hooks)?"""
     hatch = tool.get("hatch")
     build = hatch.get("build") if isinstance(hatch, dict) else None
     if not isinstance(build, dict):
         return False
-    targets = build.get("targets") if isinstance(build.get("targets"), dict) else {}
+    targets: dict[str, Any] = build["targets"] if isinstance(build.get("targets"), dict) else {}
     tables = [build.get("hooks")] + [t.get("hooks") for name, t in targets.items()
                                      if name in ("wheel", "editable") and isinstance(t, dict)]
     return any(isinstance(t, dict) and t for t in tables)
 
 
-def _legacy_shape(folder: Path, data: dict) -> str:
+def _legacy_shape(folder: Path, data: dict[str, Any]) -> str:
     """pyproject.toml's shape with setup.py and setup.cfg as they are: any edit to them may change the build."""
-    import hashlib
-
     digest = hashlib.sha256(pyproject_shape(data).encode())
     for name in LEGACY_FILES:
         try:
@@ -216,8 +220,6 @@ def _legacy_shape(folder: Path, data: dict) -> str:
 
 def static_requires_dist(project: Project) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(Requires-Dist, Provides-Extra) as a PEP 621 backend writes them from static tables."""
-    from packaging.requirements import Requirement
-
     lines = [d.requirement for d in project.base]
     for extra, items in project.extras.items():
         for item in items:
@@ -230,14 +232,12 @@ def static_requires_dist(project: Project) -> tuple[tuple[str, ...], tuple[str, 
     return tuple(lines), tuple(project.extras)
 
 
-def marker_holds(req, environment: dict[str, str], *, where: str) -> bool:
+def marker_holds(req: Requirement, environment: dict[str, str], *, where: str) -> bool:
     """Does `req`'s marker hold for `environment`? SpecError at `where` for a comparison no marker defines.
 
     packaging parses `os_name ~= "1"` (any operator, any string) but cannot evaluate it: `~=` needs
     a version specifier on one side, and raises UndefinedComparison, not a parse error.
     """
-    from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
-
     if req.marker is None:
         return True
     try:
@@ -246,22 +246,22 @@ def marker_holds(req, environment: dict[str, str], *, where: str) -> bool:
         raise SpecError(f"invalid marker in requirement {str(req)!r}: {exc}", where=where) from None
 
 
-def _str_list(value, locator: TomlLocator, path: tuple) -> list[str]:
+def _str_list(value: object, locator: TomlLocator, path: tuple[str, ...]) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise SpecError(f"{'.'.join(path)} must be a list of strings", where=locator.where(path))
     return list(value)
 
 
-def _requirements(value, locator: TomlLocator, path: tuple, extra: str) -> list[Declared]:
+def _requirements(value: object, locator: TomlLocator, path: tuple[str, ...], extra: str) -> list[Declared]:
     reqs = _str_list(value, locator, path)
     return [Declared(req, locator.where(path, i), "pyproject", extra) for i, req in enumerate(reqs)]
 
 
-def _group_entries(entries, locator: TomlLocator, group: str) -> list:
+def _group_entries(entries: object, locator: TomlLocator, group: str) -> list[Declared | _Include]:
     path = ("dependency-groups", group)
     if not isinstance(entries, list):
         raise SpecError(f"dependency group {group!r} must be a list", where=locator.where(path))
-    out: list = []
+    out: list[Declared | _Include] = []
     for i, entry in enumerate(entries):
         where = locator.where(path, i)
         if isinstance(entry, str):
@@ -294,7 +294,7 @@ def group_requirements(project: Project, group: str, *, where: str) -> list[Decl
     return out
 
 
-def _listing(names) -> str:
+def _listing(names: Iterable[str]) -> str:
     return ", ".join(sorted(names)) or "(none)"
 
 
@@ -312,10 +312,6 @@ def apply_hook_result(project: Project, result: HookOutput, project_dir: Path, *
     Each requirement is credited to the line of a file the backend read that states it, else to
     the backend itself (`setup.py (setuptools)`).
     """
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    from incrinstall.specs.backend_metadata import backend_name
-
     prefix = "" if project.path == "." else project.path + "/"
     hook_files = [prefix + f for f in result.files]
     label = prefix + (result.metadata_file or PYPROJECT)
@@ -371,15 +367,11 @@ class _SourceFinder:
         self._index: tuple[dict[str, str], dict[str, str], dict[str, str]] | None = None
 
     @staticmethod
-    def _key(req) -> str:
+    def _key(req: Requirement) -> str:
         # name, extras, specifier or url: the part a source literal and Requires-Dist share.
-        from packaging.utils import canonicalize_name
-
-        return f"{canonicalize_name(req.name)}[{','.join(sorted(req.extras))}]{req.specifier}@{req.url or ''}"
+        return f"{canonical_name(req.name)}[{','.join(sorted(req.extras))}]{req.specifier}@{req.url or ''}"
 
     def _parse(self, text: str) -> str | None:
-        from packaging.requirements import InvalidRequirement, Requirement
-
         if not text or not text[0].isalnum() or len(text) > 500:
             return None
         try:
@@ -388,8 +380,6 @@ class _SourceFinder:
             return None
 
     def _build(self) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-        from packaging.utils import canonicalize_name
-
         literals: dict[str, str] = {}
         lines: dict[str, str] = {}
         keys: dict[str, str] = {}
@@ -418,14 +408,12 @@ class _SourceFinder:
                         continue
                     named = self._KEY.match(line)
                     if named and ("dependencies" in table or "extras" in table):
-                        keys.setdefault(canonicalize_name(named.group(1)), where)
+                        keys.setdefault(canonical_name(named.group(1)), where)
         return literals, lines, keys
 
-    def source_of(self, req) -> str | None:
-        from packaging.utils import canonicalize_name
-
+    def source_of(self, req: Requirement) -> str | None:
         if self._index is None:
             self._index = self._build()
         literals, lines, keys = self._index
         key = self._key(req)
-        return literals.get(key) or lines.get(key) or keys.get(canonicalize_name(req.name))
+        return literals.get(key) or lines.get(key) or keys.get(canonical_name(req.name))

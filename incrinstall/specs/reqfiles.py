@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from incrinstall.common.errors import SpecError
 from incrinstall.common.names import is_url
@@ -33,7 +37,7 @@ class ReqFiles:
     url_contents: dict[str, bytes] = field(default_factory=dict)
 
 
-def read(project_dir: Path, requirement_files=(), constraint_files=()) -> ReqFiles:
+def read(project_dir: Path, requirement_files: Iterable[str] = (), constraint_files: Iterable[str] = ()) -> ReqFiles:
     """Parse the files given on the command line. Relative paths are looked up in project_dir, then the cwd."""
     reader = _Reader(Path(project_dir).resolve())
     for entry in requirement_files:
@@ -73,7 +77,8 @@ class _Reader:
         self.done.add((location, constraint))
         label = self._label(location)
         if is_url(location):
-            from incrinstall.common.http import fetch_spec_file  # http.client only for a URL
+            # The HTTP stack (http.client, ssl) only for a file given by URL: a path needs none of it.
+            from incrinstall.common.http import fetch_spec_file
 
             data = fetch_spec_file(location, where=where)
             self.out.url_contents[location] = data
@@ -90,8 +95,8 @@ class _Reader:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise SpecError(f"not UTF-8: {exc}", where=f"{label}:{line}") from None
+            at = data.count(b"\n", 0, exc.start) + 1
+            raise SpecError(f"not UTF-8: {exc}", where=f"{label}:{at}") from None
         for number, line in _logical_lines(text):
             self._line(location, label, number, line, constraint)
 
@@ -115,8 +120,6 @@ class _Reader:
         if is_url(value):
             return value
         if is_url(location):
-            from urllib.parse import urljoin
-
             return urljoin(location, value)
         path = Path(value).expanduser()
         if not path.is_absolute():
@@ -124,8 +127,6 @@ class _Reader:
         return str(path.resolve())
 
     def _requirement(self, location: str, source: str, text: str, constraint: bool, *, editable: bool) -> None:
-        from packaging.requirements import InvalidRequirement, Requirement
-
         # Per-requirement options (--hash=..., --config-settings ...) start at the first "-" token.
         words = text.split()
         for i, word in enumerate(words):
@@ -145,22 +146,23 @@ class _Reader:
                 if not _looks_like_path(text):
                     raise SpecError(f"invalid requirement {text!r}: {exc}", where=source) from None
             else:
-                kind = "requirements"
-                target = self.out.constraints if constraint else self.out.requirements
                 if constraint and Requirement(text).extras:
                     raise SpecError(f"constraints cannot have extras: {text!r}", where=source)
-                target.append(Declared(text, source, kind, ""))
+                declared = Declared(text, source, "requirements", "")
+                if constraint:
+                    self.out.constraints.append(declared)
+                else:
+                    self.out.requirements.append(declared)
                 return
         if "://" in text and not text.startswith("file://"):
             raise SpecError(f"a URL requirement needs a name: write 'name @ {text}'", where=source)
         if constraint:
             raise SpecError(f"constraints must name a package, not a path: {text!r}", where=source)
         m = _EXTRAS_SUFFIX.match(text)
+        assert m is not None, "the pattern matches any line"
         raw_path = m.group("path")
         extras = tuple(e.strip() for e in (m.group("extras") or "").split(",") if e.strip())
         if raw_path.startswith("file://"):
-            from urllib.parse import unquote, urlparse
-
             raw_path = unquote(urlparse(raw_path).path)
         if is_url(location):
             raise SpecError(f"a file fetched by URL cannot name a local path: {text!r}", where=source)
@@ -174,7 +176,7 @@ def _looks_like_path(text: str) -> bool:
     return text.startswith((".", "/", "~", "file:")) or "/" in text or os.sep in text
 
 
-def _logical_lines(text: str):
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """Yield (first physical line number, line) after joining continuations and dropping comments."""
     parts: list[str] = []
     start = 0

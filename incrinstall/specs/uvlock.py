@@ -14,14 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from incrinstall.common.atomic import write_atomic
 from incrinstall.common.errors import SpecError
 from incrinstall.common.names import canonical_name
+from incrinstall.common.paths import cache_dir
+from incrinstall.common.tomlfile import TomlLocator, parse_toml
 
 SourceKind = Literal["registry", "url", "path", "directory", "editable", "virtual", "git"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("registry", "url", "path", "directory", "editable", "virtual", "git")
 LOCK_VERSION = 1  # the uv.lock `version` this reader knows
 _BLOCK = "\n[[package]]\n"
 _CACHE_FORMAT = 1  # bump when _reduced() keeps other keys: older cache files are then ignored
+
+# A TOML table as parsed (what uv wrote, not yet checked).
+_Table = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,8 @@ class LockedPackage:
     resolution_markers: tuple[str, ...] = ()  # the forks this version was locked for
     # The `wheels` and `sdist` tables as uv wrote them: read into LockedDist only for the packages a target
     # installs (a large lock holds thousands of wheels, for every platform).
-    raw_wheels: tuple[dict, ...] = field(default=(), repr=False, compare=False)
-    raw_sdist: dict | None = field(default=None, repr=False, compare=False)
+    raw_wheels: tuple[_Table, ...] = field(default=(), repr=False, compare=False)
+    raw_sdist: _Table | None = field(default=None, repr=False, compare=False)
     rel: str = field(default="uv.lock", repr=False, compare=False)
 
     @property
@@ -114,11 +120,11 @@ class UvLock:
     root_groups: dict[str, tuple[Requirement, ...]]  # [manifest] dependency-groups of a root without [project]
     conflicts: bool  # declares conflicting extras or groups ([tool.uv] conflicts)
     packages: list[LockedPackage]
-    header_lines: dict[str, int] = field(default_factory=dict)  # top-level key -> line, for messages
+    header: TomlLocator | None = field(default=None, repr=False, compare=False)  # the lines of the header's keys, for messages
 
     def where(self, key: str) -> str:
-        line = self.header_lines.get(key)
-        return f"{self.rel}:{line}" if line else self.rel
+        """`uv.lock:LINE` of a top-level key or table (`version`, `manifest`, ...)."""
+        return self.header.where((key,)) if self.header is not None else self.rel
 
 
 def read(path: Path, rel: str) -> UvLock:
@@ -139,10 +145,8 @@ def read(path: Path, rel: str) -> UvLock:
     return lock
 
 
-def _parse(text: str, rel: str, path: Path) -> tuple[dict, list[tuple[dict, int]]]:
+def _parse(text: str, rel: str, path: Path) -> tuple[_Table, list[tuple[_Table, int]]]:
     """The header table and each `[[package]]` block's table with its line, parsed block by block (cached)."""
-    from incrinstall.common.tomlfile import parse_toml
-
     if '"""' in text or "'''" in text:
         # A multi-line string could hold a line that reads `[[package]]`: parse the whole file as TOML says.
         whole = parse_toml(text, rel)
@@ -150,8 +154,8 @@ def _parse(text: str, rel: str, path: Path) -> tuple[dict, list[tuple[dict, int]
     head, *parts = text.split(_BLOCK)
     cache_file = _cache_file(path)
     cached = _load_cache(cache_file)
-    fresh: dict[str, dict] = {}
-    blocks: list[tuple[dict, int]] = []
+    fresh: dict[str, _Table] = {}
+    blocks: list[tuple[_Table, int]] = []
     line = head.count("\n") + 2  # the `[[package]]` line of the first block
     try:
         head_key = "header:" + hashlib.sha256(head.encode("utf-8")).hexdigest()
@@ -188,7 +192,7 @@ def _nth_line(text: str, index: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def _reduced(package: Any) -> dict:
+def _reduced(package: Any) -> _Table:
     """What selection needs of a package table; `[package.metadata]` and upload times are left out."""
     if not isinstance(package, dict):
         return {"_invalid": True}
@@ -202,38 +206,35 @@ def _reduced(package: Any) -> dict:
 
 
 def _cache_file(path: Path) -> Path:
-    from incrinstall.common.paths import cache_dir
-
     key = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
     return cache_dir() / "uvlock" / f"{key}.json"
 
 
-def _load_cache(cache_file: Path) -> dict[str, dict]:
+def _load_cache(cache_file: Path) -> dict[str, _Table]:
     # JSON, never pickle: a cache folder can be shared (a Docker cache mount), and reading it must run no code.
     try:
         with open(cache_file, encoding="utf-8") as fh:
             data = json.load(fh)
         if data.get("format") == _CACHE_FORMAT and isinstance(data.get("blocks"), dict):
-            return data["blocks"]
+            blocks: dict[str, _Table] = data["blocks"]
+            return blocks
     except (OSError, ValueError, AttributeError, RecursionError):
         pass
     return {}
 
 
-def _store_cache(cache_file: Path, blocks: dict[str, dict]) -> None:
-    from incrinstall.common.atomic import write_atomic
-
+def _store_cache(cache_file: Path, blocks: dict[str, _Table]) -> None:
     try:
         write_atomic(cache_file, json.dumps({"format": _CACHE_FORMAT, "blocks": blocks}))
     except (OSError, TypeError, ValueError):
         pass  # a TOML date in a block, or a read-only cache: the next read parses again
 
 
-def _header(header: dict, rel: str, path: Path, digest: str, text: str) -> UvLock:
-    lines = _top_level_lines(text)
+def _header(header: _Table, rel: str, path: Path, digest: str, text: str) -> UvLock:
+    locator = TomlLocator(text.split(_BLOCK, 1)[0], rel)  # the header: the text before the first [[package]]
 
     def where(key: str) -> str:
-        return f"{rel}:{lines[key]}" if key in lines else rel
+        return locator.where((key,))
 
     version = header.get("version")
     if version != LOCK_VERSION:
@@ -256,20 +257,7 @@ def _header(header: dict, rel: str, path: Path, digest: str, text: str) -> UvLoc
     revision = header.get("revision", 0)
     return UvLock(path, rel, digest, revision if isinstance(revision, int) else 0,
                   requires_python if isinstance(requires_python, str) else None,
-                  members, groups, conflicts, [], lines)
-
-
-def _top_level_lines(text: str) -> dict[str, int]:
-    """The line of each top-level key and table of the header (`version`, `manifest`, ...)."""
-    out: dict[str, int] = {}
-    for number, line in enumerate(text.split("\n", 400)[:400], 1):
-        if line.startswith("[[package]]"):
-            break
-        if line.startswith("["):
-            out.setdefault(line.strip("[] ").split(".")[0], number)
-        elif line[:1].isalpha():
-            out.setdefault(line.split("=", 1)[0].strip(), number)
-    return out
+                  members, groups, conflicts, [], locator)
 
 
 def _requirement(item: Any, where: str) -> Requirement:
@@ -327,7 +315,7 @@ def _dist(entry: Any, where: str) -> LockedDist:
                       hashes, size if isinstance(size, int) else None)
 
 
-def _package(raw: dict, line: int, rel: str) -> LockedPackage:
+def _package(raw: _Table, line: int, rel: str) -> LockedPackage:
     where = f"{rel}:{line}"
     if raw.get("_invalid") or not isinstance(raw.get("name"), str):
         raise SpecError("a [[package]] without a name", where=where)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from incrinstall import bench
-from incrinstall.bench import (BenchReport, Measurement, Stats, compare_to_expected, env_diff, ratio,
-                               render_table, reset_tree, speedup, summarize)
+from incrinstall.bench import BenchReport, Measurement, render_table
+from incrinstall.benchkit import Stats, compare_to_expected, env_diff, ratio, reset_tree, speedup, summarize
 from incrinstall.common.errors import SpecError
 from incrinstall.common.config import IndexConfig
 from incrinstall.specs.model import Selection

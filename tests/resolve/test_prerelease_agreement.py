@@ -2,7 +2,7 @@
 
 A baseline into an empty environment is resolved by uv (`uv_resolve.resolve_with_uv`, with the
 flags `index_config.uv_prerelease_args` gives it); a sync is resolved by incrinstall's own
-resolver (`resolver._allows_prereleases`). On every pre-release scenario of packse, served from
+resolver (`Provider._allows_prereleases`, resolve/provider.py). On every pre-release scenario of packse, served from
 a real loopback index, both must reach the same outcome: the same pins, or both refuse.
 
 The rule (packse's, and incrinstall's default `if-necessary-or-explicit`): a package's

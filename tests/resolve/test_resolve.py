@@ -16,7 +16,7 @@ from incrinstall.cli import exit_code, render_error
 from incrinstall.common.config import IndexConfig
 from incrinstall.common.errors import ResolutionError
 from incrinstall.environment.interpreter import find_interpreter
-from incrinstall.resolve import resolver
+from incrinstall.resolve import requires as requires_dist, resolver
 from tests.support.resolving import ResolverWorld, index_client, roots
 from tests.support.venvs import uv_pip_install
 
@@ -234,7 +234,7 @@ def test_make_plan_counts_the_requests_of_the_delta_only(index, venv_factory, tm
 # -- the delta resolution agrees with the full one ------------------------------------------------------
 #
 # resolve() first walks the roots through what is installed and hands only the unmet part to
-# resolvelib (resolver._resolve_delta). Each scenario below is resolved both ways; the answers
+# resolvelib (delta.resolve_delta). Each scenario below is resolved both ways; the answers
 # must be the same, and the expected one.
 
 DELTA_SCENARIOS = {
@@ -288,18 +288,18 @@ def test_delta_resolution_matches_the_full_resolution(scenario, index, venv_fact
     roots_, constraints = spec["roots"], tuple(spec.get("constraints", ()))
 
     outcomes = []
-    real_delta = resolver._resolve_delta
+    real_delta = resolver.resolve_delta
 
     def recording_delta(roots, provider):
         outcomes.append(real_delta(roots, provider))
         return outcomes[-1]
 
     with monkeypatch.context() as m:
-        m.setattr(resolver, "_resolve_delta", recording_delta)
+        m.setattr(resolver, "resolve_delta", recording_delta)
         delta = w.resolve(*roots_, constraints=constraints)
     assert outcomes[0] is not None, "the delta resolution gave up and handed over to the full one"
     with monkeypatch.context() as m:
-        m.setattr(resolver, "_resolve_delta", lambda roots, provider: None)
+        m.setattr(resolver, "resolve_delta", lambda roots, provider: None)
         full = w.resolve(*roots_, constraints=constraints)
 
     assert versions(delta) == versions(full) == spec["expected"]
@@ -396,7 +396,7 @@ def test_delta_and_full_resolutions_agree_on_random_worlds(index, monkeypatch):
 
         delta = attempt()
         with monkeypatch.context() as m:
-            m.setattr(resolver, "_resolve_delta", lambda roots, provider: None)
+            m.setattr(resolver, "resolve_delta", lambda roots, provider: None)
             full = attempt()
         assert (delta is None) == (full is None), (roots_, installed, delta, full)
         for pins in (delta, full):
@@ -416,14 +416,14 @@ def test_installed_requirements_are_parsed_once_and_answered_from_the_cache_afte
     assert first == {"app": "1.0", "lib": "1.0", "pyver": "2.0"}
     assert list((Path(incrinstall_cache) / "requires").glob("*.json"))
 
-    parse = resolver.parse_requirement
+    parse = requires_dist.parse_requirement
 
     def no_parse(text, where):
         if not where.startswith("pyproject.toml"):  # the roots are parsed every time; installed lines only once
             raise AssertionError(f"parsed {text!r} of {where} again")
         return parse(text, where)
 
-    monkeypatch.setattr(resolver, "parse_requirement", no_parse)
+    monkeypatch.setattr(requires_dist, "parse_requirement", no_parse)
     assert versions(world.resolve("app", use_index=False)) == first
 
 

@@ -486,7 +486,7 @@ def test_unmet_requirements_of_what_was_installed(incrinstall_cache):
     from types import SimpleNamespace
 
     from incrinstall.install.verify import unmet_requirements
-    from incrinstall.resolve.resolver import requirement_lines
+    from incrinstall.resolve.requires import requirement_lines
 
     def dist(name, version, *requires):
         return SimpleNamespace(name=name, version=version, requires_dist=requires)

@@ -373,6 +373,8 @@ class FakeHookResult:
     name: str = ""
     folders: list[str] = field(default_factory=list)
     vcs: list[str] = field(default_factory=list)
+    metadata_path: str = ""  # (HookOutput: no METADATA text kept, no wheel built)
+    wheel_path: str = ""
 
 
 DYNAMIC = {

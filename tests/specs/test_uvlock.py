@@ -136,7 +136,7 @@ def test_a_moved_lock_parses_only_the_blocks_that_changed(tmp_path, monkeypatch)
     uvlock.read(path, "uv.lock")  # fills the cache
     parsed: list[str] = []
     real = tomlfile.parse_toml
-    monkeypatch.setattr(tomlfile, "parse_toml", lambda text, rel: parsed.append(text) or real(text, rel))
+    monkeypatch.setattr(uvlock, "parse_toml", lambda text, rel: parsed.append(text) or real(text, rel))
     path.write_text(LOCK.replace('version = "1.0"\nsource = { registry = "https://example.org/simple" }\n'
                                  'sdist', 'version = "1.1"\nsource = { registry = "https://example.org/simple" }\nsdist'))
     lock = uvlock.read(path, "uv.lock")

@@ -453,7 +453,8 @@ class _Hook:
 
         return SimpleNamespace(requires_dist=list(self.answer["requires_dist"]),
                                provides_extra=list(self.answer["provides_extra"]), files=[], metadata_file="",
-                               version=self.answer["version"], metadata_path="", name="", folders=[], vcs=[])
+                               version=self.answer["version"], metadata_path="", wheel_path="", name="",
+                               folders=[], vcs=[])
 
 
 def target_markers() -> dict[str, str]:
