@@ -21,7 +21,8 @@ Install only the dependency delta since a cached baseline.
   incrinstall sync [DIR]             bring the environment in line with DIR's current spec files
   incrinstall plan [DIR]             show what sync would change, and why
   incrinstall specs [DIR]            show the root requirements DIR's spec files ask for
-  incrinstall recipe [DIR] --out D   copy only DIR's spec files to D (a Docker build's cached layer)
+  incrinstall recipe [DIR] --out D   copy only DIR's spec files to D (a Docker build's cached layer);
+                                     --dockerfile / --check DOCKERFILE: the Dockerfile stage that copies them
   incrinstall bench [DIR]            time sync against a full uv install and the hand-made approach
 """
 PROJECT_DIR_HELP = "the project's folder, where pyproject.toml is (default: the current folder)"
@@ -228,7 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "editable install. `sync` on OUT gives what it gives on PROJECT_DIR, and "
                                    "`sync --editable` on OUT imports the sources copied over it later.")
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
-    p.add_argument("--out", required=True, metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--out", metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
+    what.add_argument("--dockerfile", action="store_true",
+                      help="print the Dockerfile stage that copies exactly the recipe's files (and makes its "
+                           "placeholders) into /specs, for `recipe /specs --out .` in the install step")
+    what.add_argument("--check", metavar="DOCKERFILE",
+                      help="exit 1 when the Dockerfile's stage (--stage) no longer provides every file the recipe "
+                           "holds; print the stage to use instead")
+    p.add_argument("--stage", default="specs", metavar="NAME",
+                   help="the Dockerfile stage --dockerfile writes and --check reads (default: specs)")
     p.add_argument("--no-editable", action="store_true",
                    help="a recipe for a sync without --editable: the project's editable install need not be "
                         "possible from it (use when `recipe` says it is not)")
@@ -474,6 +484,8 @@ def cmd_recipe(args, console: Console) -> int:
     lock = lockfile.find(project_dir, selection)
     if lock is not None:
         specset.files = sorted(set(specset.files) | {lock.rel})
+    if args.out is None:
+        return _recipe_dockerfile(args, console, specset, interpreter, index, project_dir)
     written = recipe.make(specset, args.out, python=interpreter.executable, python_version=interpreter.version,
                           index=index, editable=not args.no_editable, report=console.debug)
     if args.json:
@@ -492,6 +504,44 @@ def cmd_recipe(args, console: Console) -> int:
 
 
 COMMANDS["recipe"] = cmd_recipe
+
+
+def _recipe_dockerfile(args, console: Console, specset, interpreter, index, project_dir: Path) -> int:
+    """`recipe --dockerfile` / `--check DOCKERFILE`: the recipe made (and checked) in a scratch folder, as a stage."""
+    import tempfile
+
+    from incrinstall import recipe, recipe_dockerfile
+
+    with tempfile.TemporaryDirectory(prefix="incrinstall-recipe-") as scratch:
+        written = recipe.make(specset, Path(scratch) / "recipe", python=interpreter.executable,
+                              python_version=interpreter.version, index=index, editable=not args.no_editable,
+                              report=console.debug)
+    stage = recipe_dockerfile.block(written.files, written.placeholders, stage=args.stage)
+    if args.dockerfile:
+        if args.json:
+            print(json.dumps({"dockerfile": stage, "files": written.files, "placeholders": written.placeholders},
+                             indent=2))
+        else:
+            console.out(stage.rstrip("\n"))
+        return 0
+    found = recipe_dockerfile.check(written.files, written.placeholders, args.check, project_dir, stage=args.stage)
+    if args.json:
+        print(json.dumps({"ok": found.ok, "missing": found.missing, "missing_placeholders": found.missing_placeholders,
+                          "unneeded": found.unneeded, "dockerfile": stage}, indent=2))
+        return 0 if found.ok else 1
+    for rel in found.missing:
+        console.out(f"{args.check}: stage {args.stage!r} does not copy {rel}, which the recipe holds")
+    for rel in found.missing_placeholders:
+        console.out(f"{args.check}: stage {args.stage!r} does not make {rel} (an empty placeholder)")
+    for rel in found.unneeded:
+        console.info(f"note: stage {args.stage!r} copies {rel}, which the recipe does not hold (an edit to it "
+                     "reruns the install step)")
+    if not found.ok:
+        console.out(f"the stage to use (incrinstall recipe --dockerfile):\n{stage.rstrip()}")
+        return 1
+    console.info(f"{args.check}: stage {args.stage!r} provides the recipe's {len(written.files)} files and "
+                 f"{len(written.placeholders)} placeholders")
+    return 0
 
 
 # -- errors: the one place an IncrinstallError becomes text, a JSON object and an exit code --

@@ -173,12 +173,13 @@ def write(specset: SpecSet, out: str | os.PathLike, *, epoch: int | None = None,
     project_dir = Path(specset.project_dir)
     out = Path(out).resolve()
     _check_out(project_dir, out)
-    if out.exists():
-        shutil.rmtree(out)
+    if out.exists():  # its contents, not the folder: it may be a RUN step's working directory (WORKDIR)
+        for child in list(out.iterdir()):
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     recipe = select(specset, project_dir, layout, editable=editable)
     recipe.out = str(out)
     stamp = _epoch(epoch)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     for rel in recipe.files:
         dest = out / rel
         dest.parent.mkdir(parents=True, exist_ok=True)

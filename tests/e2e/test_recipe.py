@@ -137,7 +137,7 @@ def test_sync_on_the_recipe_equals_sync_on_the_full_tree(index, real_wheels_inde
         index.add_wheel(name, version, requires_dist=requires)
     tree = tmp_path / "tree"
     shutil.copytree(DEMO, tree)
-    (tree / "demo_app").mkdir()
+    (tree / "demo_app").mkdir(exist_ok=True)
     (tree / "demo_app" / "__init__.py").write_text("VALUE = 42\n")
     (tree / "demo_app" / "core.py").write_text("X = 1\n")
     out = tmp_path / "app"
