@@ -231,8 +231,12 @@ def readme_dockerfile(tree: Path, extras: list[str], uv_env: dict[str, str]) -> 
     start = text.index("FROM ${BASE_IMAGE} AS specs")
     end = text.index("\n\n", start)
     text = text[:start] + stage.rstrip("\n") + text[end:]
-    assert text.count("--extra devel") == 3, "examples/Dockerfile changed: update this script"
-    text = text.replace("--extra devel", extra_args)
+    lines = text.splitlines(keepends=True)
+    commands = [i for i, line in enumerate(lines) if not line.lstrip().startswith("#") and "--extra devel " in line]
+    assert len(commands) == 3, "examples/Dockerfile changed: update this script"  # baseline, recipe, sync
+    for i in commands:
+        lines[i] = lines[i].replace("--extra devel ", f"{extra_args} ")
+    text = "".join(lines)
     path = tree / "Dockerfile.readme"
     path.write_text(text)
     run(sys.executable, "-m", "incrinstall", "recipe", tree, "--check", path, *extra_args.split(),
