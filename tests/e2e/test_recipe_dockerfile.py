@@ -17,6 +17,7 @@ import pytest
 
 from incrinstall import recipe_dockerfile
 from tests.e2e.test_recipe import HOOKED, listing
+from tests.e2e.test_recipe_backends import SHAPES
 from tests.support.paths import REPO_ROOT
 from tests.support.trees import write_tree
 
@@ -125,17 +126,21 @@ def test_the_readme_dockerfile_stage_is_current_for_the_example(run_cli, real_wh
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("shape", ["demo", "hook"])
-def test_the_recipe_of_the_specs_stage_is_the_recipe_of_the_full_tree(shape, run_cli, real_wheels_index, tmp_path):
-    """The install step's recipe (of /specs: listed files, empty placeholders) equals the full tree's, byte for byte."""
+@pytest.mark.parametrize("shape", ["demo", "hook", *SHAPES])
+def test_the_recipe_of_the_specs_stage_is_the_recipe_of_the_full_tree(shape, run_cli, index, real_wheels_index,
+                                                                      tmp_path):
+    """The install step's recipe (of /specs: listed files, empty placeholders) equals the full tree's, byte for
+    byte, for every backend the recipe flow supports."""
+    extra: list[str] = []
     if shape == "demo":
         tree = tmp_path / "tree"
         shutil.copytree(DEMO, tree)
         extra = ["--extra", "devel"]
     else:
-        tree = write_tree(tmp_path / "tree", HOOKED)
-        extra = []
-    env = {"UV_INDEX_URL": real_wheels_index.url}
+        tree = write_tree(tmp_path / "tree", HOOKED if shape == "hook" else SHAPES[shape].files)
+    index.add_wheel("dep-lite", "1.0")
+    extra += ["--index-url", index.url, "--extra-index-url", real_wheels_index.url]
+    env: dict[str, str] = {}
     proc = run_cli("recipe", tree, "--dockerfile", *extra, "--python", sys.executable, env=env)
     assert proc.returncode == 0, proc.stderr
     specs = _materialize(tree, _dockerfile(tmp_path, proc.stdout), tmp_path / "specs")
