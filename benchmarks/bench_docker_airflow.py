@@ -176,10 +176,19 @@ def build(context: Path, dockerfile: Path, tag: str, args: dict[str, str], *, ca
     return engine.Build(log=out, seconds=seconds, steps=engine.parse_plain_log(out))
 
 
-def wipe(tags: list[str]) -> None:
-    """A fresh runner: no image, no builder cache, no cache mount (this engine is the script's own)."""
-    docker("image", "rm", "-f", *tags, check=False)
+BASES: set[str] = set()  # the base images' tags: what a fresh runner has
+
+
+def wipe() -> None:
+    """A fresh runner: no image but the base images, no builder cache, no cache mount (this engine is the
+    script's own). Every other image goes, untagged ones included: their layers would spare a pull."""
+    keep = {docker("image", "inspect", "-f", "{{.Id}}", tag).stdout.strip() for tag in BASES}
+    images = set(docker("images", "-aq", "--no-trunc").stdout.split()) - keep
+    if images:
+        docker("image", "rm", "-f", *sorted(images), check=False)
     docker("builder", "prune", "-af")
+    left = set(docker("images", "-aq", "--no-trunc").stdout.split()) - keep
+    assert not left, f"images left after the wipe: {left}"
 
 
 # -- the subject ---------------------------------------------------------------------------------------------
@@ -290,7 +299,7 @@ def one_tool(number: int, tool: str, ctx: dict) -> dict:
         log(f"  {row}: {b.seconds:.1f} s; ran {b.ran()}")
         return b
 
-    wipe([tag])
+    wipe()
     timed("cold build")
     res["cold build"]["image_bytes"] = int(docker("image", "inspect", "-f", "{{.Size}}", tag).stdout)
     before = packages(tag)
@@ -313,7 +322,7 @@ def one_tool(number: int, tool: str, ctx: dict) -> dict:
     for row, change in (("fresh runner, source-only edit", "source"), ("fresh runner, bump", "bump")):
         docker("tag", tag, remote)
         docker("push", remote)
-        wipe([tag, remote])
+        wipe()
         if change == "source":
             with open(tree / SOURCE_EDIT, "a") as fh:
                 fh.write(f"{counter} (fresh runner)\n")
@@ -402,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         (base_dir / "Dockerfile").write_text(CORPORATE_BASE.format(base=engine.BASE_TAG))
         base = "ib-airflow-base:corporate"
         build(base_dir, base_dir / "Dockerfile", base, {})
+        BASES.update({engine.BASE_TAG, base})
         baseline_url = f"{PYPI_FILES}/{baseline_path}"
         ctx["args"]["readme"] = {"BASE_IMAGE": base, "INCRINSTALL_SOURCE": f"{wheel_base}/{wheel.name}",
                                  "INCRINSTALL_SHA256": wheel_sha, "BASELINE_ARCHIVE": baseline_url,
