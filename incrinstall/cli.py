@@ -29,7 +29,8 @@ Install only the dependency delta since a cached baseline.
   incrinstall sync [DIR]             bring the environment in line with DIR's current spec files
   incrinstall plan [DIR]             show what sync would change, and why
   incrinstall specs [DIR]            show the root requirements DIR's spec files ask for
-  incrinstall recipe [DIR] --out D   copy only DIR's spec files to D (a Docker build's cached layer)
+  incrinstall recipe [DIR] --out D   copy only DIR's spec files to D (a Docker build's cached layer);
+                                     --dockerfile / --check DOCKERFILE: the Dockerfile stage that copies them
   incrinstall bench [DIR]            time sync against a full uv install and the hand-made approach
 """
 PROJECT_DIR_HELP = "the project's folder, where pyproject.toml is (default: the current folder)"
@@ -211,7 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "editable install. `sync` on OUT gives what it gives on PROJECT_DIR, and "
                                    "`sync --editable` on OUT imports the sources copied over it later.")
     p.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR", help=PROJECT_DIR_HELP)
-    p.add_argument("--out", required=True, metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--out", metavar="DIR", help="the recipe folder (replaced when it holds a recipe)")
+    what.add_argument("--dockerfile", action="store_true",
+                      help="print the Dockerfile stage that copies exactly the recipe's files (and makes its "
+                           "placeholders) into /specs, for `recipe /specs --out .` in the install step")
+    what.add_argument("--check", metavar="DOCKERFILE",
+                      help="exit 1 when the Dockerfile's stage (--stage) no longer provides every file the recipe "
+                           "holds; print the stage to use instead")
+    p.add_argument("--stage", default="specs", metavar="NAME",
+                   help="the Dockerfile stage --dockerfile writes and --check reads (default: specs)")
     p.add_argument("--no-editable", action="store_true",
                    help="a recipe for a sync without --editable: the project's editable install need not be "
                         "possible from it (use when `recipe` says it is not)")

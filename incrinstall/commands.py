@@ -24,7 +24,7 @@ from incrinstall.fastpath import remember_invocation
 from incrinstall.install.model import Options, Outcome
 from incrinstall.install.stamp import unchanged_since_last_sync
 from incrinstall.specs import lockfile
-from incrinstall.specs.model import Selection
+from incrinstall.specs.model import Selection, SpecSet
 
 
 class Console:
@@ -284,6 +284,8 @@ def cmd_recipe(args: argparse.Namespace, console: Console) -> int:
     lock = lockfile.find(project_dir, selection)
     if lock is not None:
         specset.files = sorted(set(specset.files) | {lock.rel})
+    if args.out is None:
+        return _recipe_dockerfile(args, console, specset, interpreter, index, project_dir)
     written = recipe.make(specset, args.out, python=interpreter.executable, python_version=interpreter.version,
                           index=index, editable=not args.no_editable, report=console.debug)
     if args.json:
@@ -298,6 +300,49 @@ def cmd_recipe(args: argparse.Namespace, console: Console) -> int:
         roots = ", ".join(written.roots) if written.roots is not None else "none (no editable install from it)"
         console.info(f"recipe: {len(written.files)} files, {len(written.placeholders)} placeholders, "
                      f"import roots: {roots} -> {written.out}")
+    return 0
+
+
+def _recipe_dockerfile(args: argparse.Namespace, console: Console, specset: SpecSet, interpreter: Interpreter,
+                       index: IndexConfig, project_dir: Path) -> int:
+    """`recipe --dockerfile` / `--check DOCKERFILE`: the recipe made (and checked) in a scratch folder, as a stage."""
+    import tempfile
+
+    from incrinstall import recipe, recipe_dockerfile  # the recipe's machinery: not for an unchanged sync
+
+    with tempfile.TemporaryDirectory(prefix="incrinstall-recipe-") as scratch:
+        written = recipe.make(specset, Path(scratch) / "recipe", python=interpreter.executable,
+                              python_version=interpreter.version, index=index, editable=not args.no_editable,
+                              report=console.debug)
+    stage = recipe_dockerfile.block(written.files, written.placeholders, written.roots, stage=args.stage)
+    if args.dockerfile:
+        if args.json:
+            print(json.dumps({"dockerfile": stage, "files": written.files, "placeholders": written.placeholders},
+                             indent=2))
+        else:
+            console.out(stage.rstrip("\n"))
+        return 0
+    found = recipe_dockerfile.check(written.files, written.placeholders, args.check, project_dir,
+                                    roots=written.roots, stage=args.stage)
+    if args.json:
+        print(json.dumps({"ok": found.ok, "missing": found.missing, "missing_placeholders": found.missing_placeholders,
+                          "unneeded": found.unneeded, "stale_manifest": found.stale_manifest, "dockerfile": stage},
+                         indent=2))
+        return 0 if found.ok else 1
+    for rel in found.missing:
+        console.out(f"{args.check}: stage {args.stage!r} does not copy {rel}, which the recipe holds")
+    for rel in found.missing_placeholders:
+        console.out(f"{args.check}: stage {args.stage!r} does not make {rel} (an empty placeholder)")
+    if found.stale_manifest is not None:
+        console.out(f"{args.check}: stage {args.stage!r} is stale: {found.stale_manifest}")
+    for rel in found.unneeded:
+        console.info(f"note: stage {args.stage!r} copies {rel}, which the recipe does not hold (an edit to it "
+                     "reruns the install step)")
+    if not found.ok:
+        console.out(f"the stage to use (incrinstall recipe --dockerfile):\n{stage.rstrip()}")
+        return 1
+    console.info(f"{args.check}: stage {args.stage!r} provides the recipe's {len(written.files)} files and "
+                 f"{len(written.placeholders)} placeholders")
     return 0
 
 

@@ -43,7 +43,7 @@ import fnmatch
 import glob
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -109,10 +109,19 @@ def make(specset: SpecSet, out: str | os.PathLike, *, python: str, python_versio
     project_dir = Path(specset.project_dir)
     _check_out(project_dir, Path(out).resolve())  # the cheap refusal before any backend runs
     layout = None
+    # A folder with a manifest (a Dockerfile's specs stage, or a recipe) was written from the full tree: its
+    # placeholders and import roots stand, since the backend cannot see the code there.
+    given = recipe_manifest.read(project_dir)
     # Without --editable, only setuptools' placeholders need the layout (it stops on a missing listed package),
     # and only when its metadata came from the backend: static metadata is read without running it.
     from_backend = specset.project_metadata is not None and bool(specset.project_metadata.backend_metadata)
-    if _is_project(project_dir) and (editable or (from_backend and _setuptools(project_dir))):
+    if given is not None:
+        if given.roots is not None:
+            layout = EditableLayout(given.roots, packages=())
+        elif editable:
+            raise SpecError("the project's editable install cannot be made from this recipe: it was written with "
+                            f"--no-editable. {FALLBACK}", where=str(project_dir / MANIFEST))
+    elif _is_project(project_dir) and (editable or (from_backend and _setuptools(project_dir))):
         try:
             layout = import_roots.editable_layout(project_dir, python=python, index=index)
         except import_roots.NoEditableFromRecipe as exc:
@@ -120,7 +129,8 @@ def make(specset: SpecSet, out: str | os.PathLike, *, python: str, python_versio
                 raise SpecError(f"the project's editable install cannot be made from a recipe: {exc.message}. "
                                 f"{FALLBACK}", where=exc.where, detail=exc.detail) from None
             report(f"no editable install from this recipe ({exc.message})")
-    written = write(specset, out, epoch=epoch, layout=layout, editable=editable)
+    written = write(specset, out, epoch=epoch, layout=layout, editable=editable,
+                    placeholders=None if given is None else given.placeholders)
     if editable and written.roots is not None:
         try:
             editables.recipe_dist_info(written.out, written.manifest(), python=python, python_version=python_version,
@@ -134,10 +144,11 @@ def make(specset: SpecSet, out: str | os.PathLike, *, python: str, python_versio
 
 
 def select(specset: SpecSet, project_dir: Path, layout: EditableLayout | None = None, *,
-           editable: bool | None = None) -> Recipe:
+           editable: bool | None = None, placeholders: Sequence[str] | None = None) -> Recipe:
     """Decide what the recipe holds, from the files spec collection and the backend read.
 
-    `editable` (default: whether a layout is given) records the layout's roots in the manifest.
+    `editable` (default: whether a layout is given) records the layout's roots in the manifest;
+    `placeholders` (a given manifest's) stand instead of those the backend's files call for.
     """
     recipe = Recipe(out="")
     pyproject = _read_pyproject(project_dir)
@@ -160,7 +171,8 @@ def select(specset: SpecSet, project_dir: Path, layout: EditableLayout | None = 
     chosen.update(named)
     recipe.files = sorted(chosen)
     recipe.excluded.sort()
-    recipe.placeholders = [p for p in markers(project_dir, pyproject, layout) if p not in chosen]
+    wanted = markers(project_dir, pyproject, layout) if placeholders is None else placeholders
+    recipe.placeholders = [p for p in wanted if p not in chosen]
     if editable is None:
         editable = layout is not None
     recipe.roots = list(layout.roots) if editable and layout is not None else None
@@ -168,17 +180,18 @@ def select(specset: SpecSet, project_dir: Path, layout: EditableLayout | None = 
 
 
 def write(specset: SpecSet, out: str | os.PathLike, *, epoch: int | None = None, layout: EditableLayout | None = None,
-          editable: bool | None = None) -> Recipe:
+          editable: bool | None = None, placeholders: Sequence[str] | None = None) -> Recipe:
     """Write the recipe of `specset` (collected from its project_dir) into `out`, replacing an older recipe there."""
     project_dir = Path(specset.project_dir)
     out = Path(out).resolve()
     _check_out(project_dir, out)
-    if out.exists():
-        shutil.rmtree(out)
-    recipe = select(specset, project_dir, layout, editable=editable)
+    if out.exists():  # its contents, not the folder: it may be a RUN step's working directory (WORKDIR)
+        for child in list(out.iterdir()):
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    recipe = select(specset, project_dir, layout, editable=editable, placeholders=placeholders)
     recipe.out = str(out)
     stamp = _epoch(epoch)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     for rel in recipe.files:
         dest = out / rel
         dest.parent.mkdir(parents=True, exist_ok=True)

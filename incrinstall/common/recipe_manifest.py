@@ -44,6 +44,14 @@ class Manifest:
                 "roots": None if self.roots is None else list(self.roots)}
         return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
+    def to_line(self) -> str:
+        """One line of JSON, for a Dockerfile stage's `echo` (a specs stage lists no files: it copies them)."""
+        data: dict[str, object] = {"schema": self.schema, "placeholders": list(self.placeholders),
+                                   "roots": None if self.roots is None else list(self.roots)}
+        if self.files:
+            data["files"] = list(self.files)
+        return json.dumps(data, sort_keys=True, separators=(", ", ": "))
+
     def content_digest(self, folder: str | os.PathLike[str]) -> str:
         """sha256 of what the recipe holds: the manifest, and the bytes of every copied file.
 
@@ -72,6 +80,11 @@ def read(folder: str | os.PathLike[str]) -> Manifest | None:
         return None
     except OSError as exc:
         raise SpecError(f"cannot read the recipe manifest: {exc.strerror}", where=path) from None
+    return parse(raw, path)
+
+
+def parse(raw: bytes, where: str) -> Manifest:
+    """A manifest's bytes (a file's, or a Dockerfile stage's `echo`) as a Manifest; SpecError naming `where`."""
     try:
         data = json.loads(raw)
         schema = int(data["schema"])
@@ -80,10 +93,10 @@ def read(folder: str | os.PathLike[str]) -> Manifest | None:
         roots = data.get("roots") if schema >= 2 else None
         roots = None if roots is None else tuple(str(r) for r in roots)
     except (ValueError, KeyError, TypeError) as exc:
-        raise SpecError(f"not a recipe manifest ({exc}); write the recipe again", where=path) from None
+        raise SpecError(f"not a recipe manifest ({exc}); write the recipe again", where=where) from None
     if schema > SCHEMA:
         raise SpecError(f"recipe manifest schema {schema} is newer than this incrinstall's ({SCHEMA}); "
-                        "write the recipe with this incrinstall or upgrade it", where=path)
+                        "write the recipe with this incrinstall or upgrade it", where=where)
     return Manifest(files, placeholders, roots, schema)
 
 

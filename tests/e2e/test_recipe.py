@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -12,23 +11,12 @@ import pytest
 
 from incrinstall import recipe
 from incrinstall.specs.model import Selection, SpecSet
+from tests.support.recipe_shapes import HOOKED, listing
 from tests.support.venvs import installed
 from tests.support.paths import REPO_ROOT
 
 AIRFLOW_LIKE = REPO_ROOT / "tests" / "data" / "airflow_like"
 DEMO = REPO_ROOT / "examples" / "demo-project"
-
-
-def listing(folder: Path) -> list[tuple[str, int, int, bytes]]:
-    """Every entry with its mode, mtime and content: what a Docker COPY of the folder hashes."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in sorted(dirnames + filenames):
-            path = Path(dirpath) / name
-            st = path.lstat()
-            out.append((str(path.relative_to(folder)), st.st_mode, int(st.st_mtime),
-                        path.read_bytes() if path.is_file() else b""))
-    return sorted(out)
 
 
 def test_select_dedupes_paths_and_leaves_license_and_vcs_files_out(tmp_path):
@@ -137,7 +125,7 @@ def test_sync_on_the_recipe_equals_sync_on_the_full_tree(index, real_wheels_inde
         index.add_wheel(name, version, requires_dist=requires)
     tree = tmp_path / "tree"
     shutil.copytree(DEMO, tree)
-    (tree / "demo_app").mkdir()
+    (tree / "demo_app").mkdir(exist_ok=True)
     (tree / "demo_app" / "__init__.py").write_text("VALUE = 42\n")
     (tree / "demo_app" / "core.py").write_text("X = 1\n")
     out = tmp_path / "app"
@@ -164,38 +152,6 @@ def test_sync_on_the_recipe_equals_sync_on_the_full_tree(index, real_wheels_inde
 
 # -- the recipe's bytes depend only on the spec files and the options (issue 21) -----------------------
 
-HOOKED = {
-    "pyproject.toml": """\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "hooked"
-        version = "1.0"
-        dynamic = ["dependencies"]
-        [tool.hatch.build.targets.wheel]
-        packages = ["hooked"]
-        [tool.hatch.build.targets.wheel.hooks.custom]
-        path = "hatch_build.py"
-        """,
-    # The hook computes the dependencies from a generated file, as Airflow's did; hatchling itself opens the
-    # license files while it builds the editable wheel (its default license-files), as it did Airflow's.
-    "hatch_build.py": """\
-        import json
-        from pathlib import Path
-        from hatchling.builders.hooks.plugin.interface import BuildHookInterface
-
-        class CustomBuildHook(BuildHookInterface):
-            def initialize(self, version, build_data):
-                build_data["dependencies"] = json.loads((Path(self.root) / "generated" / "deps.json").read_text())
-        """,
-    "generated/deps.json": '["dep-lite>=1"]\n',
-    "LICENSE": "Apache-2.0\n",
-    "NOTICE": "Copyright\n",
-    ".gitignore": "*.pyc\n",
-    "hooked/__init__.py": 'VALUE = "from the real source"\n',
-    "hooked/models.py": "X = 1\n",
-}
 
 
 def test_recipe_bytes_do_not_depend_on_what_the_cache_holds(index, real_wheels_index, run_cli, venv_factory,

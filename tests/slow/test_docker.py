@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -163,7 +164,6 @@ def world(tmp_path_factory: pytest.TempPathFactory):
 
     project = root / "project"
     shutil.copytree(REPO / "examples" / "demo-project", project)
-    (project / "demo_app").mkdir()
     (project / "demo_app" / "__init__.py").write_text('GREETING = "hello"\n')
     (project / ".dockerignore").write_text("Dockerfile*\n")
     archives = root / "archives"
@@ -203,7 +203,7 @@ def _build_incrinstall_wheel(dest: Path, root: Path) -> Path:
 
 
 def _final(build: engine.Build) -> list[engine.Step]:
-    stages = sorted({s.stage.split()[0] for s in build.steps} - {"incrinstall", "planner"})
+    stages = sorted({s.stage.split()[0] for s in build.steps} - {"incrinstall", "specs"})
     stages = [name for name in stages if any(s.instruction.startswith("COPY . .") for s in build.steps
                                              if s.stage.split()[0] == name)]
     assert len(stages) == 1, stages
@@ -234,6 +234,7 @@ def test_first_build_installs_the_specs_the_project_editable_and_no_cache(world:
     assert engine.run_in(world.tag, "/venv/bin/python -m pip check --disable-pip-version-check; echo rc=$?"
                          ).strip().endswith("rc=0")
     _assert_no_cache_left(world, world.tag)
+    assert _image_recipe(world) == _cold_recipe(world), "the recipe depends on the state of a cache"
     world.report["first build"]["image_bytes"] = engine.image_size(world.tag)
     world.report["first build"]["cache_bytes_in_image"] = 0
     world.first_packages = packages
@@ -256,9 +257,44 @@ def _baseline_step(build: engine.Build) -> engine.Step:
     return _final_step(build, "incrinstall baseline")
 
 
+def _image_recipe(world: World, tag: str | None = None) -> str:
+    """The recipe manifest the install step wrote into the image (COPY . . leaves it: the context has none)."""
+    return engine.run_in(tag or world.tag, "cat /app/.incrinstall-recipe.json")
+
+
+def _cold_recipe(world: World, project: Path | None = None) -> str:
+    """The recipe manifest of the project's tree, written on this machine from an empty incrinstall cache."""
+    cold = world.root / f"cold-recipe-{time.monotonic_ns()}"
+    url = world.index.url.replace("http://", f"http://{INDEX_USER}:{SENTINEL}@", 1)
+    env = {**os.environ, "INCRINSTALL_CACHE_DIR": str(cold / "cache"), "UV_CACHE_DIR": str(cold / "uv")}
+    proc = subprocess.run([sys.executable, "-m", "incrinstall", "recipe", str(project or world.project), "--out",
+                           str(cold / "recipe"), "--extra", EXTRA, "--index-url", url, "--python", sys.executable],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return (cold / "recipe" / ".incrinstall-recipe.json").read_text()
+
+
+def _ran_runs(build: engine.Build) -> list[str]:
+    """The RUN steps of any stage that executed (BuildKit printed no CACHED for them)."""
+    return [f"{s.stage} {s.instruction[:70]}" for s in build.steps if s.instruction.startswith("RUN") and not s.cached]
+
+
+def test_the_readme_dockerfile_specs_stage_covers_the_test_project(world: World):
+    """What README tells CI to run: the Dockerfile's spec stage still provides everything the recipe holds."""
+    url = world.index.url.replace("http://", f"http://{INDEX_USER}:{SENTINEL}@", 1)
+    proc = subprocess.run([sys.executable, "-m", "incrinstall", "recipe", str(world.project), "--check",
+                           str(DOCKERFILE), "--extra", EXTRA, "--index-url", url, "--python", sys.executable],
+                          env={**os.environ, "INCRINSTALL_CACHE_DIR": str(world.root / "check-cache"),
+                               "UV_CACHE_DIR": str(world.root / "check-uv")},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_source_only_edit_runs_no_install_step(world: World):
     _edit(world.project / "demo_app" / "__init__.py", '"hello"', '"hello, edited"')
     build = world.build("source-only edit")
+    # No RUN executes in any stage: the install step's inputs are the spec files and empty placeholders.
+    assert _ran_runs(build) == [], build.ran()
     final = _final(build)
     # BuildKit prints the FROM of a locally stored image as CACHED or as DONE, depending on whether it
     # re-read the image config; either way nothing is installed there, so only the other steps count.
@@ -281,6 +317,8 @@ def test_bump_reruns_only_the_sync_layer_and_changes_exactly_the_bumped_packages
     assert changed == {"orm-lite", "typing-ext-lite"}, changed
     assert after["orm-lite"] == "1.5"
     _assert_no_cache_left(world, world.tag)
+    # Written with the caches warm from every build before: the bytes of a cold cache's recipe all the same.
+    assert _image_recipe(world) == _cold_recipe(world)
 
 
 def test_removal_drops_the_package_and_its_orphans(world: World):
@@ -341,10 +379,24 @@ def test_registry_cache_reuses_the_baseline_layer_after_a_wipe(world: World):
         engine.docker("image", "rm", "-f", world.tag, remote)
         engine.docker("builder", "prune", "-af")
         _edit(world.project / "pyproject.toml", '"cli-kit>=3.0",\n', '"cli-kit>=3.0",\n    "metrics-lite",\n')
-        build = world.build("registry rebuild after a spec change", cache_from=remote)
+        build = world.build("registry rebuild after a spec change", cache_from=remote,
+                            extra_args={"BUILDKIT_INLINE_CACHE": "1"})
         assert _baseline_step(build).cached, build.log[-3000:]
         assert not _sync_step(build).cached
         assert "metrics-lite" in world.packages()
+        # A fresh runner again, after a source-only edit: the inline cache of the final stage is enough,
+        # since no step before `COPY . .` reads the sources; nothing runs but that COPY.
+        engine.docker("tag", world.tag, remote)
+        engine.docker("push", remote)
+        engine.docker("image", "rm", "-f", world.tag, remote)
+        engine.docker("builder", "prune", "-af")
+        _edit(world.project / "demo_app" / "__init__.py", "GREETING = ", "GREETING = 'fresh runner' or ")
+        build = world.build("registry rebuild after a source-only edit", cache_from=remote)
+        assert _ran_runs(build) == [], build.ran()
+        assert [s.instruction for s in _final(build) if not s.cached and not s.instruction.startswith("FROM")] \
+            == ["COPY . ."], build.ran()
+        assert engine.run_in(world.tag, "cd / && /venv/bin/python -c 'import demo_app; print(demo_app.GREETING)'"
+                             ).strip() == "fresh runner"
 
 
 def test_hand_made_dockerfile_for_timing(world: World):
@@ -397,7 +449,6 @@ def test_https_index_and_archive_signed_by_a_private_ca_installed_the_corporate_
 
     project = world.root / "corporate-project"
     shutil.copytree(REPO / "examples" / "demo-project", project)
-    (project / "demo_app").mkdir()
     (project / "demo_app" / "__init__.py").write_text('GREETING = "hello"\n')
     (project / ".dockerignore").write_text("Dockerfile*\n")
     files = world.root / "corporate-files"

@@ -16,6 +16,7 @@ Servers (all on 127.0.0.1, all LoopbackServer)
 What the worlds hold
 - wheels.py          build_wheel / build_sdist / metadata_text: small valid dists, reproducible bytes
 - archives.py        tar and zip archives member by member, hostile members included
+- recipe_shapes.py   SHAPES (a project per backend shape of the recipe flow), HOOKED, listing() of a folder
 - trees.py           write_tree / write_project (one requirement a line) / marker_env for spec tests
 - real_wheels.py     ensure_real_wheels(): hatchling and the other backends, downloaded once
                      (`python -m tests.support.real_wheels`)
