@@ -18,18 +18,17 @@ def imported(proc) -> set[str]:
 
 
 @pytest.fixture
-def world(tmp_path, index, run_cli, venv_factory) -> World:
+def world(tmp_path, index, venv_factory) -> World:
     index.add_wheel("alpha", "1.0")
     index.add_wheel("alpha", "2.0")
-    return World(tmp_path, index, run_cli, venv_factory("target"))
+    return World(tmp_path, index, venv_factory("target"))
 
 
 def test_an_unchanged_sync_on_a_new_command_line_imports_no_stage_of_the_pipeline(world):
     world.baseline(["alpha==1.0"])
     world.sync(["alpha==1.0"])
     # Another spelling of the same sync: the invocation record does not know it, the stamp does.
-    proc = world.run_cli("sync", "--python", world.python, "--index-url", world.index.url, "-v", world.work,
-                         env={"PYTHONPROFILEIMPORTTIME": "1"})
+    proc = world.run("sync", world.work, "-v", env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert proc.returncode == 0 and "nothing to do" in proc.stdout, proc.stderr[-2000:]
     modules = imported(proc)
     assert {"incrinstall.cli", "incrinstall.commands"} <= modules
@@ -41,7 +40,6 @@ def test_a_changed_sync_on_a_new_command_line_runs_the_pipeline(world):
     world.baseline(["alpha==1.0"])
     world.sync(["alpha==1.0"])
     world.project(world.work, ["alpha==2.0"])
-    proc = world.run_cli("sync", "--python", world.python, "--index-url", world.index.url, "-v", world.work,
-                         env={"PYTHONPROFILEIMPORTTIME": "1"})
+    proc = world.run("sync", world.work, "-v", env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert proc.returncode == 0 and "~ alpha 1.0 -> 2.0" in proc.stdout, proc.stderr[-2000:]
     assert "incrinstall.pipeline" in imported(proc)
