@@ -181,6 +181,7 @@ def _summary_json(outcome: Outcome, python: str) -> dict[str, Any]:
                     for a in plan.of("upgrade", "downgrade", "reinstall")],
         "unchanged": len(plan.of("keep")),
         "editable": outcome.editable_installed,
+        "members_editable": [{"name": name, "folder": folder} for name, folder in outcome.members_installed],
         "index_requests": outcome.planned.index_requests,
         "seconds": round(outcome.seconds, 4),
     }
@@ -201,6 +202,8 @@ def _print_summary(outcome: Outcome, console: Console, verb: str) -> None:
         console.out(console.paint(f"- {a.name}=={a.from_version}", "31"))
     if outcome.editable_installed:
         console.out(f"+ {outcome.planned.specset.project_name} (editable, {outcome.planned.specset.project_dir})")
+    for name, folder in outcome.members_installed:
+        console.out(f"+ {name} (workspace member, editable, {folder})")
     changed = len(plan.changes)
     console.out(f"{verb}: {changed} changed, {len(plan.of('keep'))} unchanged, "
                 f"{outcome.planned.index_requests} index requests, {outcome.seconds:.2f} s")

@@ -131,10 +131,11 @@ def sync(options: Options, *, report: Callable[[str], None] = _ignore, dry_run: 
                                      break_system_packages=options.break_system_packages, report=report, uv=uv)
         planned = make_plan(options, interpreter, recovery=recovery, from_scratch=baseline is not None, report=report,
                             uv=uv)
-        editable_installed = apply.apply_plan(planned, options, recovery, report, uv=uv)
-        apply.record(planned, options, editable_installed=editable_installed, recovery=recovery, baseline=baseline)
-    return Outcome(planned, planned.plan.is_empty and not editable_installed, time.perf_counter() - started,
-                   editable_installed, prefix)
+        applied = apply.apply_plan(planned, options, recovery, report, uv=uv)
+        apply.record(planned, options, editable_installed=applied.editable_installed, recovery=recovery,
+                     baseline=baseline)
+    noop = planned.plan.is_empty and not applied.editable_installed and not applied.members
+    return Outcome(planned, noop, time.perf_counter() - started, applied.editable_installed, prefix, applied.members)
 
 
 def baseline(source: str, options: Options, *, sha256: str | None = None, allow_insecure_http: bool = False,

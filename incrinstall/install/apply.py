@@ -2,7 +2,8 @@
 
 `apply_plan()` reads top to bottom: the files to install, the project's editable wheel riding along,
 one uv install and one removal under the journal (installer.apply), the check that what uv installed
-needs nothing the plan left out, the interrupted run's leftovers, the project's editable install.
+needs nothing the plan left out, the interrupted run's leftovers, the project's editable install and
+the workspace members it reached.
 `record()` then writes the state and the stamp, and deletes the journal.
 """
 
@@ -18,7 +19,7 @@ from incrinstall.environment.installed import read_installed
 from incrinstall.install import installer, journal, project, stamp, state
 from incrinstall.install.installer import InstallItem
 from incrinstall.install.journal import JournalFile
-from incrinstall.install.model import Recovery
+from incrinstall.install.model import Applied, Recovery
 from incrinstall.install.verify import unmet_requirements
 from incrinstall.resolve.requires import requirement_lines
 from incrinstall.common.uv import REAL_UV, UvRunner
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
 
 
 def apply_plan(planned: Planned, options: Options, recovery: Recovery, report: Callable[[str], None],
-               uv: UvRunner = REAL_UV) -> bool:
-    """Install, upgrade, downgrade and remove what the plan says, then the project itself; True when the
-    project's editable install was (re)made. `uv` runs every uv call (a test may hand a fake)."""
+               uv: UvRunner = REAL_UV) -> Applied:
+    """Install, upgrade, downgrade and remove what the plan says, then the project itself and the workspace
+    members it reached (editable). `uv` runs every uv call (a test may hand a fake)."""
     interpreter = planned.interpreter
     items = install_items(planned)
     if options.require_hashes:
@@ -54,7 +55,9 @@ def apply_plan(planned: Planned, options: Options, recovery: Recovery, report: C
         if items:
             check_installed(planned, [item.name for item in items])
     installer.finish_recovery(recovery, interpreter.site_dirs, report)
-    return project.install(options, planned, report, installed_wheel=wheel, uv=uv)
+    installed_now = project.install(options, planned, report, installed_wheel=wheel, uv=uv)
+    members = project.install_members(options, planned, report, uv=uv)
+    return Applied(installed_now, tuple((name, str(folder)) for name, folder in members))
 
 
 def record(planned: Planned, options: Options, *, editable_installed: bool, recovery: Recovery,

@@ -83,6 +83,14 @@ class Recovery:
         return self.journal.touched() if self.journal is not None else set()
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What apply_plan() did beyond the plan's actions."""
+
+    editable_installed: bool  # the project's editable install was (re)made
+    members: tuple[tuple[str, str], ...] = ()  # (name, folder) of each workspace member installed editable
+
+
 @dataclass
 class Outcome:
     """What a sync or a baseline did (the command line renders it)."""
@@ -92,3 +100,4 @@ class Outcome:
     seconds: float
     editable_installed: bool = False
     prefix: str = ""  # the target environment's prefix
+    members_installed: tuple[tuple[str, str], ...] = ()  # (name, folder) of the workspace members installed editable

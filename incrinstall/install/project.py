@@ -126,6 +126,47 @@ def install(options: Options, planned: Planned, report: Callable[[str], None],
     return True
 
 
+def members_to_install(options: Options, planned: Planned) -> list[tuple[str, Path]]:
+    """The workspace members this sync reached that are not installed editable from their folders yet.
+
+    `uv sync` installs every workspace member the project requires, editable, so that the project's own
+    requirement on it is met; `sync --editable` does too. Reached: by the spec expansion (a requirement
+    on a member is replaced by the member's own) or by an index package that requires one. A member is a tree package with a pyproject.toml
+    of its own folder (an in-tree provider.yaml is part of its package, not a distribution). A recipe
+    holds no member's code, so there is nothing to install editable from it.
+    """
+    if not options.editable or recipe_manifest.read(options.project_dir) is not None:
+        return []
+    project_name = canonical_name(planned.specset.project_name) if planned.specset.project_name else None
+    root = Path(options.project_dir).resolve()
+    out: list[tuple[str, Path]] = []
+    for lp in planned.specset.local_packages:
+        if lp.name == project_name or (lp.name not in planned.specset.reached and lp.name not in planned.resolution.local):
+            continue
+        folder = (root / lp.path).resolve()
+        if folder == root or not (folder / "pyproject.toml").is_file():
+            continue
+        dist = planned.installed.get(lp.name)
+        if dist is not None and dist.editable_path and os.path.realpath(dist.editable_path) == str(folder) \
+                and (lp.version is None or dist.version == lp.version):
+            continue
+        out.append((lp.name, folder))
+    return sorted(out)
+
+
+def install_members(options: Options, planned: Planned, report: Callable[[str], None],
+                    uv: UvRunner = REAL_UV) -> list[tuple[str, Path]]:
+    """Install the reached workspace members editable (one uv call, no dependencies: the sync installed them)."""
+    members = members_to_install(options, planned)
+    if not members:
+        return []
+    flags = ["--break-system-packages"] if options.break_system_packages else []
+    editables_args = [arg for _, folder in members for arg in ("-e", str(folder))]
+    uv.run(["pip", "install", "--python", planned.interpreter.executable, "--no-deps", *flags, *editables_args,
+            *options.index.uv_args()], what="installing the workspace members editable")
+    return members
+
+
 def wheel_for(options: Options, planned: Planned, report: Callable[[str], None]) -> EditableWheel | None:
     """The project's editable wheel: the one spec collection's hook built, a kept one, or one built now.
 

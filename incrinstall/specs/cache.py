@@ -24,7 +24,7 @@ from incrinstall.common.paths import cache_dir
 from incrinstall.common.vcs import repository_state
 from incrinstall.specs.model import LocalPackage, ProjectMetadata, RootRequirement, Selection, SpecSet
 
-FORMAT = 3  # bump when SpecSet's fields change: older entries are then ignored (3: requires_dist, vcs)
+FORMAT = 4  # bump when SpecSet's fields change: older entries are then ignored (3: requires_dist, vcs; 4: reached)
 
 
 def _entry(project_dir: Path, selection: Selection, markers: dict[str, str]) -> Path:
@@ -79,6 +79,7 @@ def _specset(d: dict[str, Any], selection: Selection) -> SpecSet:
                          tuple(lp["requires_dist"]), tuple(lp["provides_extra"]))
             for lp in d["local_packages"]
         ],
+        reached=list(d["reached"]),
         scanned_dirs=list(d["scanned_dirs"]),
         notes=list(d["notes"]),
         project_metadata=None if meta is None else ProjectMetadata(

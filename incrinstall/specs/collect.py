@@ -110,6 +110,7 @@ def collect(project_dir: str | Path, selection: Selection, markers: dict[str, st
         fingerprint=fingerprint(project_dir, files, selection, env, contents=tree.reqs.url_contents),
         selection=selection,
         local_packages=local,
+        reached=sorted({name for name, _extra in expander.taken}),
         scanned_dirs=sorted({*tree.scanned, *asked.folders}),
         notes=tree.notes + chosen.notes,
         project_metadata=_project_metadata(root) if root is not None and root.name else None,

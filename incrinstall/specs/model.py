@@ -121,6 +121,9 @@ class SpecSet:
     fingerprint: str
     selection: Selection
     local_packages: list[LocalPackage] = field(default_factory=list)
+    # The tree packages the selection reached (the project, the workspace members it requires, ...): `sync
+    # --editable` installs the reached workspace members editable, as `uv sync` does.
+    reached: list[str] = field(default_factory=list)
     # Folders whose listing decided which spec files exist (the provider.yaml walk), relative
     # to project_dir: the no-op fast path re-checks their mtimes to notice a new spec file.
     scanned_dirs: list[str] = field(default_factory=list)
