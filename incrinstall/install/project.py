@@ -132,10 +132,14 @@ def members_to_install(options: Options, planned: Planned) -> list[tuple[str, Pa
     `uv sync` installs every workspace member the project requires, editable, so that the project's own
     requirement on it is met; `sync --editable` does too. Reached: by the spec expansion (a requirement
     on a member is replaced by the member's own) or by an index package that requires one. A member is a tree package with a pyproject.toml
-    of its own folder (an in-tree provider.yaml is part of its package, not a distribution). A recipe
-    holds no member's code, so there is nothing to install editable from it.
+    of its own folder (an in-tree provider.yaml is part of its package, not a distribution). A recipe with
+    import roots holds no member's code, and its sources come later: no member is installed from it (a
+    `--no-editable` recipe's `sync --editable` runs after the sources came, and installs them).
     """
-    if not options.editable or recipe_manifest.read(options.project_dir) is not None:
+    if not options.editable:
+        return []
+    manifest = recipe_manifest.read(options.project_dir)
+    if manifest is not None and manifest.roots is not None:
         return []
     project_name = canonical_name(planned.specset.project_name) if planned.specset.project_name else None
     root = Path(options.project_dir).resolve()
