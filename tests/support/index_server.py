@@ -560,8 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     idx = serve_folder_index(args.root, port=args.port, json=not args.no_json,
                              serve_metadata=not args.no_metadata)
-    print(idx.url, flush=True)
-    try:
+    try:  # the URL printed inside: a SIGINT right after it must still stop the server's thread
+        print(idx.url, flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
