@@ -439,7 +439,7 @@ def test_index_server_module_serves_a_folder_until_killed(tmp_path):
         assert status == 200 and json.loads(body)["files"][0]["filename"] == "demo-1.0-py3-none-any.whl"
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=30) == 0
 
 
 def test_index_started_as_context_manager_stops_listening(tmp_path):
