@@ -3,8 +3,10 @@
 `make_plan()` stops before anything changes; `sync()` applies the plan; `baseline()` runs
 the same pipeline on a tree unpacked from an archive and records it as the baseline.
 The CLI renders what these return; nothing here prints except through `report`.
-This module imports every stage: the no-op answer comes before it (fastpath.py, and the sync
-command's `install.stamp.unchanged_since_last_sync`), so only a run with work to do pays for it.
+This module imports the stages every plan runs: the no-op answer comes before it (fastpath.py, and the
+sync command's `install.stamp.unchanged_since_last_sync`). The archive download (a baseline's) and the
+lock readers (a locked tree's) are imported where they are used: a sync that needs neither would pay
+about 70 ms for them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from incrinstall import archive
 from incrinstall.common.errors import InterpreterError, SpecError
 from incrinstall.environment.installed import InstalledDist, read_installed, requirement_closure
 from incrinstall.environment.interpreter import Interpreter, find_interpreter
@@ -29,7 +30,6 @@ from incrinstall.install.model import Options, Outcome, Planned, Recovery
 from incrinstall.install.stamp import unchanged_since_last_sync
 from incrinstall.resolve import plan as plans
 from incrinstall.resolve.kept import ALWAYS_KEEP
-from incrinstall.resolve.locked import resolve_lock
 from incrinstall.resolve.strategy import resolve_specs
 from incrinstall.common.uv import REAL_UV, UvRunner
 from incrinstall.specs import lockfile
@@ -59,6 +59,8 @@ def make_plan(options: Options, interpreter: Interpreter, *, recovery: Recovery 
     previous = state.load(interpreter.prefix)
     protected = _protected(interpreter, installed) | {lp.name for lp in specset.local_packages}
     if lock is not None:  # the lock is the truth: nothing to resolve, no index to ask
+        from incrinstall.resolve.locked import resolve_lock  # packaging.pylock and the lock readers: locked trees only
+
         resolution = resolve_lock(
             lock, project_dir=Path(specset.project_dir), selection=options.selection, frozen=options.frozen,
             given_args=options.index.given_args, interpreter=interpreter, installed=installed,
@@ -149,6 +151,8 @@ def baseline(source: str, options: Options, *, sha256: str | None = None, allow_
     The Outcome's seconds run from the start: fetching and unpacking included.
     """
     started = time.perf_counter()
+    from incrinstall import archive  # urllib.request, http.client, email: a baseline's download, not a sync's
+
     with archive.unpacked(source, sha256=sha256, allow_insecure_http=allow_insecure_http,
                           max_size=max_size) as unpacked:
         report(f"unpacked {unpacked.source} -> {unpacked.root}")
