@@ -27,13 +27,20 @@ def load_toml(path: Path, rel: str) -> tuple[TomlTable, TomlLocator]:
 
 
 def read_text(path: Path, rel: str) -> str:
-    """A spec file's text; a missing file or bad UTF-8 becomes SpecError at `rel`(:line)."""
+    """A spec file's text; a missing or unreadable file, or bad UTF-8, becomes SpecError at `rel`(:line)."""
+    return read_bytes_and_text(path, rel)[1]
+
+
+def read_bytes_and_text(path: Path, rel: str) -> tuple[bytes, str]:
+    """A spec file's bytes (for a digest) and its text, with read_text's errors."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError("file not found", where=rel) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror or exc}", where=rel) from None
     try:
-        return data.decode("utf-8")
+        return data, data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise SpecError(f"not UTF-8: {exc.reason} (byte {data[exc.start]:#04x})", where=f"{rel}:{line}") from None

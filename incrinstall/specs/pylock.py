@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incrinstall.common.errors import SpecError
-from incrinstall.common.tomlfile import parse_toml
+from incrinstall.common.tomlfile import parse_toml, read_bytes_and_text
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -42,15 +42,7 @@ def read(path: Path, rel: str) -> PyLock:
     # packaging.pylock only here and below: a sync's look for a lock (lockfile.find) runs before the no-op answer.
     from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read the lock file: {exc.strerror or exc}", where=rel) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SpecError(f"not UTF-8: {exc.reason}", where=f"{rel}:{line}") from None
+    data, text = read_bytes_and_text(path, rel)
     lines = tuple(number for number, line in enumerate(text.splitlines(), 1)
                   if line.strip().replace(" ", "") == "[[packages]]")
     parsed = parse_toml(text, rel)

@@ -18,7 +18,7 @@ from incrinstall.common.atomic import write_atomic
 from incrinstall.common.errors import SpecError
 from incrinstall.common.names import canonical_name
 from incrinstall.common.paths import cache_dir
-from incrinstall.common.tomlfile import TomlLocator, parse_toml
+from incrinstall.common.tomlfile import TomlLocator, parse_toml, read_bytes_and_text
 
 SourceKind = Literal["registry", "url", "path", "directory", "editable", "virtual", "git"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("registry", "url", "path", "directory", "editable", "virtual", "git")
@@ -129,15 +129,7 @@ class UvLock:
 
 def read(path: Path, rel: str) -> UvLock:
     """The uv.lock at `path` (named `rel` in messages); SpecError at rel:line when it is not one this reader knows."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read the lock file: {exc.strerror or exc}", where=rel) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SpecError(f"not UTF-8: {exc.reason}", where=f"{rel}:{line}") from None
+    data, text = read_bytes_and_text(path, rel)
     digest = hashlib.sha256(data).hexdigest()
     header, blocks = _parse(text, rel, path)
     lock = _header(header, rel, path, digest, text)
